@@ -1,0 +1,49 @@
+"""Both functions under functions-framework, each in its own process, as Cloud Run runs them."""
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from local_stack.processes import Service, free_port, http_answers
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_function(
+    name: str, source: str, target: str, signature: str, env: Mapping[str, str]
+) -> tuple[Service, str]:
+    """Start `target` from `source` (relative to the repo); returns the service and its URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    service = Service(
+        name,
+        [
+            sys.executable,
+            "-m",
+            "functions_framework",
+            "--source",
+            str(REPO_ROOT / source),
+            "--target",
+            target,
+            "--signature-type",
+            signature,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env={**env, "PYTHONUNBUFFERED": "1"},
+        cwd=REPO_ROOT,
+    )
+    service.start(lambda: http_answers(url))
+    return service, url
+
+
+def start_ingest(env: Mapping[str, str]) -> tuple[Service, str]:
+    """The HTTP function `ingest`."""
+    return start_function("ingest", "ingest/main.py", "ingest", "http", env)
+
+
+def start_responder(env: Mapping[str, str]) -> tuple[Service, str]:
+    """The CloudEvent function `respond`."""
+    return start_function("responder", "responder/main.py", "respond", "cloudevent", env)

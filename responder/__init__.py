@@ -1,0 +1,1 @@
+"""The responder CloudEvent function: alert in, policy decision, actions on the cluster."""

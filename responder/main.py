@@ -1,0 +1,24 @@
+"""CloudEvent function `respond`: one Pub/Sub message per call, acted on by policy.
+
+Accepts Eventarc events (binary or structured) and Pub/Sub push bodies, which
+functions-framework turns into the same `messagePublished` CloudEvent.
+"""
+
+import functions_framework
+from cloudevents.http import CloudEvent
+
+from responder import kube
+from responder.handler import Responder, Settings
+from responder.policy import load_policy
+from shared import structured_log
+
+structured_log.configure()
+SETTINGS = Settings.from_env()
+# An invalid policy fails the start: better no responder than one acting on a guess.
+RESPONDER = Responder(SETTINGS, load_policy(SETTINGS.policy_file), kube.core_api)
+
+
+@functions_framework.cloud_event
+def respond(event: CloudEvent) -> None:
+    """Return to ack; an exception makes functions-framework answer 500, so Pub/Sub retries."""
+    RESPONDER.handle_event_data(event.data)

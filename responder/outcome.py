@@ -1,0 +1,101 @@
+"""The outcome record: one per alert handled, logged and optionally published."""
+
+import json
+import logging
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from shared.structured_log import log
+
+logger = logging.getLogger("falco_responder.responder")
+
+# Cloud Logging knows NOTICE; Python's logging does not until told.
+NOTICE = 25
+logging.addLevelName(NOTICE, "NOTICE")
+
+
+class ActionStatus(StrEnum):
+    """What became of one action. A skip is never reported as success."""
+
+    DONE = "done"
+    ALREADY_DONE = "already_done"
+    SKIPPED = "skipped"
+    DRY_RUN = "dry_run"
+
+
+class ActionResult(BaseModel):
+    """One action's target and what became of it."""
+
+    action: str
+    target: str
+    outcome: ActionStatus
+    reason: str
+
+
+class Decision(StrEnum):
+    """What the responder decided for the alert as a whole."""
+
+    ACT = "act"
+    SKIP = "skip"
+    DEAD_LETTER = "dead_letter"
+
+
+class Outcome(StrEnum):
+    """The alert's outcome in one word, for dashboards and the log-based metric."""
+
+    ACTED = "acted"
+    ALREADY_HANDLED = "already_handled"
+    DRY_RUN = "dry_run"
+    SKIPPED = "skipped"
+    DEAD_LETTERED = "dead_lettered"
+
+
+class OutcomeRecord(BaseModel):
+    """Everything a person needs to know about what happened to one alert."""
+
+    event: str = "alert_outcome"
+    alert_id: str | None
+    rule: str | None = None
+    priority: str | None = None
+    message_id: str = ""
+    decision: Decision
+    outcome: Outcome
+    reason: str
+    policy_rule: str | None = None
+    dry_run: bool = False
+    actions: list[ActionResult] = Field(default_factory=list)
+    error_reason: str | None = None
+
+
+def summarize(results: list[ActionResult]) -> Outcome:
+    """One word for the alert: any action done wins, then dry run, then already done."""
+    statuses = {r.outcome for r in results}
+    if ActionStatus.DONE in statuses:
+        return Outcome.ACTED
+    if ActionStatus.DRY_RUN in statuses:
+        return Outcome.DRY_RUN
+    if ActionStatus.ALREADY_DONE in statuses:
+        return Outcome.ALREADY_HANDLED
+    return Outcome.SKIPPED
+
+
+_SEVERITY = {
+    Outcome.ACTED: NOTICE,
+    Outcome.DRY_RUN: NOTICE,
+    Outcome.ALREADY_HANDLED: logging.INFO,
+    Outcome.SKIPPED: logging.INFO,
+    Outcome.DEAD_LETTERED: logging.ERROR,
+}
+
+
+def log_outcome(record: OutcomeRecord) -> None:
+    """The one structured log line for the alert."""
+    fields = record.model_dump(mode="json")
+    message = f"alert {record.alert_id} ({record.rule}): {record.outcome}: {record.reason}"
+    log(logger, _SEVERITY[record.outcome], message, **fields)
+
+
+def to_json(record: OutcomeRecord) -> bytes:
+    """The record as published to RESPONSES_TOPIC."""
+    return json.dumps(record.model_dump(mode="json"), ensure_ascii=False).encode()

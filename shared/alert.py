@@ -1,0 +1,199 @@
+"""The Falco alert as Falcosidekick (or Falco's own JSON output) sends it."""
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import IntEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from shared.errors import InvalidAlertError
+
+
+class Priority(IntEnum):
+    """Falco priorities, lowest first, so they compare as numbers."""
+
+    DEBUG = 0
+    INFORMATIONAL = 1
+    NOTICE = 2
+    WARNING = 3
+    ERROR = 4
+    CRITICAL = 5
+    ALERT = 6
+    EMERGENCY = 7
+
+    @classmethod
+    def parse(cls, value: str) -> "Priority":
+        """Any case; `info` is Informational, as Falco's own configuration spells it."""
+        key = value.strip().upper()
+        if key == "INFO":
+            key = "INFORMATIONAL"
+        try:
+            return cls[key]
+        except KeyError:
+            names = ", ".join(p.label for p in cls)
+            raise ValueError(f"unknown priority {value!r}; expected one of {names}") from None
+
+    @property
+    def label(self) -> str:
+        """The name as Falco writes it: `Critical`."""
+        return self.name.capitalize()
+
+
+# RFC 3339 as Falco writes it: 0 to 9 fraction digits, `Z` or a numeric offset.
+_RFC3339 = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
+def parse_time(value: str) -> datetime:
+    """An aware UTC datetime; digits past microseconds are dropped (Python's precision)."""
+    match = _RFC3339.match(value.strip())
+    if not match:
+        raise ValueError(f"{value!r} is not an RFC 3339 time like 2026-11-20T08:15:30.5Z")
+    day, clock, fraction, offset = match.groups()
+    micros = (fraction or "").ljust(6, "0")[:6]
+    zone = "+00:00" if offset in ("Z", "z") else offset
+    try:
+        parsed = datetime.fromisoformat(f"{day}T{clock}.{micros}{zone}")
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a valid time: {exc}") from None
+    return parsed.astimezone(UTC)
+
+
+# Values Falco prints for a field that has no value (host processes have no pod).
+_NO_VALUE = {None, "", "<NA>", "N/A"}
+
+
+@dataclass(frozen=True)
+class PodRef:
+    """The pod an alert is about. `uid` is known only when the rule outputs k8s.pod.uid."""
+
+    namespace: str
+    name: str
+    uid: str | None = None
+
+    def __str__(self) -> str:
+        return f"pod/{self.namespace}/{self.name}"
+
+
+def _field_text(fields: dict[str, Any], key: str) -> str | None:
+    value = fields.get(key)
+    if value in _NO_VALUE or not isinstance(value, str):
+        return None
+    return value
+
+
+class FalcoAlert(BaseModel):
+    """One alert. Unknown keys are kept (extra="allow"), never rejected."""
+
+    model_config = ConfigDict(extra="allow")
+
+    uuid: str | None = None
+    output: str
+    priority: Priority
+    rule: str = Field(min_length=1)
+    time: datetime
+    output_fields: dict[str, Any] = Field(default_factory=dict)
+    source: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    hostname: str | None = None
+
+    _alert_id: str = PrivateAttr(default="")
+
+    @field_validator("priority", mode="before")
+    @classmethod
+    def _priority(cls, value: Any) -> Priority:
+        if isinstance(value, Priority):
+            return value
+        if not isinstance(value, str):
+            raise ValueError(f"expected a priority name, got {type(value).__name__}")
+        return Priority.parse(value)
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _time(cls, value: Any) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        if not isinstance(value, str):
+            raise ValueError(f"expected an RFC 3339 string, got {type(value).__name__}")
+        return parse_time(value)
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+    @field_validator("output_fields", mode="before")
+    @classmethod
+    def _output_fields(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+    @property
+    def alert_id(self) -> str:
+        """`uuid` when present, else a hash of the content (a duplicate gets the same id)."""
+        return self._alert_id
+
+    @property
+    def pod(self) -> PodRef | None:
+        """The pod the alert is about, or None (host process, missing or `<NA>` fields)."""
+        namespace = _field_text(self.output_fields, "k8s.ns.name")
+        name = _field_text(self.output_fields, "k8s.pod.name")
+        if namespace is None or name is None:
+            return None
+        return PodRef(namespace, name, _field_text(self.output_fields, "k8s.pod.uid"))
+
+    def age(self, now: datetime) -> timedelta:
+        """How long ago Falco saw the event."""
+        return now - self.time
+
+
+def content_id(document: dict[str, Any]) -> str:
+    """A stable id from the alert's content: canonical JSON, SHA-256, 32 hex digits."""
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def loads_json(data: bytes | str) -> Any:
+    """Strict JSON: exact big integers (Python ints), no NaN/Infinity."""
+    return json.loads(data, parse_constant=_reject_constant)
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "alert"
+        message = item["msg"].removeprefix("Value error, ")
+        parts.append(f"field '{where}': {message}")
+    return "; ".join(parts)
+
+
+def alert_from_document(document: Any) -> FalcoAlert:
+    """Validate one decoded JSON value; InvalidAlertError names the field and the fault."""
+    if not isinstance(document, dict):
+        raise InvalidAlertError(
+            "invalid_alert", f"expected a JSON object, got {type(document).__name__}"
+        )
+    try:
+        alert = FalcoAlert.model_validate(document)
+    except ValidationError as exc:
+        raise InvalidAlertError("invalid_alert", _describe(exc)) from None
+    uuid = document.get("uuid")
+    alert._alert_id = uuid if isinstance(uuid, str) and uuid.strip() else content_id(document)
+    return alert
+
+
+def parse_alert(data: bytes | str) -> FalcoAlert:
+    """Decode and validate one alert from JSON bytes."""
+    try:
+        document = loads_json(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidAlertError("invalid_json", f"not valid JSON: {exc}") from None
+    return alert_from_document(document)

@@ -1,0 +1,84 @@
+"""The one place for the names other tools rely on: environment variables, topics, limits.
+
+DESIGN.md fixes these names; Terraform, the local stack and the tests read them from here.
+"""
+
+import os
+
+# Environment variables (DESIGN.md, "Contracts").
+GOOGLE_CLOUD_PROJECT = "GOOGLE_CLOUD_PROJECT"
+PUBSUB_EMULATOR_HOST = "PUBSUB_EMULATOR_HOST"
+ALERTS_TOPIC = "ALERTS_TOPIC"
+INGEST_TOKEN = "INGEST_TOKEN"  # noqa: S105 (a variable name, not a secret)
+INGEST_TOKEN_SECRET = "INGEST_TOKEN_SECRET"  # noqa: S105
+INGEST_MAX_BODY_BYTES = "INGEST_MAX_BODY_BYTES"
+INGEST_MAX_ALERTS = "INGEST_MAX_ALERTS"
+DEAD_LETTER_TOPIC = "DEAD_LETTER_TOPIC"
+RESPONSES_TOPIC = "RESPONSES_TOPIC"
+POLICY_FILE = "POLICY_FILE"
+DRY_RUN = "DRY_RUN"
+KUBECONFIG = "KUBECONFIG"
+KUBECONFIG_SECRET = "KUBECONFIG_SECRET"  # noqa: S105
+KUBE_TIMEOUT_SECONDS = "KUBE_TIMEOUT_SECONDS"
+
+# Default resource names, shared by Terraform and the local stack.
+DEFAULT_ALERTS_TOPIC = "falco-alerts"
+DEFAULT_DEAD_LETTER_TOPIC = "falco-alerts-dead-letter"
+DEFAULT_RESPONSES_TOPIC = "falco-responses"
+RESPONDER_PUSH_SUBSCRIPTION = "falco-alerts-responder"
+DEAD_LETTER_SUBSCRIPTION = "falco-alerts-dead-letter"
+MAX_DELIVERY_ATTEMPTS = 5
+
+# Ingest limits: defaults, each overridable by its variable above.
+DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
+DEFAULT_MAX_ALERTS = 500
+
+# Every Kubernetes API call gives up after this many seconds (then Pub/Sub retries).
+DEFAULT_KUBE_TIMEOUT_SECONDS = 10.0
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    """The variable's value, with empty strings treated as unset."""
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def env_flag(name: str) -> bool:
+    """True for 1/true/yes/on (any case); anything else, or unset, is false."""
+    return (env(name) or "").lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    """An integer variable; a value that is not a positive integer is a start-up error."""
+    raw = env(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r}: expected a positive integer") from None
+    if value <= 0:
+        raise ValueError(f"{name}={raw!r}: expected a positive integer")
+    return value
+
+
+def env_float(name: str, default: float) -> float:
+    """A positive number variable; anything else is a start-up error."""
+    raw = env(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r}: expected a positive number") from None
+    if value <= 0:
+        raise ValueError(f"{name}={raw!r}: expected a positive number")
+    return value
+
+
+def project_id() -> str:
+    """The Google Cloud project; required by both functions."""
+    value = env(GOOGLE_CLOUD_PROJECT)
+    if value is None:
+        raise RuntimeError(f"{GOOGLE_CLOUD_PROJECT} is not set")
+    return value

@@ -1,0 +1,172 @@
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from local_stack.fixtures import FIXTURES, fixture
+from shared.alert import PodRef, Priority, content_id, parse_alert, parse_time
+from shared.errors import InvalidAlertError
+
+
+def _bytes(document: dict) -> bytes:
+    return json.dumps(document).encode()
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.json")), ids=lambda p: p.stem)
+def test_every_real_fixture_parses(path):
+    alert = parse_alert(path.read_bytes())
+    assert alert.rule
+    assert alert.time.tzinfo is not None
+
+
+def test_shell_fixture_fields():
+    alert = parse_alert(_bytes(fixture("terminal_shell_in_container")))
+    assert alert.alert_id == "5b1b0c6a-8a9b-4a63-9d1e-2f5d2a7c9e11"
+    assert alert.priority is Priority.CRITICAL
+    assert alert.pod == PodRef("default", "kubecon", None)
+    assert alert.time == datetime(2023, 5, 25, 13, 44, 5, 478445, tzinfo=UTC)
+
+
+def test_pod_uid_is_read_when_the_rule_outputs_it():
+    alert = parse_alert(_bytes(fixture("falco_041_container_plugin")))
+    assert alert.pod == PodRef(
+        "shop", "web-7d9c5b6f8-x2x4z", "8f2d6c1e-33b1-4f4a-9a0e-6a1c7f0b2d55"
+    )
+
+
+def test_host_process_has_no_pod():
+    assert parse_alert(_bytes(fixture("host_process_no_k8s"))).pod is None
+
+
+@pytest.mark.parametrize("value", [None, "", "<NA>"])
+def test_missing_pod_values_mean_no_pod(value):
+    document = fixture("terminal_shell_in_container")
+    document["output_fields"]["k8s.pod.name"] = value
+    assert parse_alert(_bytes(document)).pod is None
+
+
+def test_pod_fields_absent_mean_no_pod():
+    document = fixture("terminal_shell_in_container")
+    del document["output_fields"]["k8s.ns.name"]
+    assert parse_alert(_bytes(document)).pod is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("critical", Priority.CRITICAL),
+        ("WARNING", Priority.WARNING),
+        ("info", Priority.INFORMATIONAL),
+        ("Informational", Priority.INFORMATIONAL),
+        ("emergency", Priority.EMERGENCY),
+    ],
+)
+def test_priority_in_any_case(text, expected):
+    document = fixture("sidekick_test_event")
+    document["priority"] = text
+    assert parse_alert(_bytes(document)).priority is expected
+
+
+def test_priorities_compare_in_falco_order():
+    assert Priority.DEBUG < Priority.INFORMATIONAL < Priority.NOTICE < Priority.WARNING
+    assert (
+        Priority.WARNING < Priority.ERROR < Priority.CRITICAL < Priority.ALERT < Priority.EMERGENCY
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "micros"),
+    [
+        ("2026-11-20T08:15:30Z", 0),
+        ("2026-11-20T08:15:30.5Z", 500000),
+        ("2026-11-20T08:15:30.123456Z", 123456),
+        ("2026-11-20T08:15:30.123456789Z", 123456),
+        ("2026-11-20T08:15:30.1234567Z", 123456),
+    ],
+)
+def test_time_with_zero_to_nine_fraction_digits(text, micros):
+    parsed = parse_time(text)
+    assert parsed == datetime(2026, 11, 20, 8, 15, 30, micros, tzinfo=UTC)
+
+
+def test_time_with_offset_is_converted_to_utc():
+    assert parse_time("2026-11-20T10:15:30+02:00") == datetime(2026, 11, 20, 8, 15, 30, tzinfo=UTC)
+
+
+def test_integers_above_2_to_the_53_stay_exact():
+    raw = (
+        b'{"output":"o","priority":"Notice","rule":"r","time":"2026-11-20T08:15:30Z",'
+        b'"output_fields":{"evt.time":1795162530500000001}}'
+    )
+    assert parse_alert(raw).output_fields["evt.time"] == 1795162530500000001
+
+
+def test_unknown_keys_are_kept():
+    document = {**fixture("sidekick_test_event"), "cluster_info": {"name": "prod"}}
+    alert = parse_alert(_bytes(document))
+    assert alert.model_extra == {"cluster_info": {"name": "prod"}}
+
+
+def test_optional_keys_may_be_absent():
+    document = {
+        "output": "o",
+        "priority": "Notice",
+        "rule": "r",
+        "time": "2026-11-20T08:15:30Z",
+        "output_fields": {"k8s.ns.name": None},
+    }
+    alert = parse_alert(_bytes(document))
+    assert (alert.uuid, alert.source, alert.hostname, alert.tags) == (None, None, None, [])
+
+
+def test_alert_id_without_uuid_is_a_stable_content_hash():
+    document = fixture("host_process_no_k8s")
+    first = parse_alert(_bytes(document)).alert_id
+    # Same content, other key order and spacing: the same alert.
+    reordered = json.dumps(dict(reversed(list(document.items()))), indent=2).encode()
+    assert parse_alert(reordered).alert_id == first == content_id(document)
+    document["output_fields"]["proc.name"] = "other"
+    assert parse_alert(_bytes(document)).alert_id != first
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"priority": "Severe"}, "field 'priority': unknown priority 'Severe'"),
+        ({"priority": 5}, "field 'priority': expected a priority name, got int"),
+        ({"time": "yesterday"}, "field 'time': 'yesterday' is not an RFC 3339 time"),
+        (
+            {"time": "2026-13-40T08:15:30Z"},
+            "field 'time': '2026-13-40T08:15:30Z' is not a valid time",
+        ),
+        ({"rule": ""}, "field 'rule': String should have at least 1 character"),
+        ({"rule": None}, "field 'rule': Input should be a valid string"),
+        ({"output_fields": []}, "field 'output_fields': Input should be a valid dictionary"),
+        ({"tags": "shell"}, "field 'tags': Input should be a valid list"),
+    ],
+)
+def test_invalid_alert_names_the_field(change, message):
+    document = {**fixture("terminal_shell_in_container"), **change}
+    with pytest.raises(InvalidAlertError) as caught:
+        parse_alert(_bytes(document))
+    assert caught.value.reason == "invalid_alert"
+    assert message in caught.value.detail
+
+
+def test_missing_required_field_is_named():
+    document = fixture("terminal_shell_in_container")
+    del document["rule"]
+    with pytest.raises(InvalidAlertError, match="field 'rule': Field required"):
+        parse_alert(_bytes(document))
+
+
+@pytest.mark.parametrize("raw", [b"not json", b'{"rule": ', b"\xff\xfe", b'{"a": NaN}'])
+def test_invalid_json_is_its_own_reason(raw):
+    with pytest.raises(InvalidAlertError) as caught:
+        parse_alert(raw)
+    assert caught.value.reason == "invalid_json"
+
+
+def test_a_json_value_that_is_not_an_object_is_invalid():
+    with pytest.raises(InvalidAlertError, match="expected a JSON object, got list"):
+        parse_alert(b"[1, 2]")

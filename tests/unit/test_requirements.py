@@ -1,0 +1,82 @@
+"""Cloud Functions installs each function's requirements.txt; the project pins the same."""
+
+import ast
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPENDENCIES = {
+    Requirement(line).name.lower(): Requirement(line)
+    for line in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+}
+# The distribution that provides each top-level import of our code.
+DISTRIBUTION = {
+    "functions_framework": "functions-framework",
+    "cloudevents": "cloudevents",
+    "google": None,
+    "kubernetes": "kubernetes",
+    "pydantic": "pydantic",
+    "yaml": "pyyaml",
+    "urllib3": "kubernetes",
+    "flask": "functions-framework",
+    "werkzeug": "functions-framework",
+}
+GOOGLE_MODULES = {
+    "google.cloud.pubsub_v1": "google-cloud-pubsub",
+    "google.cloud.secretmanager": "google-cloud-secret-manager",
+}
+
+
+def _requirements(function: str) -> dict[str, Requirement]:
+    lines = (ROOT / function / "requirements.txt").read_text().splitlines()
+    parsed = [Requirement(line) for line in lines if line.strip() and not line.startswith("#")]
+    return {r.name.lower(): r for r in parsed}
+
+
+def _imported_distributions(function: str) -> set[str]:
+    """Distributions that the function's files, and shared/, import."""
+    found: set[str] = set()
+    for path in [*(ROOT / function).glob("*.py"), *(ROOT / "shared").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else (
+                    [f"{node.module}.{a.name}" for a in node.names]
+                    if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+                    else []
+                )
+            )
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top in {"ingest", "responder", "shared"}:
+                    continue
+                if top == "google":
+                    found.update(d for m, d in GOOGLE_MODULES.items() if name.startswith(m))
+                else:
+                    found.add(DISTRIBUTION[top])
+    return found
+
+
+@pytest.mark.parametrize("function", ["ingest", "responder"])
+def test_requirements_match_pyproject(function):
+    for name, requirement in _requirements(function).items():
+        assert name in DEPENDENCIES, f"{function}/requirements.txt has {name}, pyproject does not"
+        assert requirement.specifier == DEPENDENCIES[name].specifier, (
+            f"{function}/requirements.txt pins {requirement}, pyproject {DEPENDENCIES[name]}"
+        )
+
+
+@pytest.mark.parametrize("function", ["ingest", "responder"])
+def test_requirements_cover_every_import(function):
+    missing = _imported_distributions(function) - set(_requirements(function))
+    assert not missing, f"{function}/requirements.txt lacks {sorted(missing)}"
+
+
+def test_cloudevents_is_pinned_to_1x_for_functions_framework():
+    assert "2.0" not in DEPENDENCIES["cloudevents"].specifier
+    assert "1.12" in DEPENDENCIES["cloudevents"].specifier
