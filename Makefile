@@ -1,0 +1,34 @@
+# Every target sets itself up: a fresh clone needs only python3 (3.11+), and, for the
+# tests and the demo, the Google Cloud SDK with its Pub/Sub emulator and Java.
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: test demo bench lint terraform-check setup clean
+
+$(STAMP): pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint
+	$(VENV)/bin/python -m pytest
+
+demo: $(STAMP)
+	$(VENV)/bin/python -m local_stack.demo
+
+bench: $(STAMP)
+	$(VENV)/bin/python -m local_stack.bench
+
+terraform-check:
+	bash .ci/terraform-checks
+
+clean:
+	rm -rf $(VENV) .venv-checkov .pytest_cache .ruff_cache bench-results

@@ -1,0 +1,150 @@
+# One service account per role, each granted only on the resources it uses.
+# No project-level role is given to any of them.
+#
+# Invoker bindings use google_cloud_run_service_iam_member on the function's Cloud Run
+# service (same name as the function): a 2nd-gen function is invoked through Cloud Run,
+# so roles/run.invoker there is what counts (roles/cloudfunctions.invoker does not).
+
+resource "google_service_account" "ingest" {
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-ingest"
+  display_name = "falco-responder ingest function"
+  description  = "Runs the ingest function: publishes to ${local.alerts_topic_name}, reads the ingest token."
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_service_account" "responder" {
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-responder"
+  display_name = "falco-responder responder function"
+  description  = "Runs the responder function: reads the kubeconfig secrets, publishes to the dead-letter and responses topics."
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_service_account" "push" {
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-push"
+  display_name = "falco-responder Pub/Sub push identity"
+  description  = "Identity in the OIDC token of the push subscription; may only invoke the responder."
+
+  depends_on = [google_project_service.apis]
+}
+
+# --- ingest -----------------------------------------------------------------
+
+resource "google_pubsub_topic_iam_member" "alerts_ingest_publisher" {
+  project = var.project_id
+  topic   = google_pubsub_topic.alerts.name
+  role    = "roles/pubsub.publisher"
+  member  = google_service_account.ingest.member
+}
+
+resource "google_secret_manager_secret_iam_member" "ingest_token_accessor" {
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.ingest_token.secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.ingest.member
+}
+
+# Public ingest: anyone may reach the function; the shared token is the check.
+resource "google_cloud_run_service_iam_member" "ingest_public_invoker" {
+  #checkov:skip=CKV_GCP_102:Opt-in (ingest_public, default false). Falcosidekick's webhook output cannot mint Google ID tokens, so public ingest relies on the bearer token held in Secret Manager and checked by the function (401 otherwise).
+  count = var.ingest_public ? 1 : 0
+
+  project  = var.project_id
+  location = google_cloudfunctions2_function.ingest.location
+  service  = google_cloudfunctions2_function.ingest.name
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}
+
+# Private ingest: only the listed principals (callers sending a Google ID token).
+resource "google_cloud_run_service_iam_member" "ingest_invoker" {
+  for_each = var.ingest_public ? toset([]) : toset(var.ingest_invokers)
+
+  project  = var.project_id
+  location = google_cloudfunctions2_function.ingest.location
+  service  = google_cloudfunctions2_function.ingest.name
+  role     = "roles/run.invoker"
+  member   = each.value
+}
+
+# Falcosidekick's gcppubsub output publishing straight to the alerts topic.
+resource "google_pubsub_topic_iam_member" "alerts_extra_publisher" {
+  for_each = toset(var.alerts_topic_publishers)
+
+  project = var.project_id
+  topic   = google_pubsub_topic.alerts.name
+  role    = "roles/pubsub.publisher"
+  member  = each.value
+}
+
+# --- responder --------------------------------------------------------------
+
+resource "google_secret_manager_secret_iam_member" "kubeconfig_accessor" {
+  for_each = var.clusters
+
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.kubeconfig[each.key].secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.responder.member
+}
+
+resource "google_pubsub_topic_iam_member" "dead_letter_responder_publisher" {
+  project = var.project_id
+  topic   = google_pubsub_topic.dead_letter.name
+  role    = "roles/pubsub.publisher"
+  member  = google_service_account.responder.member
+}
+
+resource "google_pubsub_topic_iam_member" "responses_responder_publisher" {
+  project = var.project_id
+  topic   = google_pubsub_topic.responses.name
+  role    = "roles/pubsub.publisher"
+  member  = google_service_account.responder.member
+}
+
+# --- push subscription identity --------------------------------------------------
+
+# The responder's Cloud Run service has the function's name. Only the push identity may
+# invoke it: there is no allUsers binding, whatever its ingress setting.
+resource "google_cloud_run_service_iam_member" "responder_push_invoker" {
+  project  = var.project_id
+  location = google_cloudfunctions2_function.responder.location
+  service  = google_cloudfunctions2_function.responder.name
+  role     = "roles/run.invoker"
+  member   = google_service_account.push.member
+}
+
+# --- Pub/Sub service agent --------------------------------------------------------
+
+# Dead-lettering: the service agent republishes to the dead-letter topic...
+resource "google_pubsub_topic_iam_member" "dead_letter_pubsub_agent_publisher" {
+  project = var.project_id
+  topic   = google_pubsub_topic.dead_letter.name
+  role    = "roles/pubsub.publisher"
+  member  = local.pubsub_service_agent
+
+  depends_on = [google_project_service.apis]
+}
+
+# ...and acknowledges the message on the source subscription.
+resource "google_pubsub_subscription_iam_member" "responder_push_pubsub_agent_subscriber" {
+  project      = var.project_id
+  subscription = google_pubsub_subscription.responder_push.name
+  role         = "roles/pubsub.subscriber"
+  member       = local.pubsub_service_agent
+}
+
+# Push authentication: the service agent mints the OIDC token of the push identity.
+# Projects whose Pub/Sub agent predates April 2021 lack this permission by default;
+# granting it on this one service account (not the project) covers them too.
+resource "google_service_account_iam_member" "push_pubsub_agent_token_creator" {
+  service_account_id = google_service_account.push.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = local.pubsub_service_agent
+
+  depends_on = [google_project_service.apis]
+}

@@ -1,0 +1,439 @@
+# Inputs of the falco-responder module. Defaults of names and limits match
+# shared/config.py; tests/unit/test_terraform.py keeps the two in step.
+
+# --- Project ---------------------------------------------------------------
+
+variable "project_id" {
+  description = "Google Cloud project that holds every resource of the module."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a project ID (6-30 characters: lowercase letters, digits, hyphens), not a project name or number."
+  }
+}
+
+variable "region" {
+  description = "Region of the two functions and of the source bucket, e.g. europe-west1."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]+$", var.region))
+    error_message = "region must be a Google Cloud region such as europe-west1 (not a zone such as europe-west1-b)."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name. With the default \"falco\" the topics and subscriptions get the names the code and the local stack use (falco-alerts, falco-alerts-dead-letter, falco-responses, falco-alerts-responder)."
+  type        = string
+  default     = "falco"
+
+  validation {
+    # Service account IDs are 6-30 characters: the longest suffix is "-responder".
+    condition     = can(regex("^[a-z][a-z0-9-]{0,13}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 2-15 characters: lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen."
+  }
+}
+
+variable "labels" {
+  description = "Labels added to the topics, subscriptions, functions, secrets and the source bucket."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition = alltrue([
+      for k, v in var.labels : can(regex("^[a-z][a-z0-9_-]{0,62}$", k)) && can(regex("^[a-z0-9_-]{0,63}$", v))
+    ])
+    error_message = "Label keys must start with a lowercase letter; keys and values may hold only lowercase letters, digits, _ and - (at most 63 characters)."
+  }
+}
+
+variable "enable_apis" {
+  description = "Enable the Google APIs the module needs (apis.tf). Set to false when the project's APIs are managed elsewhere. APIs are never disabled on destroy."
+  type        = bool
+  default     = true
+}
+
+# --- Ingest function (HTTP) -------------------------------------------------
+
+variable "ingest_memory" {
+  description = "Memory of one ingest instance (Cloud Run quantity: 256Mi, 512Mi, 1Gi...)."
+  type        = string
+  default     = "512Mi"
+
+  validation {
+    condition     = can(regex("^[0-9]+(Mi|Gi|M|G)$", var.ingest_memory))
+    error_message = "ingest_memory must be a quantity such as 256Mi, 512Mi or 1Gi."
+  }
+}
+
+variable "ingest_cpu" {
+  description = "vCPUs of one ingest instance. Concurrency above 1 needs at least 1 vCPU."
+  type        = string
+  default     = "1"
+
+  validation {
+    condition     = can(regex("^([0-9]+(\\.[0-9]+)?|[0-9]+m)$", var.ingest_cpu))
+    error_message = "ingest_cpu must be a number of vCPUs such as 0.5, 1 or 2 (or millicores such as 500m)."
+  }
+}
+
+variable "ingest_timeout_seconds" {
+  description = "Request timeout of the ingest function: covers validation and waiting for every Pub/Sub publish."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.ingest_timeout_seconds >= 1 && var.ingest_timeout_seconds <= 3600 && floor(var.ingest_timeout_seconds) == var.ingest_timeout_seconds
+    error_message = "ingest_timeout_seconds must be a whole number of seconds from 1 to 3600."
+  }
+}
+
+variable "ingest_max_instances" {
+  description = "Most ingest instances running at once."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.ingest_max_instances >= 1 && var.ingest_max_instances <= 1000 && floor(var.ingest_max_instances) == var.ingest_max_instances
+    error_message = "ingest_max_instances must be a whole number from 1 to 1000."
+  }
+}
+
+variable "ingest_concurrency" {
+  description = "Most requests one ingest instance serves at once (the work is I/O: publishing to Pub/Sub)."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.ingest_concurrency >= 1 && var.ingest_concurrency <= 1000 && floor(var.ingest_concurrency) == var.ingest_concurrency
+    error_message = "ingest_concurrency must be a whole number from 1 to 1000."
+  }
+}
+
+variable "ingest_max_body_bytes" {
+  description = "INGEST_MAX_BODY_BYTES: largest request body the ingest function accepts (413 above). Default = shared/config.py DEFAULT_MAX_BODY_BYTES."
+  type        = number
+  default     = 4194304
+
+  validation {
+    # Cloud Run's request size limit is 32 MiB.
+    condition     = var.ingest_max_body_bytes >= 1024 && var.ingest_max_body_bytes <= 33554432 && floor(var.ingest_max_body_bytes) == var.ingest_max_body_bytes
+    error_message = "ingest_max_body_bytes must be a whole number of bytes from 1024 to 33554432 (Cloud Run's 32 MiB request limit)."
+  }
+}
+
+variable "ingest_max_alerts" {
+  description = "INGEST_MAX_ALERTS: most alerts in one batch request. Default = shared/config.py DEFAULT_MAX_ALERTS."
+  type        = number
+  default     = 500
+
+  validation {
+    condition     = var.ingest_max_alerts >= 1 && var.ingest_max_alerts <= 10000 && floor(var.ingest_max_alerts) == var.ingest_max_alerts
+    error_message = "ingest_max_alerts must be a whole number from 1 to 10000."
+  }
+}
+
+variable "ingest_public" {
+  description = "true: allUsers may invoke the ingest function and the shared token (Secret Manager) is the only check, which Falcosidekick's webhook output needs (it cannot mint Google ID tokens). false: only ingest_invokers may call it (IAM), for callers that send a Google ID token."
+  type        = bool
+  default     = false
+}
+
+variable "ingest_invokers" {
+  description = "Principals given roles/run.invoker on the ingest function when it is private, e.g. [\"serviceAccount:proxy@p.iam.gserviceaccount.com\"]."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.ingest_invokers : can(regex("^(user|serviceAccount|group|domain|principal|principalSet):", m))])
+    error_message = "Each ingest_invokers entry must be an IAM member such as serviceAccount:NAME@PROJECT.iam.gserviceaccount.com (allUsers is set with ingest_public)."
+  }
+}
+
+variable "ingest_ingress_settings" {
+  description = "Ingress of the ingest function: ALLOW_ALL (Falcosidekick outside Google Cloud), ALLOW_INTERNAL_ONLY or ALLOW_INTERNAL_AND_GCLB."
+  type        = string
+  default     = "ALLOW_ALL"
+
+  validation {
+    condition     = contains(["ALLOW_ALL", "ALLOW_INTERNAL_ONLY", "ALLOW_INTERNAL_AND_GCLB"], var.ingest_ingress_settings)
+    error_message = "ingest_ingress_settings must be ALLOW_ALL, ALLOW_INTERNAL_ONLY or ALLOW_INTERNAL_AND_GCLB."
+  }
+}
+
+variable "alerts_topic_publishers" {
+  description = "Principals given roles/pubsub.publisher on the alerts topic, for Falcosidekick's gcppubsub output (e.g. its Workload Identity service account). Empty: only the ingest function publishes."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.alerts_topic_publishers : can(regex("^(serviceAccount|principal|principalSet):", m))])
+    error_message = "Each alerts_topic_publishers entry must be a serviceAccount:, principal: or principalSet: member; public publishing is not allowed."
+  }
+}
+
+# --- Responder function (CloudEvent, Pub/Sub push) --------------------------
+
+variable "responder_memory" {
+  description = "Memory of one responder instance (Cloud Run quantity)."
+  type        = string
+  default     = "512Mi"
+
+  validation {
+    condition     = can(regex("^[0-9]+(Mi|Gi|M|G)$", var.responder_memory))
+    error_message = "responder_memory must be a quantity such as 256Mi, 512Mi or 1Gi."
+  }
+}
+
+variable "responder_cpu" {
+  description = "vCPUs of one responder instance. Concurrency above 1 needs at least 1 vCPU."
+  type        = string
+  default     = "1"
+
+  validation {
+    condition     = can(regex("^([0-9]+(\\.[0-9]+)?|[0-9]+m)$", var.responder_cpu))
+    error_message = "responder_cpu must be a number of vCPUs such as 0.5, 1 or 2 (or millicores such as 500m)."
+  }
+}
+
+variable "responder_timeout_seconds" {
+  description = "Request timeout of the responder: one alert, all its Kubernetes calls included. Must stay below ack_deadline_seconds so Pub/Sub does not redeliver an alert still being handled."
+  type        = number
+  default     = 60
+
+  validation {
+    # The push subscription's ack deadline is at most 600 s and must exceed this.
+    condition     = var.responder_timeout_seconds >= 1 && var.responder_timeout_seconds <= 599 && floor(var.responder_timeout_seconds) == var.responder_timeout_seconds
+    error_message = "responder_timeout_seconds must be a whole number from 1 to 599 (below the 600 s maximum ack deadline)."
+  }
+}
+
+variable "responder_max_instances" {
+  description = "Most responder instances running at once: also bounds the parallel load on the Kubernetes API servers."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.responder_max_instances >= 1 && var.responder_max_instances <= 1000 && floor(var.responder_max_instances) == var.responder_max_instances
+    error_message = "responder_max_instances must be a whole number from 1 to 1000."
+  }
+}
+
+variable "responder_concurrency" {
+  description = "Most alerts one responder instance handles at once."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.responder_concurrency >= 1 && var.responder_concurrency <= 1000 && floor(var.responder_concurrency) == var.responder_concurrency
+    error_message = "responder_concurrency must be a whole number from 1 to 1000."
+  }
+}
+
+variable "responder_ingress_settings" {
+  description = "Ingress of the responder: ALLOW_ALL (default; IAM lets only the push service account in) or ALLOW_INTERNAL_ONLY, which Cloud Run documents as admitting Pub/Sub push from the same project. Check delivery after switching: a push that cannot reach the service ends up in the dead-letter topic."
+  type        = string
+  default     = "ALLOW_ALL"
+
+  validation {
+    condition     = contains(["ALLOW_ALL", "ALLOW_INTERNAL_ONLY"], var.responder_ingress_settings)
+    error_message = "responder_ingress_settings must be ALLOW_ALL or ALLOW_INTERNAL_ONLY (Pub/Sub push does not come through a load balancer)."
+  }
+}
+
+variable "dry_run" {
+  description = "DRY_RUN for the responder: true decides and checks everything but changes nothing in the clusters. Defaults to true (safe by default): set false once the policy is reviewed."
+  type        = bool
+  default     = true
+}
+
+variable "policy_file" {
+  description = "POLICY_FILE for the responder: path of the response policy inside the deploy archive (the archive root is the repository root)."
+  type        = string
+  default     = "responder/policy.yaml"
+
+  validation {
+    condition     = length(trimspace(var.policy_file)) > 0 && !startswith(var.policy_file, "/")
+    error_message = "policy_file must be a non-empty path relative to the archive root, such as responder/policy.yaml."
+  }
+}
+
+variable "kube_timeout_seconds" {
+  description = "KUBE_TIMEOUT_SECONDS: each Kubernetes API call gives up after this many seconds (then Pub/Sub retries). Default = shared/config.py DEFAULT_KUBE_TIMEOUT_SECONDS."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.kube_timeout_seconds > 0 && var.kube_timeout_seconds <= 300
+    error_message = "kube_timeout_seconds must be a positive number of seconds, at most 300."
+  }
+}
+
+variable "clusters" {
+  description = "The cluster the responder acts on: cluster name => settings. A Secret Manager secret \"<name_prefix>-kubeconfig-<cluster>\" is made for it (no value: add it with gcloud) and KUBECONFIG_SECRET names its latest version. The responder loads one kubeconfig (its current context), so the map holds exactly one cluster: deploy the module once per cluster, with distinct name_prefix values."
+  type = map(object({
+    labels = optional(map(string), {})
+  }))
+
+  validation {
+    # responder/kube.py reads one KUBECONFIG_SECRET and uses its current context.
+    condition     = length(var.clusters) == 1
+    error_message = "clusters must name exactly one cluster: the responder reads one kubeconfig (KUBECONFIG_SECRET). Deploy the module once per cluster, with distinct name_prefix values."
+  }
+
+  validation {
+    condition     = alltrue([for name in keys(var.clusters) : can(regex("^[a-zA-Z0-9_-]{1,100}$", name))])
+    error_message = "Cluster names may hold only letters, digits, _ and - (they become part of a Secret Manager secret ID)."
+  }
+}
+
+# --- Pub/Sub ------------------------------------------------------------------
+
+variable "max_delivery_attempts" {
+  description = "Deliveries of one alert to the responder before Pub/Sub moves it to the dead-letter topic. Default = shared/config.py MAX_DELIVERY_ATTEMPTS."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100 && floor(var.max_delivery_attempts) == var.max_delivery_attempts
+    error_message = "max_delivery_attempts must be a whole number from 5 to 100 (Pub/Sub's range)."
+  }
+}
+
+variable "min_backoff" {
+  description = "Shortest wait before Pub/Sub redelivers a failed alert (duration in seconds, e.g. \"10s\")."
+  type        = string
+  default     = "10s"
+
+  validation {
+    condition     = can(regex("^[0-9]+(\\.[0-9]+)?s$", var.min_backoff)) && try(tonumber(trimsuffix(var.min_backoff, "s")) <= 600, false)
+    error_message = "min_backoff must be a duration such as \"10s\", from 0s to 600s."
+  }
+}
+
+variable "max_backoff" {
+  description = "Longest wait before Pub/Sub redelivers a failed alert (duration in seconds, e.g. \"600s\")."
+  type        = string
+  default     = "600s"
+
+  validation {
+    condition     = can(regex("^[0-9]+(\\.[0-9]+)?s$", var.max_backoff)) && try(tonumber(trimsuffix(var.max_backoff, "s")) <= 600, false)
+    error_message = "max_backoff must be a duration such as \"600s\", from 0s to 600s."
+  }
+}
+
+variable "ack_deadline_seconds" {
+  description = "Ack deadline of the push subscription, i.e. how long Pub/Sub waits for the responder's answer. Must be greater than responder_timeout_seconds (checked by a precondition)."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.ack_deadline_seconds >= 10 && var.ack_deadline_seconds <= 600 && floor(var.ack_deadline_seconds) == var.ack_deadline_seconds
+    error_message = "ack_deadline_seconds must be a whole number from 10 to 600 (Pub/Sub's range)."
+  }
+}
+
+variable "push_subscription_filter" {
+  description = "Optional Pub/Sub filter on the push subscription (on message attributes, e.g. attributes.priority = \"Critical\"). Alerts that do not match are acknowledged without reaching the responder. null: every alert."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.push_subscription_filter == null || try(length(var.push_subscription_filter) > 0 && length(var.push_subscription_filter) <= 256, false)
+    error_message = "push_subscription_filter must be null or a non-empty filter of at most 256 characters."
+  }
+}
+
+variable "dead_letter_retention" {
+  description = "How long the dead-letter pull subscription keeps unacknowledged alerts (duration in seconds). Default 7 days, Pub/Sub's maximum for a subscription."
+  type        = string
+  default     = "604800s"
+
+  validation {
+    condition     = can(regex("^[0-9]+s$", var.dead_letter_retention)) && try(tonumber(trimsuffix(var.dead_letter_retention, "s")) >= 600 && tonumber(trimsuffix(var.dead_letter_retention, "s")) <= 604800, false)
+    error_message = "dead_letter_retention must be a duration in whole seconds from \"600s\" to \"604800s\" (7 days)."
+  }
+}
+
+# --- Build and source -----------------------------------------------------------
+
+variable "build_service_account" {
+  description = "Optional service account Cloud Build uses to build both functions, as projects/PROJECT/serviceAccounts/EMAIL. null: the platform's default build service account."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.build_service_account == null || can(regex("^projects/[^/]+/serviceAccounts/[^/]+@[^/]+$", var.build_service_account))
+    error_message = "build_service_account must be null or projects/PROJECT/serviceAccounts/EMAIL."
+  }
+}
+
+variable "source_bucket_force_destroy" {
+  description = "Let terraform destroy delete the source bucket even when it still holds deploy archives."
+  type        = bool
+  default     = false
+}
+
+# --- Monitoring -------------------------------------------------------------------
+
+variable "enable_alert_policies" {
+  description = "Create the Cloud Monitoring alert policies (dead-letter backlog, permanent failures, push backlog age). The log-based metrics are always created."
+  type        = bool
+  default     = true
+}
+
+variable "notification_channels" {
+  description = "Cloud Monitoring notification channel IDs (projects/P/notificationChannels/N) the alert policies notify."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.notification_channels : can(regex("^projects/[^/]+/notificationChannels/[^/]+$", c))])
+    error_message = "Each notification channel must be a resource name projects/PROJECT/notificationChannels/ID."
+  }
+}
+
+variable "dead_letter_backlog_threshold" {
+  description = "Alert when the dead-letter subscription holds more than this many alerts (0: any dead-lettered alert)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.dead_letter_backlog_threshold >= 0 && floor(var.dead_letter_backlog_threshold) == var.dead_letter_backlog_threshold
+    error_message = "dead_letter_backlog_threshold must be a whole number, 0 or more."
+  }
+}
+
+variable "permanent_failures_threshold" {
+  description = "Alert when the responder reports more than this many permanent failures within alert_window."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.permanent_failures_threshold >= 0 && floor(var.permanent_failures_threshold) == var.permanent_failures_threshold
+    error_message = "permanent_failures_threshold must be a whole number, 0 or more."
+  }
+}
+
+variable "push_backlog_age_threshold_seconds" {
+  description = "Alert when the oldest alert waiting on the push subscription is older than this (the responder is failing or falling behind)."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.push_backlog_age_threshold_seconds >= 60
+    error_message = "push_backlog_age_threshold_seconds must be at least 60."
+  }
+}
+
+variable "alert_window" {
+  description = "Alignment window of the permanent-failures alert (duration in seconds, 60s to 86400s)."
+  type        = string
+  default     = "300s"
+
+  validation {
+    condition     = can(regex("^[0-9]+s$", var.alert_window)) && try(tonumber(trimsuffix(var.alert_window, "s")) >= 60 && tonumber(trimsuffix(var.alert_window, "s")) <= 86400, false)
+    error_message = "alert_window must be a duration in whole seconds from \"60s\" to \"86400s\"."
+  }
+}

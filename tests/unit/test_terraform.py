@@ -1,0 +1,680 @@
+"""The Terraform module deploys the same topology as the local stack (shared/config.py).
+
+terraform init/validate cannot run here (no provider download), so these tests parse every
+.tf file with python-hcl2 and check names, wiring, limits and IAM against shared/config.py.
+
+python-hcl2 >= 8 keeps string literals quoted ('"falco"') and wraps expressions in "${...}";
+older releases drop the quotes. The helpers below accept both.
+"""
+
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared import config
+
+hcl2 = pytest.importorskip("hcl2")
+
+TERRAFORM = Path(__file__).resolve().parents[2] / "terraform"
+EXAMPLE = TERRAFORM / "examples" / "basic"
+
+# Environment variable constants of shared/config.py: the ones whose value is their name.
+CONFIG_ENV_VARS = {
+    name for name, value in vars(config).items() if isinstance(value, str) and name == value
+}
+
+SEVEN_DAYS_SECONDS = 7 * 24 * 3600
+
+_META_KEYS = {"__is_block__", "__comments__", "__inline_comments__", "__start_line__"}
+
+
+# --- parsing helpers ------------------------------------------------------------------
+
+
+def _key(key: str) -> str:
+    return key[1:-1] if len(key) >= 2 and key[0] == key[-1] == '"' else key
+
+
+def _clean(node: Any) -> Any:
+    """Drop python-hcl2's bookkeeping keys and the quotes around block labels."""
+    if isinstance(node, dict):
+        return {_key(k): _clean(v) for k, v in node.items() if k not in _META_KEYS}
+    if isinstance(node, list):
+        return [_clean(item) for item in node]
+    return node
+
+
+def _is_quoted(raw: Any) -> bool:
+    return isinstance(raw, str) and len(raw) >= 2 and raw[0] == raw[-1] == '"'
+
+
+_ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
+
+
+def _unescape(text: str) -> str:
+    """Undo HCL escapes outside ${...}; python-hcl2 leaves interpolations verbatim."""
+    out, i, depth = [], 0, 0
+    while i < len(text):
+        if depth == 0 and text.startswith("${", i):
+            out.append("${")
+            depth, i = 1, i + 2
+            continue
+        char = text[i]
+        if depth:
+            depth += {"{": 1, "}": -1}.get(char, 0)
+            out.append(char)
+            i += 1
+        elif char == "\\" and i + 1 < len(text):
+            out.append(_ESCAPES.get(text[i + 1], text[i : i + 2]))
+            i += 2
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
+
+
+def literal(raw: Any) -> Any:
+    """The value of a literal: '"roles/run.invoker"' -> 'roles/run.invoker'."""
+    return _unescape(raw[1:-1]) if _is_quoted(raw) else raw
+
+
+def expr(raw: Any) -> str:
+    """The expression of a reference: '${google_pubsub_topic.alerts.id}' -> '...alerts.id'."""
+    assert isinstance(raw, str), f"expected an expression, got {raw!r}"
+    assert raw.startswith("${") and raw.endswith("}"), f"expected an expression, got {raw!r}"
+    return raw[2:-1]
+
+
+def member_of(raw: Any) -> str:
+    """An IAM member as written: a literal ('allUsers') or the expression it refers to."""
+    return expr(raw) if isinstance(raw, str) and raw.startswith("${") else literal(raw)
+
+
+def mentions(source: str, fragment: str) -> bool:
+    """`fragment` appears in HCL source, as written or inside a nested string ('\\"')."""
+    return fragment in source or fragment.replace('"', '\\"') in source
+
+
+def block(body: dict[str, Any], name: str) -> dict[str, Any]:
+    """The one nested block called `name` (python-hcl2 gives blocks as lists)."""
+    blocks = body.get(name)
+    assert isinstance(blocks, list), f"no {name} block in {sorted(body)}"
+    assert len(blocks) == 1, f"expected one {name} block, got {len(blocks)}"
+    return blocks[0]
+
+
+@dataclass
+class Module:
+    """Every block of the .tf files of one folder, by kind."""
+
+    resources: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    data: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    variables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    locals: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    terraform: list[dict[str, Any]] = field(default_factory=list)
+
+    def resource(self, rtype: str, name: str) -> dict[str, Any]:
+        assert (rtype, name) in self.resources, f"{rtype}.{name} is not declared"
+        return self.resources[(rtype, name)]
+
+    def of_type(self, rtype: str) -> dict[str, dict[str, Any]]:
+        return {name: body for (t, name), body in self.resources.items() if t == rtype}
+
+    def default(self, variable: str) -> Any:
+        body = self.variables[variable]
+        assert "default" in body, f"variable {variable} has no default"
+        return self.evaluate(body["default"])
+
+    def evaluate(self, raw: Any) -> Any:
+        """Resolve var.* (to defaults) and local.* references in a value or template."""
+        if not isinstance(raw, str):
+            return raw
+        whole = re.fullmatch(r"\$\{(var|local)\.(\w+)\}", raw)
+        if whole:
+            kind, name = whole.groups()
+            return self.default(name) if kind == "var" else self.evaluate(self.locals[name])
+        text = literal(raw)
+
+        def substitute(match: re.Match[str]) -> str:
+            kind, name = match.groups()
+            value = self.default(name) if kind == "var" else self.evaluate(self.locals[name])
+            return str(value)
+
+        return re.sub(r"\$\{(var|local)\.(\w+)\}", substitute, text)
+
+
+def _load(folder: Path) -> Module:
+    module = Module()
+    for path in sorted(folder.glob("*.tf")):
+        with path.open() as handle:
+            parsed = _clean(hcl2.load(handle))
+        for item in parsed.get("resource", []):
+            for rtype, named in item.items():
+                for name, body in named.items():
+                    module.resources[(rtype, name)] = body
+        for item in parsed.get("data", []):
+            for dtype, named in item.items():
+                for name, body in named.items():
+                    module.data[(dtype, name)] = body
+        for item in parsed.get("variable", []):
+            module.variables.update(item)
+        for item in parsed.get("locals", []):
+            module.locals.update(item)
+        for item in parsed.get("output", []):
+            module.outputs.update(item)
+        module.terraform.extend(parsed.get("terraform", []))
+    return module
+
+
+@functools.cache
+def tf() -> Module:
+    return _load(TERRAFORM)
+
+
+@functools.cache
+def example() -> Module:
+    return _load(EXAMPLE)
+
+
+def iam_bindings(module: Module) -> set[tuple[str, str, str, str]]:
+    """(resource type, target, role, member) of every *_iam_member resource."""
+    target_fields = ("topic", "subscription", "secret_id", "service", "service_account_id")
+    bindings = set()
+    for (rtype, name), body in module.resources.items():
+        if not rtype.endswith("_iam_member"):
+            continue
+        targets = [body[f] for f in target_fields if f in body]
+        assert len(targets) == 1, f"{rtype}.{name}: cannot tell what the role is granted on"
+        bindings.add((rtype, expr(targets[0]), literal(body["role"]), member_of(body["member"])))
+    return bindings
+
+
+# --- the files ----------------------------------------------------------------------
+
+
+def test_every_terraform_file_parses():
+    files = sorted(TERRAFORM.rglob("*.tf"))
+    assert {p.name for p in TERRAFORM.glob("*.tf")} >= {
+        "versions.tf",
+        "variables.tf",
+        "outputs.tf",
+        "pubsub.tf",
+        "functions.tf",
+        "iam.tf",
+        "secrets.tf",
+        "monitoring.tf",
+        "apis.tf",
+    }
+    assert EXAMPLE / "main.tf" in files
+    for path in files:
+        with path.open() as handle:
+            assert hcl2.load(handle), f"{path} parsed to nothing"
+
+
+def test_module_requires_terraform_1_5_and_the_current_google_provider_major():
+    settings = tf().terraform[0]
+    assert literal(settings["required_version"]) == ">= 1.5"
+    providers = settings["required_providers"][0]
+    assert literal(providers["google"]["source"]) == "hashicorp/google"
+    assert literal(providers["google"]["version"]) == ">= 8.0, < 9.0"
+    assert literal(providers["archive"]["source"]) == "hashicorp/archive"
+
+
+def test_example_calls_the_module_by_relative_path():
+    modules = []
+    with (EXAMPLE / "main.tf").open() as handle:
+        for item in _clean(hcl2.load(handle)).get("module", []):
+            modules.extend(item.values())
+    assert [literal(m["source"]) for m in modules] == ["../.."]
+    assert (EXAMPLE / "terraform.tfvars.example").is_file()
+
+
+@pytest.mark.parametrize("module", [tf, example], ids=["module", "example"])
+def test_every_variable_has_a_description_and_a_type(module):
+    variables = module().variables
+    assert variables
+    for name, body in variables.items():
+        description = literal(body.get("description", ""))
+        assert isinstance(description, str) and description.strip(), f"{name}: no description"
+        assert body.get("type"), f"{name}: no type"
+
+
+def test_variables_that_can_be_wrong_are_validated():
+    must_validate = {
+        "project_id",
+        "region",
+        "name_prefix",
+        "max_delivery_attempts",
+        "min_backoff",
+        "max_backoff",
+        "ack_deadline_seconds",
+        "responder_timeout_seconds",
+        "ingest_timeout_seconds",
+        "ingest_max_instances",
+        "responder_max_instances",
+        "ingest_concurrency",
+        "responder_concurrency",
+        "ingest_memory",
+        "responder_memory",
+        "clusters",
+        "push_subscription_filter",
+        "dead_letter_retention",
+        "notification_channels",
+        "ingest_invokers",
+    }
+    missing = {name for name in must_validate if not tf().variables[name].get("validation")}
+    assert not missing, f"variables without validation: {sorted(missing)}"
+
+
+# --- Pub/Sub topology ----------------------------------------------------------------
+
+
+def test_topic_names_are_the_shared_config_defaults():
+    names = {
+        name: tf().evaluate(body["name"])
+        for name, body in tf().of_type("google_pubsub_topic").items()
+    }
+    assert names == {
+        "alerts": config.DEFAULT_ALERTS_TOPIC,
+        "dead_letter": config.DEFAULT_DEAD_LETTER_TOPIC,
+        "responses": config.DEFAULT_RESPONSES_TOPIC,
+    }
+
+
+def test_subscriptions_have_the_shared_config_names_and_topics():
+    subs = tf().of_type("google_pubsub_subscription")
+    assert set(subs) == {"responder_push", "dead_letter"}
+    assert tf().evaluate(subs["responder_push"]["name"]) == config.RESPONDER_PUSH_SUBSCRIPTION
+    assert expr(subs["responder_push"]["topic"]) == "google_pubsub_topic.alerts.id"
+    assert tf().evaluate(subs["dead_letter"]["name"]) == config.DEAD_LETTER_SUBSCRIPTION
+    assert expr(subs["dead_letter"]["topic"]) == "google_pubsub_topic.dead_letter.id"
+
+
+def test_push_subscription_dead_letters_after_the_shared_config_attempts():
+    push = tf().resource("google_pubsub_subscription", "responder_push")
+    policy = block(push, "dead_letter_policy")
+    assert expr(policy["dead_letter_topic"]) == "google_pubsub_topic.dead_letter.id"
+    assert expr(policy["max_delivery_attempts"]) == "var.max_delivery_attempts"
+    assert tf().default("max_delivery_attempts") == config.MAX_DELIVERY_ATTEMPTS
+    # Pub/Sub accepts 5..100 attempts: the validation must say so.
+    condition = block(tf().variables["max_delivery_attempts"], "validation")["condition"]
+    assert ">= 5" in condition and "<= 100" in condition
+
+
+def test_push_subscription_pushes_to_the_responder_with_an_oidc_token():
+    push = tf().resource("google_pubsub_subscription", "responder_push")
+    push_config = block(push, "push_config")
+    responder_url = "google_cloudfunctions2_function.responder.service_config[0].uri"
+    assert expr(push_config["push_endpoint"]) == responder_url
+    oidc = block(push_config, "oidc_token")
+    assert expr(oidc["service_account_email"]) == "google_service_account.push.email"
+    assert expr(oidc["audience"]) == responder_url
+    # The wrapped body is what functions-framework turns into a CloudEvent.
+    assert "no_wrapper" not in push_config
+
+
+def test_push_subscription_retries_with_backoff_and_never_expires():
+    push = tf().resource("google_pubsub_subscription", "responder_push")
+    retry = block(push, "retry_policy")
+    assert expr(retry["minimum_backoff"]) == "var.min_backoff"
+    assert expr(retry["maximum_backoff"]) == "var.max_backoff"
+    min_backoff = float(tf().default("min_backoff").removesuffix("s"))
+    max_backoff = float(tf().default("max_backoff").removesuffix("s"))
+    assert 0 <= min_backoff <= max_backoff <= 600
+    assert literal(block(push, "expiration_policy")["ttl"]) == ""
+    assert expr(push["filter"]) == "var.push_subscription_filter"
+    assert tf().default("push_subscription_filter") is None
+
+
+def test_ack_deadline_exceeds_the_responder_timeout():
+    push = tf().resource("google_pubsub_subscription", "responder_push")
+    assert expr(push["ack_deadline_seconds"]) == "var.ack_deadline_seconds"
+    responder = tf().resource("google_cloudfunctions2_function", "responder")
+    service = block(responder, "service_config")
+    assert expr(service["timeout_seconds"]) == "var.responder_timeout_seconds"
+    assert tf().default("ack_deadline_seconds") > tf().default("responder_timeout_seconds")
+    assert tf().default("ack_deadline_seconds") <= 600
+    # ...and Terraform refuses a configuration where it does not.
+    conditions = [expr(p["condition"]) for p in block(push, "lifecycle")["precondition"]]
+    assert "var.ack_deadline_seconds > var.responder_timeout_seconds" in conditions
+
+
+def test_dead_letter_subscription_keeps_alerts_seven_days():
+    dead = tf().resource("google_pubsub_subscription", "dead_letter")
+    retention = tf().evaluate(dead["message_retention_duration"])
+    assert retention == f"{SEVEN_DAYS_SECONDS}s"
+    assert dead["retain_acked_messages"] is False
+    assert literal(block(dead, "expiration_policy")["ttl"]) == ""
+    assert "push_config" not in dead
+
+
+# --- functions ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("function", "entry_point"), [("ingest", "ingest"), ("responder", "respond")]
+)
+def test_functions_run_python312_with_the_contract_entry_points(function, entry_point):
+    body = tf().resource("google_cloudfunctions2_function", function)
+    build = block(body, "build_config")
+    assert literal(build["runtime"]) == "python312"
+    assert literal(build["entry_point"]) == entry_point
+    source = block(block(build, "source"), "storage_source")
+    assert expr(source["bucket"]) == "google_storage_bucket.source.name"
+    assert expr(source["object"]) == (
+        f'google_storage_bucket_object.function_source["{function}"].name'
+    )
+    # The generated root main.py re-exports exactly that entry point.
+    main_py = literal(tf().locals["functions"][function]["main_py"])
+    assert main_py == f"from {function}.main import {entry_point}  # noqa: F401\n"
+
+
+@pytest.mark.parametrize(
+    ("function", "required"),
+    [
+        ("ingest", {"GOOGLE_CLOUD_PROJECT", "ALERTS_TOPIC", "INGEST_TOKEN_SECRET"}),
+        (
+            "responder",
+            {
+                "GOOGLE_CLOUD_PROJECT",
+                "DEAD_LETTER_TOPIC",
+                "RESPONSES_TOPIC",
+                "KUBECONFIG_SECRET",
+                "DRY_RUN",
+            },
+        ),
+    ],
+)
+def test_function_env_vars_are_shared_config_names(function, required):
+    body = tf().resource("google_cloudfunctions2_function", function)
+    service = block(body, "service_config")
+    env = service["environment_variables"]
+    unknown = set(env) - CONFIG_ENV_VARS
+    assert not unknown, f"{function} sets variables shared/config.py does not name: {unknown}"
+    assert required <= set(env), f"{function} misses {sorted(required - set(env))}"
+    # Secrets are resolved by the code from Secret Manager, never passed as values.
+    assert not {"INGEST_TOKEN", "KUBECONFIG"} & set(env)
+    assert "secret_environment_variables" not in service
+    assert "secret_volumes" not in service
+
+
+def test_function_env_vars_point_at_the_right_topics_and_secrets():
+    ingest = block(tf().resource("google_cloudfunctions2_function", "ingest"), "service_config")
+    responder = block(
+        tf().resource("google_cloudfunctions2_function", "responder"), "service_config"
+    )
+    ingest_env = ingest["environment_variables"]
+    responder_env = responder["environment_variables"]
+    assert expr(ingest_env["GOOGLE_CLOUD_PROJECT"]) == "var.project_id"
+    assert expr(ingest_env["ALERTS_TOPIC"]) == "google_pubsub_topic.alerts.name"
+    assert tf().evaluate(ingest_env["INGEST_TOKEN_SECRET"]) == (
+        "${google_secret_manager_secret.ingest_token.id}/versions/latest"
+    )
+    assert expr(responder_env["GOOGLE_CLOUD_PROJECT"]) == "var.project_id"
+    assert expr(responder_env["DEAD_LETTER_TOPIC"]) == "google_pubsub_topic.dead_letter.name"
+    assert expr(responder_env["RESPONSES_TOPIC"]) == "google_pubsub_topic.responses.name"
+    # responder/kube.py reads one version name: the module deploys exactly one cluster.
+    assert tf().evaluate(responder_env["KUBECONFIG_SECRET"]) == (
+        "${google_secret_manager_secret.kubeconfig[one(keys(var.clusters))].id}/versions/latest"
+    )
+    clusters_rule = [v["condition"] for v in tf().variables["clusters"]["validation"]]
+    assert "${length(var.clusters) == 1}" in clusters_rule
+
+
+def test_function_limits_default_to_the_shared_config_values():
+    assert tf().default("ingest_max_body_bytes") == config.DEFAULT_MAX_BODY_BYTES
+    assert tf().default("ingest_max_alerts") == config.DEFAULT_MAX_ALERTS
+    assert tf().default("kube_timeout_seconds") == config.DEFAULT_KUBE_TIMEOUT_SECONDS
+    assert tf().default("kube_timeout_seconds") < tf().default("responder_timeout_seconds")
+    # Safe by default: a fresh deployment changes nothing in the clusters.
+    assert tf().default("dry_run") is True
+    assert tf().default("policy_file") == "responder/policy.yaml"
+
+
+def test_each_function_runs_as_its_own_service_account():
+    for function in ("ingest", "responder"):
+        body = tf().resource("google_cloudfunctions2_function", function)
+        email = expr(block(body, "service_config")["service_account_email"])
+        assert email == f"google_service_account.{function}.email"
+    assert set(tf().of_type("google_service_account")) == {"ingest", "responder", "push"}
+
+
+def test_deploy_archives_hold_the_function_folder_shared_and_generated_root_files():
+    archive = tf().data[("archive_file", "function")]
+    assert literal(archive["type"]) == "zip"
+    assert expr(archive["for_each"]) == "local.functions"
+    dynamic = archive["dynamic"][0]["source"]
+    assert expr(dynamic["for_each"]) == "local.function_files[each.key]"
+    files = tf().locals["function_files"]
+    assert "{${fn.folder},shared}/**" in files
+    assert mentions(files, '!strcontains(f, "__pycache__")')
+    assert mentions(files, '!endswith(f, ".pyc")')
+    generated = {literal(s["filename"]): s["content"] for s in archive["source"]}
+    assert set(generated) == {"main.py", "requirements.txt"}
+    assert expr(generated["main.py"]) == "each.value.main_py"
+    assert "${each.value.folder}/requirements.txt" in generated["requirements.txt"]
+    assert {f: literal(v["folder"]) for f, v in tf().locals["functions"].items()} == {
+        "ingest": "ingest",
+        "responder": "responder",
+    }
+    # Objects are named by content, so a code change redeploys.
+    obj = tf().resource("google_storage_bucket_object", "function_source")
+    assert "output_md5" in obj["name"]
+
+
+def test_source_bucket_is_private_and_versioned():
+    bucket = tf().resource("google_storage_bucket", "source")
+    assert bucket["uniform_bucket_level_access"] is True
+    assert literal(bucket["public_access_prevention"]) == "enforced"
+    assert block(bucket, "versioning")["enabled"] is True
+
+
+# --- IAM ---------------------------------------------------------------------------
+
+AGENT = "local.pubsub_service_agent"
+EXPECTED_BINDINGS = {
+    # ingest: publish alerts, read its token.
+    (
+        "google_pubsub_topic_iam_member",
+        "google_pubsub_topic.alerts.name",
+        "roles/pubsub.publisher",
+        "google_service_account.ingest.member",
+    ),
+    (
+        "google_secret_manager_secret_iam_member",
+        "google_secret_manager_secret.ingest_token.secret_id",
+        "roles/secretmanager.secretAccessor",
+        "google_service_account.ingest.member",
+    ),
+    # responder: read kubeconfigs, publish dead letters and outcomes.
+    (
+        "google_secret_manager_secret_iam_member",
+        "google_secret_manager_secret.kubeconfig[each.key].secret_id",
+        "roles/secretmanager.secretAccessor",
+        "google_service_account.responder.member",
+    ),
+    (
+        "google_pubsub_topic_iam_member",
+        "google_pubsub_topic.dead_letter.name",
+        "roles/pubsub.publisher",
+        "google_service_account.responder.member",
+    ),
+    (
+        "google_pubsub_topic_iam_member",
+        "google_pubsub_topic.responses.name",
+        "roles/pubsub.publisher",
+        "google_service_account.responder.member",
+    ),
+    # push identity: invoke the responder, nothing else.
+    (
+        "google_cloud_run_service_iam_member",
+        "google_cloudfunctions2_function.responder.name",
+        "roles/run.invoker",
+        "google_service_account.push.member",
+    ),
+    # Pub/Sub service agent: dead-lettering and OIDC tokens.
+    (
+        "google_pubsub_topic_iam_member",
+        "google_pubsub_topic.dead_letter.name",
+        "roles/pubsub.publisher",
+        AGENT,
+    ),
+    (
+        "google_pubsub_subscription_iam_member",
+        "google_pubsub_subscription.responder_push.name",
+        "roles/pubsub.subscriber",
+        AGENT,
+    ),
+    (
+        "google_service_account_iam_member",
+        "google_service_account.push.name",
+        "roles/iam.serviceAccountTokenCreator",
+        AGENT,
+    ),
+    # Optional callers: public ingest, private ingest invokers, gcppubsub publishers.
+    (
+        "google_cloud_run_service_iam_member",
+        "google_cloudfunctions2_function.ingest.name",
+        "roles/run.invoker",
+        "allUsers",
+    ),
+    (
+        "google_cloud_run_service_iam_member",
+        "google_cloudfunctions2_function.ingest.name",
+        "roles/run.invoker",
+        "each.value",
+    ),
+    (
+        "google_pubsub_topic_iam_member",
+        "google_pubsub_topic.alerts.name",
+        "roles/pubsub.publisher",
+        "each.value",
+    ),
+}
+
+
+def test_iam_grants_exactly_the_least_privilege_bindings():
+    assert iam_bindings(tf()) == EXPECTED_BINDINGS
+
+
+def test_no_role_is_granted_at_project_folder_or_organization_level():
+    broad = [
+        f"{rtype}.{name}"
+        for rtype, name in tf().resources
+        if re.match(r"google_(project|folder|organization)_iam_", rtype)
+    ]
+    assert broad == []
+
+
+def test_pubsub_service_agent_is_the_projects_pubsub_agent():
+    agent = literal(tf().locals["pubsub_service_agent"])
+    assert agent == (
+        "serviceAccount:service-${data.google_project.this.number}"
+        "@gcp-sa-pubsub.iam.gserviceaccount.com"
+    )
+
+
+def test_extra_members_come_only_from_their_variables():
+    by_name = {
+        "ingest_invoker": ("google_cloud_run_service_iam_member", "ingest_invokers"),
+        "alerts_extra_publisher": ("google_pubsub_topic_iam_member", "alerts_topic_publishers"),
+    }
+    for name, (rtype, variable) in by_name.items():
+        assert f"var.{variable}" in expr(tf().resource(rtype, name)["for_each"])
+    kubeconfig = tf().resource("google_secret_manager_secret_iam_member", "kubeconfig_accessor")
+    assert expr(kubeconfig["for_each"]) == "var.clusters"
+
+
+def test_public_ingest_is_opt_in():
+    public = tf().resource("google_cloud_run_service_iam_member", "ingest_public_invoker")
+    assert expr(public["count"]) == "var.ingest_public ? 1 : 0"
+    assert tf().default("ingest_public") is False
+    # The responder is never public, whatever its ingress.
+    responder_members = {
+        member
+        for rtype, target, _, member in iam_bindings(tf())
+        if target == "google_cloudfunctions2_function.responder.name"
+    }
+    assert responder_members == {"google_service_account.push.member"}
+
+
+# --- secrets ------------------------------------------------------------------------
+
+
+def test_secrets_are_containers_without_versions():
+    assert not tf().of_type("google_secret_manager_secret_version")
+    assert not example().of_type("google_secret_manager_secret_version")
+    secrets = tf().of_type("google_secret_manager_secret")
+    assert set(secrets) == {"ingest_token", "kubeconfig"}
+    assert expr(secrets["kubeconfig"]["for_each"]) == "var.clusters"
+    for body in secrets.values():
+        assert "auto" in block(body, "replication")
+    assert tf().evaluate(secrets["ingest_token"]["secret_id"]) == "falco-ingest-token"
+
+
+# --- monitoring and APIs -----------------------------------------------------------
+
+
+def test_log_based_metrics_count_responder_outcomes():
+    outcomes = tf().resource("google_logging_metric", "alert_outcomes")
+    failures = tf().resource("google_logging_metric", "permanent_failures")
+    assert tf().evaluate(outcomes["name"]) == "falco_responder/alert_outcomes"
+    assert tf().evaluate(failures["name"]) == "falco_responder/permanent_failures"
+    base_filter = tf().locals["responder_log_filter"]
+    assert mentions(base_filter, 'jsonPayload.event="alert_outcome"')
+    assert mentions(base_filter, 'resource.type="cloud_run_revision"')
+    assert expr(outcomes["filter"]) == "local.responder_log_filter"
+    assert mentions(failures["filter"], 'jsonPayload.decision="dead_letter"')
+    assert {k: literal(v) for k, v in outcomes["label_extractors"].items()} == {
+        "outcome": "EXTRACT(jsonPayload.outcome)",
+        "decision": "EXTRACT(jsonPayload.decision)",
+    }
+    assert {k: literal(v) for k, v in failures["label_extractors"].items()} == {
+        "error_reason": "EXTRACT(jsonPayload.error_reason)",
+    }
+    labels = {literal(lab["key"]) for lab in block(outcomes, "metric_descriptor")["labels"]}
+    assert labels == {"outcome", "decision"}
+
+
+def test_dead_letter_backlog_raises_an_alert():
+    policy = tf().resource("google_monitoring_alert_policy", "dead_letter_backlog")
+    threshold = block(block(policy, "conditions"), "condition_threshold")
+    assert "pubsub.googleapis.com/subscription/num_undelivered_messages" in threshold["filter"]
+    assert "google_pubsub_subscription.dead_letter.name" in threshold["filter"]
+    assert literal(threshold["comparison"]) == "COMPARISON_GT"
+    assert expr(threshold["threshold_value"]) == "var.dead_letter_backlog_threshold"
+    assert tf().default("dead_letter_backlog_threshold") == 0
+    assert expr(policy["notification_channels"]) == "var.notification_channels"
+
+
+def test_apis_are_enabled_but_never_disabled_on_destroy():
+    apis = tf().resource("google_project_service", "apis")
+    assert apis["disable_on_destroy"] is False
+    listed = tf().locals["apis"]
+    for api in (
+        "cloudfunctions",
+        "run",
+        "cloudbuild",
+        "artifactregistry",
+        "pubsub",
+        "secretmanager",
+        "logging",
+        "monitoring",
+    ):
+        assert f"{api}.googleapis.com" in listed
+    assert "eventarc.googleapis.com" not in listed
+
+
+def test_outputs_include_the_falcosidekick_values_without_the_token():
+    outputs = tf().outputs
+    for name in ("ingest_url", "alerts_topic_id", "dead_letter_topic_id", "responses_topic_id"):
+        assert name in outputs
+    webhook = outputs["falcosidekick_helm_values"]["value"]
+    assert "webhook" in webhook and "WEBHOOK_CUSTOMHEADERS" in webhook
+    assert "secretKeyRef" in webhook
+    assert "gcp" in outputs["falcosidekick_helm_values_gcppubsub"]["value"]
