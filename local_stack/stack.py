@@ -30,6 +30,8 @@ RESPONDER_TOKEN = "responder-token"  # noqa: S105
 RESPONDER_USER = "system:serviceaccount:falco-responder:responder"
 # The verbs the default policy needs: read a pod, delete it.
 RESPONDER_VERBS = {"get", "list", "delete"}
+# The emulated cluster starts with the namespaces every cluster has, plus Falco's.
+NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "falco")
 
 
 T = TypeVar("T")
@@ -99,11 +101,18 @@ class LocalStack:
         dry_run: bool = False,
         policy_file: Path | None = None,
         pubsub_host: str | None = None,
+        project: str = PROJECT,
+        responder_source: tuple[str, str] = ("responder/main.py", "respond"),
+        responder_env: dict[str, str] | None = None,
     ) -> None:
+        """`pubsub_host` reuses a running emulator; a distinct `project` keeps stacks apart."""
         self.external_kubeconfig = kubeconfig
         self.dry_run = dry_run
         self.policy_file = policy_file
         self.pubsub_host = pubsub_host
+        self.project = project
+        self.responder_source = responder_source
+        self.responder_extra_env = responder_env or {}
         self.services: list[Service] = []
         self.kube: KubeApiEmulator | None = None
         self.ingest: Service | None = None
@@ -135,14 +144,13 @@ class LocalStack:
     def start(self) -> "LocalStack":
         """Pub/Sub emulator, Kubernetes API (emulated or given), responder, topology, ingest."""
         if self.pubsub_host is None:
-            emulator, self.pubsub_host = start_pubsub_emulator(PROJECT)
+            emulator, self.pubsub_host = start_pubsub_emulator(self.project)
             self.services.append(emulator)
         self._set_env(config.PUBSUB_EMULATOR_HOST, self.pubsub_host)
-        self._set_env(config.GOOGLE_CLOUD_PROJECT, PROJECT)
         kubeconfig = self.external_kubeconfig or self._start_kube_emulator()
 
         common = {
-            config.GOOGLE_CLOUD_PROJECT: PROJECT,
+            config.GOOGLE_CLOUD_PROJECT: self.project,
             config.PUBSUB_EMULATOR_HOST: self.pubsub_host,
         }
         responder_env = {
@@ -155,10 +163,12 @@ class LocalStack:
         }
         if self.policy_file is not None:
             responder_env[config.POLICY_FILE] = str(self.policy_file)
-        self.responder, self.responder_url = start_responder(responder_env)
+        self.responder, self.responder_url = start_responder(
+            {**responder_env, **self.responder_extra_env}, *self.responder_source
+        )
         self.services.append(self.responder)
 
-        self.topology = create_topology(PROJECT, push_endpoint=f"{self.responder_url}/")
+        self.topology = create_topology(self.project, push_endpoint=f"{self.responder_url}/")
         self._subscriber = pubsub_v1.SubscriberClient()
         self._publisher = pubsub_v1.PublisherClient()
         self.outcomes = Collector(self.topology.responses_subscription).start(self._subscriber)
@@ -178,6 +188,8 @@ class LocalStack:
 
     def _start_kube_emulator(self) -> Path:
         self.kube = KubeApiEmulator().start()
+        for namespace in NAMESPACES:
+            self.kube.create_namespace(namespace)
         self.kube.add_token(RESPONDER_TOKEN, user=RESPONDER_USER, verbs=RESPONDER_VERBS)
         path = self._workdir / "kubeconfig"
         self.kube.write_kubeconfig(path, token=RESPONDER_TOKEN)

@@ -34,17 +34,20 @@ def replacement_reason(pod: V1Pod, ref: PodRef, alert: FalcoAlert) -> str | None
     """Why the pod now under the alert's name is not the one Falco saw, or None.
 
     A pod recreated under the same name (a StatefulSet, a bare pod re-applied) must
-    never pay for its predecessor: compare its UID when the alert has one, and its
-    creation time with the alert's time always.
+    never pay for its predecessor. When the alert carries k8s.pod.uid, the UID decides.
+    Without it, the creation time does: creationTimestamp has whole seconds, so a pod
+    created in the alert's own second cannot be told from a replacement and is left alone.
     """
     uid = pod.metadata.uid
-    if ref.uid is not None and uid != ref.uid:
-        return f"pod UID is {uid}, the alert's pod was {ref.uid}: a replacement, left alone"
+    if ref.uid is not None:
+        if uid != ref.uid:
+            return f"pod UID is {uid}, the alert's pod was {ref.uid}: a replacement, left alone"
+        return None
     created = pod.metadata.creation_timestamp
-    if created is not None and created > alert.time:
+    if created is not None and created >= alert.time.replace(microsecond=0):
         return (
-            f"pod was created at {created.isoformat()}, after the alert "
-            f"({alert.time.isoformat()}): a replacement, left alone"
+            f"pod was created at {created.isoformat()}, not before the alert "
+            f"({alert.time.isoformat()}): may be a replacement, left alone"
         )
     return None
 

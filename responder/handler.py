@@ -16,6 +16,7 @@ from typing import Any
 from kubernetes.client import CoreV1Api
 
 from responder.actions import ActionContext
+from responder.decision import plan
 from responder.failures import classify
 from responder.outcome import (
     ActionResult,
@@ -42,9 +43,6 @@ logger = logging.getLogger("falco_responder.responder")
 
 DEFAULT_POLICY_FILE = Path(__file__).with_name("policy.yaml")
 
-# What Falcosidekick's `POST /test` sends: proof the wiring works, never acted on.
-TEST_RULE = "Test rule"
-
 
 @dataclass(frozen=True)
 class Settings:
@@ -70,19 +68,6 @@ class Settings:
                 config.KUBE_TIMEOUT_SECONDS, config.DEFAULT_KUBE_TIMEOUT_SECONDS
             ),
         )
-
-
-def _skip(alert: FalcoAlert, message: ReceivedMessage, reason: str, **extra: Any) -> OutcomeRecord:
-    return OutcomeRecord(
-        alert_id=alert.alert_id,
-        rule=alert.rule,
-        priority=alert.priority.label,
-        message_id=message.message_id,
-        decision=Decision.SKIP,
-        outcome=Outcome.SKIPPED,
-        reason=reason,
-        **extra,
-    )
 
 
 class Responder:
@@ -126,28 +111,25 @@ class Responder:
         return record
 
     def _respond(self, alert: FalcoAlert, message: ReceivedMessage) -> OutcomeRecord:
-        if alert.rule == TEST_RULE:
-            return _skip(alert, message, "Falcosidekick test event: the wiring works")
-        pod = alert.pod
-        if pod is None:
-            return _skip(
-                alert,
-                message,
-                "no pod in the alert (host process, or k8s fields "
-                "null, missing or <NA>): nothing to act on",
+        decided = plan(self.policy, alert, self.settings.dry_run)
+        rule_name = decided.rule.name if decided.rule else None
+        if not decided.acts or decided.rule is None or decided.pod is None:
+            return OutcomeRecord(
+                alert_id=alert.alert_id,
+                rule=alert.rule,
+                priority=alert.priority.label,
+                message_id=message.message_id,
+                decision=Decision.SKIP,
+                outcome=Outcome.SKIPPED,
+                reason=decided.skip_reason or "nothing to do",
+                policy_rule=rule_name,
             )
-        rule = self.policy.first_match(alert)
-        if rule is None:
-            return _skip(alert, message, "no policy rule matches")
-        if self.policy.is_protected(pod.namespace):
-            return _skip(
-                alert, message, f"namespace {pod.namespace} is protected", policy_rule=rule.name
-            )
-        dry_run = self.settings.dry_run or self.policy.dry_run or rule.dry_run
+        dry_run = decided.dry_run
+        rule = decided.rule
         context = ActionContext(
             core=self._core(),
             alert=alert,
-            pod=pod,
+            pod=decided.pod,
             dry_run=dry_run,
             timeout=self.settings.kube_timeout,
         )

@@ -1,0 +1,231 @@
+"""`make bench`: throughput, latency, import time and memory on the local stack.
+
+Each figure stands beside a baseline on the same emulator, so the ratio says what our
+code costs rather than what this machine or the emulator can do:
+- ingest throughput (single and batched requests) beside a raw publisher loop;
+- latency from POST to pod deleted beside an empty CloudEvent handler on the same path;
+- import time of each function's module; peak RSS of each function process.
+The table is printed and written to bench-results/bench.md.
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from google.cloud import pubsub_v1
+
+from local_stack.fixtures import fixture
+from local_stack.functions import REPO_ROOT
+from local_stack.processes import Service
+from local_stack.stack import LocalStack
+from local_stack.wait import wait_until
+from shared import config
+
+SINGLE_REQUESTS = 400
+BATCHES, BATCH_SIZE = 20, 50
+LATENCY_SAMPLES = 300
+CLIENT_THREADS = 8
+RESULTS = REPO_ROOT / "bench-results" / "bench.md"
+
+
+def _test_event() -> dict:
+    return {**fixture("sidekick_test_event"), "uuid": str(uuid.uuid4())}
+
+
+def _rate(count: int, run: Callable[[], None]) -> float:
+    start = time.perf_counter()
+    run()
+    return count / (time.perf_counter() - start)
+
+
+def ingest_single(stack: LocalStack) -> float:
+    """Alerts per second, one alert per request, CLIENT_THREADS senders."""
+
+    def send(_: int) -> None:
+        response = stack.post(_test_event())
+        if response.status_code != 202:
+            raise RuntimeError(f"ingest answered {response.status_code}: {response.text}")
+
+    def run() -> None:
+        with ThreadPoolExecutor(CLIENT_THREADS) as pool:
+            list(pool.map(send, range(SINGLE_REQUESTS)))
+
+    return _rate(SINGLE_REQUESTS, run)
+
+
+def ingest_batched(stack: LocalStack) -> float:
+    """Alerts per second, BATCH_SIZE alerts per request."""
+
+    def send(_: int) -> None:
+        response = stack.post([_test_event() for _ in range(BATCH_SIZE)])
+        if response.status_code != 202:
+            raise RuntimeError(f"ingest answered {response.status_code}: {response.text}")
+
+    def run() -> None:
+        with ThreadPoolExecutor(CLIENT_THREADS) as pool:
+            list(pool.map(send, range(BATCHES)))
+
+    return _rate(BATCHES * BATCH_SIZE, run)
+
+
+def raw_publisher(stack: LocalStack) -> float:
+    """Messages per second from one publisher client, every publish confirmed."""
+    publisher = pubsub_v1.PublisherClient()
+    payloads = [json.dumps(_test_event()).encode() for _ in range(SINGLE_REQUESTS)]
+    topic = stack.topology.alerts_topic
+
+    def run() -> None:
+        futures = [publisher.publish(topic, data) for data in payloads]
+        for future in futures:
+            future.result(timeout=60)
+
+    return _rate(len(payloads), run)
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return {"p50": cuts[49] * 1000, "p95": cuts[94] * 1000, "p99": cuts[98] * 1000}
+
+
+def responder_latency(stack: LocalStack) -> dict[str, float]:
+    """Seconds from POST to the pod being gone, one alert at a time."""
+    kube = stack.kube
+    samples = []
+    created = datetime.now(UTC) - timedelta(minutes=5)
+    for i in range(LATENCY_SAMPLES):
+        name = f"bench-{i}"
+        kube.create_pod("default", name, creation_timestamp=created)
+        alert = fixture("terminal_shell_in_container")
+        alert["uuid"] = str(uuid.uuid4())
+        alert["output_fields"]["k8s.pod.name"] = name
+        start = time.perf_counter()
+        stack.post(alert).raise_for_status()
+        wait_until(
+            lambda n=name: kube.get_pod("default", n) is None, 30, f"{name} deleted", interval=0.001
+        )
+        samples.append(time.perf_counter() - start)
+    return _percentiles(samples)
+
+
+def baseline_latency(stack: LocalStack, markers: Path) -> dict[str, float]:
+    """Seconds from POST to an empty handler having run, on the same push path."""
+    samples = []
+    for _ in range(LATENCY_SAMPLES):
+        alert = _test_event()
+        start = time.perf_counter()
+        stack.post(alert).raise_for_status()
+        marker = markers / alert["uuid"]
+        wait_until(marker.exists, 30, "the empty handler", interval=0.001)
+        samples.append(time.perf_counter() - start)
+    return _percentiles(samples)
+
+
+def import_seconds(module: str, env: dict[str, str]) -> float:
+    """Median over 5 fresh interpreters of the time to import `module`."""
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    runs = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code],
+                env={**os.environ, **env},
+                cwd=REPO_ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        for _ in range(5)
+    ]
+    return statistics.median(runs)
+
+
+def peak_rss_mib(service: Service) -> float:
+    """Largest VmHWM among the service's processes (functions-framework forks a worker)."""
+    group = os.getpgid(service.process.pid)
+    peaks = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            if os.getpgid(int(status.parent.name)) != group:
+                continue
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines())
+        except (OSError, ValueError):
+            continue
+        peaks.append(int(fields["VmHWM"].split()[0]) / 1024)
+    return max(peaks)
+
+
+def main() -> int:
+    """Run every measurement, print the table, write it to bench-results/bench.md."""
+    rows: list[tuple[str, str, str, str]] = []
+    with LocalStack() as stack:
+        stack.kube.create_pod("default", "warm-up")
+        print("measuring ingest throughput...", flush=True)
+        single, batched, raw = ingest_single(stack), ingest_batched(stack), raw_publisher(stack)
+        rows += [
+            (
+                "ingest, 1 alert/request",
+                f"{single:.0f} alerts/s",
+                f"raw publisher {raw:.0f}/s",
+                f"{single / raw:.2f}",
+            ),
+            (
+                f"ingest, {BATCH_SIZE} alerts/request",
+                f"{batched:.0f} alerts/s",
+                f"raw publisher {raw:.0f}/s",
+                f"{batched / raw:.2f}",
+            ),
+        ]
+        print("measuring POST-to-deleted latency...", flush=True)
+        ours = responder_latency(stack)
+        with tempfile.TemporaryDirectory() as markers:
+            baseline_stack = LocalStack(
+                pubsub_host=stack.pubsub_host,
+                project="falco-responder-bench-baseline",
+                responder_source=("local_stack/empty_handler.py", "empty"),
+                responder_env={"BENCH_MARKER_DIR": markers},
+                kubeconfig=Path(markers) / "unused",
+            )
+            with baseline_stack:
+                base = baseline_latency(baseline_stack, Path(markers))
+        for key in ("p50", "p95", "p99"):
+            rows.append(
+                (
+                    f"POST to pod deleted, {key}",
+                    f"{ours[key]:.1f} ms",
+                    f"empty handler {base[key]:.1f} ms",
+                    f"{ours[key] / base[key]:.2f}",
+                )
+            )
+        rows += [
+            ("peak RSS, ingest", f"{peak_rss_mib(stack.ingest):.0f} MiB", "", ""),
+            ("peak RSS, responder", f"{peak_rss_mib(stack.responder):.0f} MiB", "", ""),
+        ]
+    env = {config.GOOGLE_CLOUD_PROJECT: "bench", config.INGEST_TOKEN: "bench"}
+    for module in ("ingest.main", "responder.main"):
+        rows.append((f"import {module}", f"{import_seconds(module, env) * 1000:.0f} ms", "", ""))
+
+    header = ("measure", "falco-responder", "baseline", "ratio")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    lines = [
+        " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in [header, *rows]
+    ]
+    lines.insert(1, "-|-".join("-" * w for w in widths))
+    table = "\n".join(f"| {line} |" for line in lines)
+    print("\n" + table)
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(f"# make bench, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n\n{table}\n")
+    print(f"\nwritten to {RESULTS.relative_to(REPO_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

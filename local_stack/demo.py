@@ -1,0 +1,145 @@
+"""`make demo`: the whole pipeline on this machine, fed real Falco alerts, then a table of
+what each became. Everything started is stopped at the end.
+
+With KUBECONFIG set, the responder acts on that cluster instead of the emulator, in dry
+run unless DRY_RUN=false is set explicitly.
+"""
+
+import json
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from local_stack.fixtures import fixture
+from local_stack.stack import LocalStack
+from local_stack.wait import WaitTimeoutError
+from shared import config
+
+OUTCOME_WAIT_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Case:
+    """One input: what it is, and how it is sent (returns a line saying what happened)."""
+
+    title: str
+    send: Callable[[LocalStack], str]
+
+
+def _retarget(name: str, namespace: str, pod: str) -> dict[str, Any]:
+    alert = fixture(name)
+    alert["uuid"] = str(uuid.uuid4())
+    alert["time"] = (datetime.now(UTC) - timedelta(seconds=5)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    alert["output_fields"].update({"k8s.ns.name": namespace, "k8s.pod.name": pod})
+    return alert
+
+
+def _outcome_line(stack: LocalStack, alert_id: str) -> str:
+    try:
+        record = stack.wait_for_outcome(alert_id, timeout=OUTCOME_WAIT_SECONDS)
+    except WaitTimeoutError:
+        return "no outcome yet (see the responder log)"
+    if record["decision"] == "dead_letter":
+        return f"dead-lettered: {record['error_reason']} ({record['reason']})"
+    actions = "; ".join(f"{a['outcome']} {a['target']}: {a['reason']}" for a in record["actions"])
+    return f"{record['outcome']}: {actions or record['reason']}"
+
+
+def _post(alert: dict[str, Any]) -> Callable[[LocalStack], str]:
+    def send(stack: LocalStack) -> str:
+        response = stack.post(alert)
+        if response.status_code != 202:
+            return f"HTTP {response.status_code}: {response.json().get('error')}"
+        return f"HTTP 202, then {_outcome_line(stack, alert['uuid'])}"
+
+    return send
+
+
+def _post_raw(body: str) -> Callable[[LocalStack], str]:
+    def send(stack: LocalStack) -> str:
+        response = stack.post(body)
+        return f"rejected, HTTP {response.status_code}: {response.json().get('error')}"
+
+    return send
+
+
+def _publish_raw(data: bytes) -> Callable[[LocalStack], str]:
+    def send(stack: LocalStack) -> str:
+        marker = str(uuid.uuid4())
+        stack.publish(data, alert_id=marker)
+        return f"published, then {_outcome_line(stack, marker)}"
+
+    return send
+
+
+def cases() -> list[Case]:
+    """The demo's inputs, built from the real fixtures."""
+    test_event = {**fixture("sidekick_test_event"), "uuid": str(uuid.uuid4())}
+    host = {**fixture("host_process_no_k8s"), "uuid": str(uuid.uuid4())}
+    return [
+        Case(
+            "shell in a container (default/kubecon)",
+            _post(_retarget("terminal_shell_in_container", "default", "kubecon")),
+        ),
+        Case(
+            "shell in a protected namespace (kube-system)",
+            _post(_retarget("terminal_shell_in_container", "kube-system", "coredns-5d78c9869d-x")),
+        ),
+        Case("host process, no pod fields", _post(host)),
+        Case("Falcosidekick test event (POST /test)", _post(test_event)),
+        Case("malformed JSON to ingest", _post_raw('{"rule": "Terminal shell in container", ')),
+        Case("garbage straight to the alerts topic", _publish_raw(b"\x00not a falco alert")),
+    ]
+
+
+def _seed(stack: LocalStack) -> None:
+    """The pods the alerts name, created before the alerts."""
+    if stack.kube is None:
+        return
+    long_ago = datetime.now(UTC) - timedelta(hours=1)
+    stack.kube.create_pod("default", "kubecon", creation_timestamp=long_ago)
+    stack.kube.create_pod("kube-system", "coredns-5d78c9869d-x", creation_timestamp=long_ago)
+
+
+def _table(rows: list[tuple[str, str]]) -> str:
+    width = max(len(title) for title, _ in rows)
+    lines = [f"{'INPUT'.ljust(width)}  WHAT IT BECAME", f"{'-' * width}  {'-' * 14}"]
+    lines += [f"{title.ljust(width)}  {result}" for title, result in rows]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """Run the demo; exit 1 if any case got no answer."""
+    kubeconfig = config.env(config.KUBECONFIG)
+    dry_run = config.env(config.DRY_RUN, "true" if kubeconfig else "false") == "true"
+    target = f"the cluster in {kubeconfig}" if kubeconfig else "the Kubernetes API emulator"
+    print(f"Starting the local stack against {target} (dry run: {dry_run})...", flush=True)
+    with LocalStack(kubeconfig=Path(kubeconfig) if kubeconfig else None, dry_run=dry_run) as stack:
+        _seed(stack)
+        print(
+            f"ingest {stack.ingest_url}, responder {stack.responder_url}, "
+            f"Pub/Sub emulator {stack.pubsub_host}\n",
+            flush=True,
+        )
+        rows = [(case.title, case.send(stack)) for case in cases()]
+        if stack.kube is not None:
+            left = sorted(
+                f"{p['metadata']['namespace']}/{p['metadata']['name']}"
+                for p in stack.kube.list_objects("pods")
+            )
+            rows.append(("pods left in the emulated cluster", ", ".join(left) or "none"))
+        example = stack.outcomes.received[0].json() if stack.outcomes.received else None
+    print(_table(rows))
+    if example is not None:
+        print("\nEach alert's outcome record (a JSON log line, also on the responses topic):")
+        print(json.dumps(example, indent=2))
+    print("\nEverything the demo started has been stopped.")
+    return 1 if any("no outcome yet" in result for _, result in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
