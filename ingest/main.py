@@ -5,7 +5,6 @@ import logging
 
 import flask
 import functions_framework
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from ingest.auth import token_configured
 from ingest.service import BodyTooLargeError, Settings, handle
@@ -22,22 +21,31 @@ if not token_configured():
     )
 
 
+def _bounded_body(request: flask.Request, limit: int) -> bytes:
+    """The body, or BodyTooLargeError past `limit` bytes (declared or actually sent).
+
+    Read by hand rather than with Flask's max_content_length: functions-framework reads
+    the body again after every request, and would turn that limit into a 500.
+    """
+    if request.content_length is not None and request.content_length > limit:
+        raise BodyTooLargeError
+    chunks, size = [], 0
+    while chunk := request.stream.read(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLargeError
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 @functions_framework.http
 def ingest(request: flask.Request) -> flask.Response:
     """POST one alert, a JSON array of alerts or NDJSON; see DESIGN.md for the answers."""
-    request.max_content_length = SETTINGS.max_body_bytes
-
-    def read_body() -> bytes:
-        try:
-            return request.get_data(cache=False)
-        except RequestEntityTooLarge:
-            raise BodyTooLargeError from None
-
     reply = handle(
         request.method,
         request.headers.get("Authorization"),
         request.mimetype,
-        read_body,
+        lambda: _bounded_body(request, SETTINGS.max_body_bytes),
         SETTINGS,
     )
     return flask.Response(

@@ -1,0 +1,227 @@
+"""``KubeApiEmulator``: the public entry point tying storage, HTTP, auth and faults together."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import threading
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from . import kubeconfig
+from .api import ResourceApi, typed
+from .auth import TokenAuth, VerbSpec
+from .faults import Fault, FaultInjector
+from .kinds import NAMESPACES, PODS, ResourceKind, default_registry
+from .requestlog import RequestLog, RequestRecord
+from .router import Router
+from .scheduler import Scheduler
+from .seed import load_seed
+from .server import ApiHttpServer
+from .status import ApiError
+from .store import ObjectStore
+
+# Seeded pods need a valid spec; tests rarely care what it is.
+_DEFAULT_CONTAINER = {"name": "app", "image": "registry.k8s.io/pause:3.10"}
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class KubeApiEmulator:
+    """A Kubernetes API server stand-in speaking the real REST protocol over HTTP.
+
+    Objects created through the Python helpers skip authentication, fault injection and the
+    request log; everything sent over HTTP goes through all three.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        if not _is_loopback(host):
+            raise ValueError(f"the emulator only listens on loopback addresses, not {host!r}")
+        self._host, self._port = host, port
+        self._registry = default_registry()
+        self._store = ObjectStore()
+        self._scheduler = Scheduler()
+        self._api = ResourceApi(self._registry, self._store, self._scheduler)
+        self._auth = TokenAuth()
+        self._faults = FaultInjector()
+        self._log = RequestLog()
+        self._stopping = threading.Event()
+        self._server: ApiHttpServer | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> Self:
+        """Serve in background threads; port 0 picks a free port (see ``url``)."""
+        if self._server is not None or self._stopping.is_set():
+            raise RuntimeError("an emulator can be started only once")
+        router = Router(
+            self._registry, self._api, self._auth, self._faults, self._log, self._stopping
+        )
+        self._server = ApiHttpServer(self._host, self._port, router)
+        self._scheduler.start()
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        if self._server is not None:
+            self._server.stop()
+        self._scheduler.stop()
+
+    def __enter__(self) -> Self:
+        return self if self._server is not None else self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the emulator is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # --- access ------------------------------------------------------------------------
+
+    def add_token(self, token: str, user: str = "kubernetes-admin", verbs: VerbSpec = "*") -> None:
+        """Accept ``Bearer <token>`` as ``user``. ``verbs``: ``"*"``, a verb set for every
+        resource, or per resource, e.g. ``{"pods": {"get", "delete"}}``."""
+        self._auth.add_token(token, user, verbs)
+
+    def kubeconfig_dict(
+        self, token: str, context: str = "emulator", namespace: str = "default"
+    ) -> dict[str, Any]:
+        return kubeconfig.kubeconfig(self.url, token, context, namespace)
+
+    def write_kubeconfig(
+        self,
+        path: str | os.PathLike[str],
+        token: str,
+        context: str = "emulator",
+        namespace: str = "default",
+    ) -> Path:
+        return kubeconfig.write(path, self.kubeconfig_dict(token, context, namespace))
+
+    # --- objects -----------------------------------------------------------------------
+
+    def create_namespace(
+        self, name: str, labels: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        body = {"metadata": {"name": name, "labels": dict(labels or {})}}
+        return self._api.create(NAMESPACES, "", body)
+
+    def create_pod(
+        self,
+        namespace: str,
+        name: str,
+        labels: Mapping[str, str] | None = None,
+        uid: str | None = None,
+        creation_timestamp: datetime | str | None = None,
+        spec: Mapping[str, Any] | None = None,
+        *,
+        annotations: Mapping[str, str] | None = None,
+        phase: str | None = None,
+    ) -> dict[str, Any]:
+        """Create a pod (Running on a node unless ``phase`` says otherwise); raises ApiError
+        like the server would, e.g. 404 when the namespace does not exist."""
+        metadata: dict[str, Any] = {"name": name, "labels": dict(labels or {})}
+        if annotations:
+            metadata["annotations"] = dict(annotations)
+        body: dict[str, Any] = {
+            "metadata": metadata,
+            "spec": {"containers": [dict(_DEFAULT_CONTAINER)], **(spec or {})},
+        }
+        if phase:
+            body["status"] = {"phase": phase}
+        return self._api.create(
+            PODS, namespace, body, uid=uid, creation_timestamp=creation_timestamp
+        )
+
+    def _kind(self, resource: str, namespace: str | None) -> tuple[ResourceKind, str]:
+        kind = self._registry.resolve(resource)
+        if kind.namespaced != (namespace is not None):
+            scope = "namespaced" if kind.namespaced else "cluster-scoped"
+            raise ValueError(f"{resource} is {scope}: pass namespace accordingly")
+        return kind, namespace or ""
+
+    def get_object(
+        self, resource: str, name: str, namespace: str | None = None
+    ) -> dict[str, Any] | None:
+        """The object as a GET would return it, or None. ``resource`` is a plural like ``pods``."""
+        kind, scope = self._kind(resource, namespace)
+        try:
+            return self._api.get(kind, scope, name)
+        except ApiError as error:
+            if error.code == 404:
+                return None
+            raise
+
+    def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self.get_object("pods", name, namespace=namespace)
+
+    def list_objects(self, resource: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        """Objects sorted by namespace and name; every namespace when ``namespace`` is None.
+        Unlike list items on the wire, each carries ``kind`` and ``apiVersion``."""
+        kind = self._registry.resolve(resource)
+        if namespace is not None and not kind.namespaced:
+            raise ValueError(f"{resource} is cluster-scoped: do not pass a namespace")
+        return [typed(kind, obj) for obj in self._api.list(kind, namespace)["items"]]
+
+    def seed(self, source: str | os.PathLike[str] | Mapping[str, Any]) -> None:
+        """Create the namespaces, then the pods, of a seed document (see ``seed.py``)."""
+        document = load_seed(source)
+        for namespace in document.namespaces:
+            self.create_namespace(**namespace)
+        for pod in document.pods:
+            self.create_pod(**pod)
+
+    # --- fault injection and request log -----------------------------------------------
+
+    def inject_fault(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        status: int | None = None,
+        count: int | None = 1,
+        hang_seconds: float | None = None,
+        retry_after: int | None = None,
+    ) -> Fault:
+        """Fail the next ``count`` requests matching ``method`` (None: any) and ``path`` (exact,
+        no query string; None: any) with ``status``, or stall them ``hang_seconds`` and then
+        answer 504. ``count=None`` keeps failing until ``clear_faults``. Checked before
+        authentication, like a proxy in front of the server."""
+        fault = Fault(
+            method=method.upper() if method else None,
+            path=path,
+            status=status,
+            hang_seconds=hang_seconds,
+            remaining=count,
+            retry_after=retry_after,
+        )
+        self._faults.add(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """A snapshot of every HTTP request answered so far, oldest first."""
+        return self._log.snapshot()
