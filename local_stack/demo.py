@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from local_stack.fixtures import fixture
+from local_stack.fixtures import aimed_at, fixture
 from local_stack.stack import LocalStack
 from local_stack.wait import WaitTimeoutError
 from shared import config
@@ -28,14 +28,6 @@ class Case:
 
     title: str
     send: Callable[[LocalStack], str]
-
-
-def _retarget(name: str, namespace: str, pod: str) -> dict[str, Any]:
-    alert = fixture(name)
-    alert["uuid"] = str(uuid.uuid4())
-    alert["time"] = (datetime.now(UTC) - timedelta(seconds=5)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    alert["output_fields"].update({"k8s.ns.name": namespace, "k8s.pod.name": pod})
-    return alert
 
 
 def _outcome_line(stack: LocalStack, alert_id: str) -> str:
@@ -83,11 +75,11 @@ def cases() -> list[Case]:
     return [
         Case(
             "shell in a container (default/kubecon)",
-            _post(_retarget("terminal_shell_in_container", "default", "kubecon")),
+            _post(aimed_at("terminal_shell_in_container", "default", "kubecon")),
         ),
         Case(
             "shell in a protected namespace (kube-system)",
-            _post(_retarget("terminal_shell_in_container", "kube-system", "coredns-5d78c9869d-x")),
+            _post(aimed_at("terminal_shell_in_container", "kube-system", "coredns-5d78c9869d-x")),
         ),
         Case("host process, no pod fields", _post(host)),
         Case("Falcosidekick test event (POST /test)", _post(test_event)),

@@ -15,6 +15,6 @@ MARKER_DIR = Path(os.environ.get("BENCH_MARKER_DIR", "/tmp"))  # noqa: S108 (ben
 
 @functions_framework.cloud_event
 def empty(event: CloudEvent) -> None:
-    """Leave a marker named after the message's alert id, and return (ack)."""
+    """Leave a marker named after the alert id, and return (ack)."""
     attributes = event.data.get("message", {}).get("attributes", {})
     (MARKER_DIR / attributes.get("alert_id", event["id"])).touch()

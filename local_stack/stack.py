@@ -102,8 +102,6 @@ class LocalStack:
         policy_file: Path | None = None,
         pubsub_host: str | None = None,
         project: str = PROJECT,
-        responder_source: tuple[str, str] = ("responder/main.py", "respond"),
-        responder_env: dict[str, str] | None = None,
     ) -> None:
         """`pubsub_host` reuses a running emulator; a distinct `project` keeps stacks apart."""
         self.external_kubeconfig = kubeconfig
@@ -111,8 +109,6 @@ class LocalStack:
         self.policy_file = policy_file
         self.pubsub_host = pubsub_host
         self.project = project
-        self.responder_source = responder_source
-        self.responder_extra_env = responder_env or {}
         self.services: list[Service] = []
         self.kube: KubeApiEmulator | None = None
         self.ingest: Service | None = None
@@ -163,9 +159,7 @@ class LocalStack:
         }
         if self.policy_file is not None:
             responder_env[config.POLICY_FILE] = str(self.policy_file)
-        self.responder, self.responder_url = start_responder(
-            {**responder_env, **self.responder_extra_env}, *self.responder_source
-        )
+        self.responder, self.responder_url = start_responder(responder_env)
         self.services.append(self.responder)
 
         self.topology = create_topology(self.project, push_endpoint=f"{self.responder_url}/")

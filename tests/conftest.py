@@ -7,12 +7,7 @@ from typing import Any
 
 import pytest
 
-from local_stack.fixtures import fixture
-
-
-def rfc3339(moment: datetime) -> str:
-    """Falco's time format: nanoseconds and `Z`."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f000Z")
+from local_stack.fixtures import aimed_at
 
 
 @pytest.fixture
@@ -26,14 +21,14 @@ def shell_alert(
     namespace: str = "default",
     pod_uid: str | None = None,
     time: datetime | None = None,
-    alert_uuid: str | None = None,
 ) -> dict[str, Any]:
-    """Falco's `Terminal shell in container` example, aimed at the given pod."""
-    alert = fixture("terminal_shell_in_container")
-    alert["uuid"] = alert_uuid or str(uuid.uuid4())
-    alert["time"] = rfc3339(time or datetime.now(UTC) - timedelta(seconds=30))
-    alert["output_fields"]["k8s.ns.name"] = namespace
-    alert["output_fields"]["k8s.pod.name"] = pod
+    """Falco's `Terminal shell in container` example about the given pod, 30 s ago."""
+    alert = aimed_at(
+        "terminal_shell_in_container",
+        namespace,
+        pod,
+        time or datetime.now(UTC) - timedelta(seconds=30),
+    )
     if pod_uid is not None:
         alert["output_fields"]["k8s.pod.uid"] = pod_uid
     return alert
