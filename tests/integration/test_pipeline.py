@@ -2,11 +2,17 @@
 Pub/Sub emulator with the push subscription and dead-letter policy, and the Kubernetes
 API emulator, all through the real client libraries."""
 
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 
+import requests
+from cloudevents.conversion import to_binary, to_structured
+from cloudevents.http import CloudEvent
+
 from local_stack.fixtures import fixture
-from local_stack.stack import LocalStack
+from local_stack.functions import start_ingest
+from local_stack.stack import INGEST_TOKEN, LocalStack
 from local_stack.wait import wait_until
 from shared import config
 from tests.conftest import as_bytes, shell_alert
@@ -333,8 +339,6 @@ def test_wrong_or_missing_token_is_401_and_publishes_nothing(stack, published, u
 
 
 def test_other_methods_and_media_types_are_refused(stack):
-    import requests
-
     assert requests.get(f"{stack.ingest_url}/", timeout=10).status_code == 405
     response = stack.post("rule=x", content_type="application/x-www-form-urlencoded")
     assert response.status_code == 415
@@ -345,10 +349,6 @@ def test_other_methods_and_media_types_are_refused(stack):
 
 
 def _eventarc_event(stack: LocalStack, alert: dict):
-    import base64
-
-    from cloudevents.http import CloudEvent
-
     return CloudEvent(
         {
             "type": "google.cloud.pubsub.topic.v1.messagePublished",
@@ -367,9 +367,6 @@ def _eventarc_event(stack: LocalStack, alert: dict):
 
 
 def test_responder_accepts_eventarc_binary_and_structured_events(stack, unique):
-    import requests
-    from cloudevents.conversion import to_binary, to_structured
-
     for mode, convert in (("binary", to_binary), ("structured", to_structured)):
         name = f"eventarc-{mode}-{unique}"
         stack.kube.create_pod(
@@ -379,3 +376,25 @@ def test_responder_accepts_eventarc_binary_and_structured_events(stack, unique):
         response = requests.post(f"{stack.responder_url}/", data=body, headers=headers, timeout=30)
         assert response.status_code == 200, response.text
         assert stack.kube.get_pod("default", name) is None
+
+
+def test_ingest_answers_503_when_pubsub_cannot_confirm(stack):
+    service, url = start_ingest(
+        {
+            config.GOOGLE_CLOUD_PROJECT: stack.project,
+            config.PUBSUB_EMULATOR_HOST: stack.pubsub_host,
+            config.ALERTS_TOPIC: "no-such-topic",
+            config.INGEST_TOKEN: INGEST_TOKEN,
+        }
+    )
+    try:
+        response = requests.post(
+            f"{url}/",
+            json=fixture("sidekick_test_event"),
+            timeout=60,
+            headers={"Authorization": f"Bearer {INGEST_TOKEN}"},
+        )
+    finally:
+        service.stop()
+    assert response.status_code == 503
+    assert response.json()["error"] == "publishing to topic no-such-topic failed; retry later"
