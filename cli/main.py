@@ -1,0 +1,32 @@
+"""The `falco-responder` command: one click group, each command in its own module."""
+
+import click
+
+from cli.dead_letters import dead_letters_command
+from cli.policy_commands import policy_group
+from cli.replay import replay_command
+from cli.seek import seek_command
+from cli.send_test_alert import send_test_alert_command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Operate falco-responder: dead letters, replays, seeks, test alerts and policies.
+
+    Pub/Sub commands talk to the emulator when PUBSUB_EMULATOR_HOST is set.
+    """
+
+
+for command in (
+    replay_command,
+    dead_letters_command,
+    seek_command,
+    send_test_alert_command,
+    policy_group,
+):
+    cli.add_command(command)
+
+
+def main() -> None:
+    """Console-script entry point (`falco-responder`)."""
+    cli()

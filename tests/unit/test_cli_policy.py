@@ -1,0 +1,127 @@
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import cli
+from local_stack.fixtures import FIXTURES
+from responder.decision import NO_POD
+from responder.handler import DEFAULT_POLICY_FILE
+
+
+def _run(*args, **kwargs):
+    return CliRunner().invoke(cli, [str(a) for a in args], **kwargs)
+
+
+def _explain(fixture_name, *options):
+    result = _run(
+        "policy",
+        "explain",
+        "--policy",
+        DEFAULT_POLICY_FILE,
+        "--json",
+        *options,
+        FIXTURES / f"{fixture_name}.json",
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_the_repos_policy_is_valid():
+    result = _run("policy", "validate", DEFAULT_POLICY_FILE)
+    assert (result.exit_code, result.stdout) == (0, "valid: 1 rule\n")
+
+
+def test_an_invalid_policy_names_file_rule_and_field_and_exits_1(tmp_path):
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "rules:\n  - name: shells\n    match: {priority: '>=Bogus'}\n"
+        "    actions: [{action: delete_pod}]\n"
+    )
+    result = _run("policy", "validate", path)
+    assert result.exit_code == 1
+    assert f"policy {path}: rules[0] (shells).match.priority: unknown priority" in result.output
+
+
+def test_a_missing_policy_file_is_an_error_not_a_traceback(tmp_path):
+    result = _run("policy", "validate", tmp_path / "nope.yaml")
+    assert result.exit_code == 1
+    assert "cannot read: No such file or directory" in result.output
+
+
+def test_explain_a_shell_in_a_pod_deletes_it():
+    assert _explain("terminal_shell_in_container") == {
+        "alert_id": "5b1b0c6a-8a9b-4a63-9d1e-2f5d2a7c9e11",
+        "rule": "Terminal shell in container",
+        "priority": "Critical",
+        "pod": {"namespace": "default", "name": "kubecon", "uid": None},
+        "policy_rule": "kill-interactive-compromise",
+        "decision": "act",
+        "skip_reason": None,
+        "actions": [{"action": "delete_pod", "grace_period_seconds": 0}],
+        "dry_run": False,
+    }
+
+
+@pytest.mark.parametrize(
+    ("fixture_name", "reason"),
+    [
+        ("sidekick_test_event", "Falcosidekick test event: the wiring works"),
+        ("host_process_no_k8s", NO_POD),
+        ("falco_041_container_plugin", "no policy rule matches"),
+    ],
+)
+def test_explain_gives_the_skip_reason_and_no_actions(fixture_name, reason):
+    explained = _explain(fixture_name)
+    assert (explained["decision"], explained["skip_reason"], explained["actions"]) == (
+        "skip",
+        reason,
+        [],
+    )
+
+
+def test_explain_in_dry_run_from_the_flag_or_the_environment():
+    assert _explain("terminal_shell_in_container", "--dry-run")["dry_run"] is True
+    result = _run(
+        "policy",
+        "explain",
+        "--json",
+        FIXTURES / "terminal_shell_in_container.json",
+        env={"DRY_RUN": "true"},
+    )
+    assert json.loads(result.stdout)["dry_run"] is True
+
+
+def test_explain_reads_the_alert_from_stdin_and_prints_text():
+    alert = (FIXTURES / "terminal_shell_in_container.json").read_text()
+    result = _run("policy", "explain", "--policy", DEFAULT_POLICY_FILE, "-", input=alert)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "pod:       pod/default/kubecon (uid not in the alert)" in lines
+    assert "matches:   kill-interactive-compromise" in lines
+    assert "decision:  act" in lines
+    assert "  - delete_pod grace_period_seconds=0" in lines
+
+
+def test_explain_defaults_to_the_policy_file_the_responder_would_load(tmp_path):
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        "rules:\n  - name: api-contact\n    match: {rule: 'Contact K8S*'}\n"
+        "    actions: [{action: delete_pod, grace_period_seconds: 5}]\n"
+    )
+    result = _run(
+        "policy",
+        "explain",
+        "--json",
+        FIXTURES / "falco_041_container_plugin.json",
+        env={"POLICY_FILE": str(policy)},
+    )
+    explained = json.loads(result.stdout)
+    assert explained["policy_rule"] == "api-contact"
+    assert explained["actions"] == [{"action": "delete_pod", "grace_period_seconds": 5}]
+
+
+def test_an_invalid_alert_says_why_and_exits_1():
+    result = _run("policy", "explain", "-", input='{"rule": "x"}')
+    assert result.exit_code == 1
+    assert "alert stdin: invalid_alert: field 'output'" in result.output
