@@ -9,6 +9,7 @@ import functions_framework
 from ingest.auth import token_configured
 from ingest.service import BodyTooLargeError, Settings, handle
 from shared import config, structured_log
+from shared.tracing import trace_id_from_headers
 
 structured_log.configure()
 SETTINGS = Settings.from_env()
@@ -41,13 +42,16 @@ def _bounded_body(request: flask.Request, limit: int) -> bytes:
 @functions_framework.http
 def ingest(request: flask.Request) -> flask.Response:
     """POST one alert, a JSON array of alerts or NDJSON; see DESIGN.md for the answers."""
-    reply = handle(
-        request.method,
-        request.headers.get("Authorization"),
-        request.mimetype,
-        lambda: _bounded_body(request, SETTINGS.max_body_bytes),
-        SETTINGS,
-    )
+    trace_id = trace_id_from_headers(request.headers)
+    with structured_log.bind_trace(trace_id):
+        reply = handle(
+            request.method,
+            request.headers.get("Authorization"),
+            request.mimetype,
+            lambda: _bounded_body(request, SETTINGS.max_body_bytes),
+            SETTINGS,
+            trace_id,
+        )
     return flask.Response(
         json.dumps(reply.body), reply.status, reply.headers, mimetype="application/json"
     )

@@ -16,6 +16,7 @@ from shared.envelope import alert_attributes
 from shared.errors import InvalidAlertError
 from shared.pubsub import publish_confirmed
 from shared.structured_log import log
+from shared.tracing import TRACE_ATTRIBUTE
 
 logger = logging.getLogger("falco_responder.ingest")
 
@@ -72,8 +73,12 @@ def handle(
     media_type: str,
     read_body: Callable[[], bytes],
     settings: Settings,
+    trace_id: str | None = None,
 ) -> Reply:
-    """Validate, authenticate and publish; 202 only once Pub/Sub confirmed every alert."""
+    """Validate, authenticate and publish; 202 only once Pub/Sub confirmed every alert.
+
+    `trace_id` (the request's) goes along as a message attribute for the responder's logs.
+    """
     if method != "POST":
         return _error(405, f"method {method} not allowed; POST alerts to /", Allow="POST")
     try:
@@ -100,7 +105,8 @@ def handle(
         return Reply(400, {"error": exc.detail, "reason": exc.reason})
     except BatchTooLargeError as exc:
         return _error(413, str(exc))
-    messages = [(item.data, alert_attributes(item.alert)) for item in incoming]
+    trace = {TRACE_ATTRIBUTE: trace_id} if trace_id else {}
+    messages = [(item.data, {**alert_attributes(item.alert), **trace}) for item in incoming]
     try:
         message_ids = publish_confirmed(settings.topic, messages)
     except Exception as exc:  # unconfirmed is not accepted: 503 makes the sender retry

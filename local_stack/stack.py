@@ -29,7 +29,7 @@ INGEST_TOKEN = "local-ingest-token"  # noqa: S105 (the local stack's own test to
 RESPONDER_TOKEN = "responder-token"  # noqa: S105
 RESPONDER_USER = "system:serviceaccount:falco-responder:responder"
 # The verbs the default policy needs: read a pod, delete it.
-RESPONDER_VERBS = {"get", "list", "delete"}
+RESPONDER_VERBS = {"get", "delete"}
 # The emulated cluster starts with the namespaces every cluster has, plus Falco's.
 NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "falco")
 

@@ -37,7 +37,8 @@ from shared.envelope import (
 )
 from shared.errors import PermanentError, TransientError
 from shared.pubsub import publish_confirmed
-from shared.structured_log import log
+from shared.structured_log import bind_trace, log
+from shared.tracing import TRACE_ATTRIBUTE
 
 logger = logging.getLogger("falco_responder.responder")
 
@@ -80,14 +81,19 @@ class Responder:
         self.policy = policy
         self.core_api = core_api
 
-    def handle_event_data(self, event_data: Any) -> OutcomeRecord:
-        """Entry for a `messagePublished` CloudEvent's data."""
+    def handle_event_data(self, event_data: Any, trace_id: str | None = None) -> OutcomeRecord:
+        """Entry for a `messagePublished` CloudEvent's data.
+
+        Logs carry the trace ingest put on the message, else the push request's own.
+        """
         try:
             message = message_from_event_data(event_data)
         except PermanentError as exc:
             raw = json.dumps(event_data, default=str).encode()
-            return self._dead_letter(ReceivedMessage(raw), exc, alert=None)
-        return self.handle(message)
+            with bind_trace(trace_id):
+                return self._dead_letter(ReceivedMessage(raw), exc, alert=None)
+        with bind_trace(message.attributes.get(TRACE_ATTRIBUTE) or trace_id):
+            return self.handle(message)
 
     def handle(self, message: ReceivedMessage) -> OutcomeRecord:
         """Decide and act on one message; raises TransientError for Pub/Sub to retry."""

@@ -4,6 +4,7 @@ Accepts Eventarc events (binary or structured) and Pub/Sub push bodies, which
 functions-framework turns into the same `messagePublished` CloudEvent.
 """
 
+import flask
 import functions_framework
 from cloudevents.http import CloudEvent
 
@@ -11,6 +12,7 @@ from responder import kube
 from responder.handler import Responder, Settings
 from responder.policy import load_policy
 from shared import structured_log
+from shared.tracing import trace_id_from_headers
 
 structured_log.configure()
 SETTINGS = Settings.from_env()
@@ -21,4 +23,4 @@ RESPONDER = Responder(SETTINGS, load_policy(SETTINGS.policy_file), kube.core_api
 @functions_framework.cloud_event
 def respond(event: CloudEvent) -> None:
     """Return to ack; an exception makes functions-framework answer 500, so Pub/Sub retries."""
-    RESPONDER.handle_event_data(event.data)
+    RESPONDER.handle_event_data(event.data, trace_id_from_headers(flask.request.headers))

@@ -92,8 +92,10 @@ _SEVERITY = {
 def log_outcome(record: OutcomeRecord) -> None:
     """The one structured log line for the alert."""
     fields = record.model_dump(mode="json")
+    # One `action` label for filtering by kind of action in Cloud Logging.
+    action = ",".join(dict.fromkeys(a.action for a in record.actions))
     message = f"alert {record.alert_id} ({record.rule}): {record.outcome}: {record.reason}"
-    log(logger, _SEVERITY[record.outcome], message, **fields)
+    log(logger, _SEVERITY[record.outcome], message, **fields, action=action or None)
 
 
 def to_json(record: OutcomeRecord) -> bytes:

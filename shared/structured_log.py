@@ -5,16 +5,33 @@ Cloud Functions forwards stdout to Cloud Logging, which reads `severity`, `messa
 `jsonPayload`, where log-based metrics and filters find them.
 """
 
+import contextlib
+import contextvars
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from typing import Any
 
+from shared import config
+
 LABELS_KEY = "logging.googleapis.com/labels"
+TRACE_KEY = "logging.googleapis.com/trace"
 # Fields copied into the entry's labels, so one alert can be followed across functions.
 LABEL_FIELDS = ("alert_id", "rule", "cluster", "action", "outcome")
 
 _FIELDS_ATTR = "structured_fields"
+_trace_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace_id", default=None)
+
+
+@contextlib.contextmanager
+def bind_trace(trace_id: str | None) -> Iterator[None]:
+    """Every record logged inside carries this trace id (per thread and request)."""
+    token = _trace_id.set(trace_id)
+    try:
+        yield
+    finally:
+        _trace_id.reset(token)
 
 
 class CloudLoggingFormatter(logging.Formatter):
@@ -30,6 +47,10 @@ class CloudLoggingFormatter(logging.Formatter):
         labels = {k: str(fields[k]) for k in LABEL_FIELDS if fields.get(k) not in (None, "")}
         if labels:
             entry[LABELS_KEY] = labels
+        trace_id = _trace_id.get()
+        if trace_id:
+            project = config.env(config.GOOGLE_CLOUD_PROJECT, "")
+            entry[TRACE_KEY] = f"projects/{project}/traces/{trace_id}"
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         entry.setdefault("logger", record.name)

@@ -398,3 +398,35 @@ def test_ingest_answers_503_when_pubsub_cannot_confirm(stack):
         service.stop()
     assert response.status_code == 503
     assert response.json()["error"] == "publishing to topic no-such-topic failed; retry later"
+
+
+def test_one_trace_follows_an_alert_from_ingest_to_the_responder(stack, pod, published):
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    alert = shell_alert(pod["metadata"]["name"])
+    response = requests.post(
+        f"{stack.ingest_url}/",
+        json=alert,
+        timeout=30,
+        headers={
+            "Authorization": f"Bearer {INGEST_TOKEN}",
+            "traceparent": f"00-{trace}-00f067aa0ba902b7-01",
+        },
+    )
+    assert response.status_code == 202
+    [message] = wait_until(
+        lambda: [m for m in published.received if m.attributes.get("alert_id") == alert["uuid"]],
+        30,
+        "the published alert",
+    )
+    assert message.attributes["trace_id"] == trace
+    stack.wait_for_outcome(alert["uuid"])
+    trace_path = f"projects/{stack.project}/traces/{trace}"
+    for service in (stack.ingest, stack.responder):
+        lines = [
+            json.loads(line)
+            for line in service.log_text().splitlines()
+            if line.startswith("{") and alert["uuid"] in line
+        ]
+        assert lines, f"no log line of {service.name} names the alert"
+        assert all(line["logging.googleapis.com/trace"] == trace_path for line in lines)
+        assert lines[-1]["logging.googleapis.com/labels"]["alert_id"] == alert["uuid"]
