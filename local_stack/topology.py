@@ -12,6 +12,8 @@ from shared import config
 # Only the local stack reads outcome records back; on Google Cloud that is up to users.
 RESPONSES_SUBSCRIPTION = "falco-responses-local"
 ACK_DEADLINE_SECONDS = 60
+# Dead letters, and handled alerts (for `seek`), are kept 7 days, as in Terraform.
+RETENTION_SECONDS = 7 * 24 * 3600
 # Short backoff so the local stack retries quickly; Terraform uses 10 s to 600 s.
 MIN_BACKOFF_SECONDS = 1
 MAX_BACKOFF_SECONDS = 2
@@ -66,6 +68,8 @@ def create_topology(project: str, push_endpoint: str) -> Topology:
         topic=topology.alerts_topic,
         push_config={"push_endpoint": push_endpoint},
         ack_deadline_seconds=ACK_DEADLINE_SECONDS,
+        retain_acked_messages=True,
+        message_retention_duration=duration_pb2.Duration(seconds=RETENTION_SECONDS),
         retry_policy={
             "minimum_backoff": duration_pb2.Duration(seconds=MIN_BACKOFF_SECONDS),
             "maximum_backoff": duration_pb2.Duration(seconds=MAX_BACKOFF_SECONDS),
@@ -79,7 +83,7 @@ def create_topology(project: str, push_endpoint: str) -> Topology:
         subscriber.create_subscription,
         name=topology.dead_letter_subscription,
         topic=topology.dead_letter_topic,
-        message_retention_duration=duration_pb2.Duration(seconds=7 * 24 * 3600),
+        message_retention_duration=duration_pb2.Duration(seconds=RETENTION_SECONDS),
     )
     _create(
         subscriber.create_subscription,

@@ -42,6 +42,11 @@ resource "google_pubsub_subscription" "responder_push" {
   ack_deadline_seconds = var.ack_deadline_seconds
   filter               = var.push_subscription_filter
 
+  # Handled alerts are kept so `falco-responder seek --ago 2h` can re-run a window of
+  # them (the responder is idempotent, so a re-run acts only on what is left to do).
+  retain_acked_messages      = var.alert_retention != null
+  message_retention_duration = var.alert_retention
+
   push_config {
     push_endpoint = google_cloudfunctions2_function.responder.service_config[0].uri
 

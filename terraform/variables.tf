@@ -437,3 +437,14 @@ variable "alert_window" {
     error_message = "alert_window must be a duration in whole seconds from \"60s\" to \"86400s\"."
   }
 }
+
+variable "alert_retention" {
+  description = "How long the responder's push subscription keeps alerts after they are handled, so `falco-responder seek` can re-run a time window (e.g. \"604800s\" = 7 days). null keeps none: only snapshots can be sought then."
+  type        = string
+  default     = "604800s"
+
+  validation {
+    condition     = var.alert_retention == null || can(regex("^[0-9]+s$", var.alert_retention))
+    error_message = "alert_retention must be null or a duration in seconds such as \"604800s\" (Pub/Sub accepts 600s to 31 days)."
+  }
+}

@@ -368,13 +368,35 @@ def test_seek_to_a_time_redelivers_acked_messages_a_subscription_retains(ps, uni
     assert [m.message_id for m in ps.receive(retaining, 1)] == [sent]
 
 
+def test_seek_to_a_time_redelivers_handled_alerts(ps):
+    # The push subscription keeps acked alerts (as Terraform's does), so a seek re-runs them.
+    message_id = ps.publisher.publish(ps.topology.alerts_topic, b"handled").result(timeout=WAIT)
+    ps.drain(ps.topology.push_subscription)
+    assert ps.peek(ps.topology.push_subscription) == {}
+
+    result = run("seek", "--project", PROJECT, "--ago", "1m", "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert "does not retain" not in result.stderr
+    assert message_id in ps.peek(ps.topology.push_subscription)
+
+
 def test_seek_to_a_time_warns_when_acked_messages_are_not_retained(ps):
     minute_ago = rfc3339(datetime.now(UTC) - timedelta(minutes=1))
 
-    result = run("seek", "--project", PROJECT, "--to-time", minute_ago, "--yes")
+    result = run(
+        "seek",
+        "--project",
+        PROJECT,
+        "--subscription",
+        ps.observer,
+        "--to-time",
+        minute_ago,
+        "--yes",
+    )
 
     assert result.exit_code == 0, result.output
-    assert f"seeked {ps.topology.push_subscription} to {minute_ago}" in result.stdout
+    assert f"seeked {ps.observer} to {minute_ago}" in result.stdout
     assert "does not retain acknowledged messages" in result.stderr
 
 

@@ -331,6 +331,13 @@ def test_push_subscription_retries_with_backoff_and_never_expires():
     assert tf().default("push_subscription_filter") is None
 
 
+def test_push_subscription_keeps_handled_alerts_so_seek_can_rerun_them():
+    push = tf().resource("google_pubsub_subscription", "responder_push")
+    assert expr(push["retain_acked_messages"]) == "var.alert_retention != null"
+    assert expr(push["message_retention_duration"]) == "var.alert_retention"
+    assert tf().default("alert_retention") == "604800s"
+
+
 def test_ack_deadline_exceeds_the_responder_timeout():
     push = tf().resource("google_pubsub_subscription", "responder_push")
     assert expr(push["ack_deadline_seconds"]) == "var.ack_deadline_seconds"
