@@ -3,12 +3,12 @@
 Mirrors ``registry.Store`` (create/get/list/delete with ``rest.BeforeCreate`` and
 ``rest.BeforeDelete``), the NamespaceLifecycle admission plugin, the namespace storage's own
 Delete, and two controllers: the kubelet finishing graceful pod deletion and the namespace
-controller emptying a terminating namespace.
+controller emptying a terminating namespace. Updates and patches are ``updates.py``, the
+eviction subresource ``eviction.py``.
 """
 
 from __future__ import annotations
 
-import copy
 import secrets
 import time
 import uuid
@@ -16,7 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from . import clock
+from .codec import decode, typed
 from .kinds import NAMESPACES, Registry, ResourceKind
+from .meta import validate_metadata
 from .options import DeleteOptions
 from .scheduler import Scheduler
 from .selectors import parse_field_selector, parse_label_selector
@@ -49,11 +51,6 @@ def _resource(kind: ResourceKind) -> Resource:
     return (kind.group, kind.plural)
 
 
-def typed(kind: ResourceKind, obj: dict[str, Any]) -> dict[str, Any]:
-    """A stored object as a single-object response: ``kind`` and ``apiVersion`` first."""
-    return {"kind": kind.kind, "apiVersion": kind.api_version, **obj}
-
-
 def _field_value(obj: dict[str, Any], path: tuple[str, ...]) -> str:
     value: Any = obj
     for part in path:
@@ -72,9 +69,11 @@ class ResourceApi:
     # --- reads -------------------------------------------------------------------------
 
     def get(self, kind: ResourceKind, namespace: str, name: str) -> dict[str, Any]:
-        obj = self._store.get(_resource(kind), namespace, name)
-        if obj is None:
-            raise not_found(kind.plural, name, kind.group)
+        with self._store.lock:
+            obj = self._store.get(_resource(kind), namespace, name)
+            if obj is None:
+                raise not_found(kind.plural, name, kind.group)
+            kind.strategy.decorate(obj, self._store)
         return typed(kind, obj)
 
     def list(
@@ -96,6 +95,8 @@ class ResourceApi:
                 raise bad_request(f"field label not supported: {requirement.field}")
         with self._store.lock:
             items = self._store.list(_resource(kind), namespace)
+            for obj in items:
+                kind.strategy.decorate(obj, self._store)
             revision = self._store.revision
         selected = [
             obj
@@ -128,7 +129,7 @@ class ResourceApi:
     ) -> dict[str, Any]:
         """Create from a request body. ``uid``/``creation_timestamp`` are test-seeding overrides
         of fields the server otherwise owns."""
-        obj = self._decode(kind, body)
+        obj = decode(kind, body)
         meta = obj["metadata"]
         if kind.namespaced:
             if meta.get("namespace") and meta["namespace"] != namespace:
@@ -159,31 +160,6 @@ class ResourceApi:
             if dry_run:
                 return typed(kind, obj)
             return typed(kind, self._store.put(resource, obj))
-
-    def _decode(self, kind: ResourceKind, body: Any) -> dict[str, Any]:
-        if not isinstance(body, dict):
-            raise bad_request(f"the object provided is unrecognized (must be of type {kind.kind})")
-        body_kind = body.get("kind") or kind.kind
-        body_version = body.get("apiVersion") or kind.api_version
-        if (body_kind, body_version) != (kind.kind, kind.api_version):
-            raise bad_request(
-                f'{body_kind} in version "{body_version.rpartition("/")[2]}" '
-                f"cannot be handled as a {kind.kind}"
-            )
-        obj = copy.deepcopy({k: v for k, v in body.items() if k not in ("kind", "apiVersion")})
-        for part in ("metadata", "spec", "status"):
-            if obj.get(part) is None:
-                obj.pop(part, None)  # JSON null reads as absent, as Go's decoder does
-            elif not isinstance(obj[part], dict):
-                raise bad_request(f"{kind.kind}.{part}: expected an object")
-        meta = obj.setdefault("metadata", {})
-        for part in ("labels", "annotations"):
-            values = meta.get(part)
-            if values is not None and not (
-                isinstance(values, dict) and all(isinstance(v, str) for v in values.values())
-            ):
-                raise bad_request(f"{kind.kind}.metadata.{part}: expected a map of strings")
-        return obj
 
     def _admit_create(self, kind: ResourceKind, namespace: str, name: str) -> None:
         """NamespaceLifecycle: no new content in a missing or terminating namespace."""
@@ -222,7 +198,7 @@ class ResourceApi:
                 FieldError.invalid("metadata.name", name, problem)
                 for problem in kind.strategy.name_rule(name)
             ]
-        return errors + kind.strategy.validate(obj)
+        return errors + validate_metadata(obj["metadata"]) + kind.strategy.validate(obj)
 
     # --- delete ------------------------------------------------------------------------
 

@@ -1,9 +1,13 @@
 """Bearer-token authentication and an RBAC-like authorizer with upstream 401/403 bodies.
 
-A token maps to a user and the verbs it may use, either for every resource or per resource
-(``"pods"``, or ``"pods/eviction"`` for a subresource, as RBAC spells them). API groups are not
-distinguished. Discovery paths are open to every authenticated user, as the default
-``system:discovery`` role makes them; other non-resource paths need the ``"*"`` token.
+A token maps to a user and the verbs it may use, either for every resource or per resource.
+A resource is named as RBAC names it, ``"pods"``, with a subresource as ``"pods/eviction"``
+(a separate resource: ``pods`` does not grant it, nor it ``pods``). A bare plural holds in
+every API group that serves it (no two emulated groups share a plural); a group suffix,
+``"deployments.apps"`` or ``"deployments.apps/scale"``, restricts a rule to that group as an
+RBAC rule's ``apiGroups`` would (the core group has no suffix to name it). Discovery paths
+are open to every authenticated user, as the default ``system:discovery`` role makes them;
+other non-resource paths need the ``"*"`` token.
 """
 
 from __future__ import annotations
@@ -42,12 +46,22 @@ class User:
                 for pattern in _DISCOVERY
             )
             return self.is_admin or (discovery and info.verb == "get")
-        resource = f"{info.resource}/{info.subresource}" if info.subresource else info.resource
         return any(
             info.verb in verbs or _ALL in verbs
             for key, verbs in self.rules.items()
-            if key in (resource, _ALL)
+            if _covers(key, info)
         )
+
+
+def _covers(key: str, info: RequestInfo) -> bool:
+    """Whether rule key ``plural[.group][/subresource]`` (or ``*``) names the request's."""
+    if key == _ALL:
+        return True
+    resource, _, subresource = key.partition("/")
+    plural, _, group = resource.partition(".")
+    if group and group != info.group:
+        return False
+    return (plural, subresource) == (info.resource, info.subresource)
 
 
 def _verb_set(verbs: str | Iterable[str]) -> frozenset[str]:

@@ -40,17 +40,33 @@ def resource_list(registry: Registry, group: str, version: str) -> dict[str, Any
     if group:
         document["apiVersion"] = "v1"  # the core list omits it, named groups carry it
     document["groupVersion"] = kinds[0].api_version
-    document["resources"] = [
-        {
-            "name": kind.plural,
-            "singularName": kind.singular,
-            "namespaced": kind.namespaced,
-            "kind": kind.kind,
-            "verbs": list(kind.verbs),
-            **({"shortNames": list(kind.short_names)} if kind.short_names else {}),
-        }
-        for kind in kinds
-    ]
+    resources = []
+    for kind in kinds:
+        resources.append(
+            {
+                "name": kind.plural,
+                "singularName": kind.singular,
+                "namespaced": kind.namespaced,
+                "kind": kind.kind,
+                "verbs": list(kind.verbs),
+                **({"shortNames": list(kind.short_names)} if kind.short_names else {}),
+            }
+        )
+        # A subresource with a kind of another group names that group and version.
+        resources += [
+            {
+                "name": f"{kind.plural}/{sub.name}",
+                "singularName": "",
+                "namespaced": kind.namespaced,
+                "group": sub.group,
+                "version": sub.version,
+                "kind": sub.kind,
+                "verbs": list(sub.verbs),
+            }
+            for sub in kind.subresources
+        ]
+    # The API server lists resources sorted by name.
+    document["resources"] = sorted(resources, key=lambda resource: resource["name"])
     return document
 
 

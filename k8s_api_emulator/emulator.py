@@ -11,11 +11,25 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from . import kubeconfig
-from .api import ResourceApi, typed
+from . import builders, clock, kubeconfig
+from .api import ResourceApi
 from .auth import TokenAuth, VerbSpec
+from .codec import typed
+from .controllers import WorkloadScaler
+from .eviction import EvictionApi
 from .faults import Fault, FaultInjector
-from .kinds import NAMESPACES, PODS, ResourceKind, default_registry
+from .kinds import (
+    DAEMONSETS,
+    DEPLOYMENTS,
+    NAMESPACES,
+    NODES,
+    PODDISRUPTIONBUDGETS,
+    PODS,
+    REPLICASETS,
+    STATEFULSETS,
+    ResourceKind,
+    default_registry,
+)
 from .requestlog import RequestLog, RequestRecord
 from .router import Router
 from .scheduler import Scheduler
@@ -23,9 +37,7 @@ from .seed import load_seed
 from .server import ApiHttpServer
 from .status import ApiError
 from .store import ObjectStore
-
-# Seeded pods need a valid spec; tests rarely care what it is.
-_DEFAULT_CONTAINER = {"name": "app", "image": "registry.k8s.io/pause:3.10"}
+from .updates import UpdateApi
 
 
 def _is_loopback(host: str) -> bool:
@@ -52,6 +64,9 @@ class KubeApiEmulator:
         self._store = ObjectStore()
         self._scheduler = Scheduler()
         self._api = ResourceApi(self._registry, self._store, self._scheduler)
+        scaler = WorkloadScaler(self._store, self._scheduler)
+        self._updates = UpdateApi(self._api, self._store, scaler.observe)
+        self._evictions = EvictionApi(self._api, self._store)
         self._auth = TokenAuth()
         self._faults = FaultInjector()
         self._log = RequestLog()
@@ -65,7 +80,14 @@ class KubeApiEmulator:
         if self._server is not None or self._stopping.is_set():
             raise RuntimeError("an emulator can be started only once")
         router = Router(
-            self._registry, self._api, self._auth, self._faults, self._log, self._stopping
+            self._registry,
+            self._api,
+            self._auth,
+            self._faults,
+            self._log,
+            self._stopping,
+            updates=self._updates,
+            evictions=self._evictions,
         )
         self._server = ApiHttpServer(self._host, self._port, router)
         self._scheduler.start()
@@ -138,21 +160,116 @@ class KubeApiEmulator:
         *,
         annotations: Mapping[str, str] | None = None,
         phase: str | None = None,
+        owner: Mapping[str, Any] | None = None,
+        node_name: str | None = None,
+        ready: bool = True,
     ) -> dict[str, Any]:
-        """Create a pod (Running on a node unless ``phase`` says otherwise); raises ApiError
-        like the server would, e.g. 404 when the namespace does not exist."""
-        metadata: dict[str, Any] = {"name": name, "labels": dict(labels or {})}
-        if annotations:
-            metadata["annotations"] = dict(annotations)
-        body: dict[str, Any] = {
-            "metadata": metadata,
-            "spec": {"containers": [dict(_DEFAULT_CONTAINER)], **(spec or {})},
-        }
-        if phase:
-            body["status"] = {"phase": phase}
+        """Create a pod, Running and Ready on a node unless ``phase``/``ready`` say otherwise;
+        raises ApiError like the server would, e.g. 404 when the namespace does not exist.
+
+        ``owner`` is an object a helper returned (a ReplicaSet, StatefulSet...): the pod gets
+        its controller reference and, under ``labels``, its template's labels."""
+        when = clock.normalize(creation_timestamp or clock.now())
+        body = builders.pod(
+            name,
+            labels,
+            annotations,
+            spec,
+            phase=phase,
+            ready=ready,
+            owner=owner,
+            node_name=node_name,
+            when=when,
+        )
         return self._api.create(
             PODS, namespace, body, uid=uid, creation_timestamp=creation_timestamp
         )
+
+    def create_object(
+        self, resource: str, body: Mapping[str, Any], namespace: str | None = None
+    ) -> dict[str, Any]:
+        """Create any served kind from a body, as a POST would (``resource``: a plural such
+        as ``deployments``, or ``deployments.apps``). ``namespace`` defaults to the body's."""
+        if namespace is None and self._registry.resolve(resource).namespaced:
+            namespace = (body.get("metadata") or {}).get("namespace")
+        kind, scope = self._kind(resource, namespace)
+        return self._api.create(kind, scope, dict(body))
+
+    def create_node(
+        self,
+        name: str,
+        labels: Mapping[str, str] | None = None,
+        unschedulable: bool = False,
+    ) -> dict[str, Any]:
+        """A Ready node (with the usual kubernetes.io/hostname, os and arch labels)."""
+        when = clock.format_time(clock.now())
+        return self._api.create(NODES, "", builders.node(name, labels, unschedulable, when))
+
+    def create_deployment(
+        self,
+        namespace: str,
+        name: str,
+        replicas: int,
+        selector_labels: Mapping[str, str],
+        ready_replicas: int | None = None,
+    ) -> dict[str, Any]:
+        """A rolled-out Deployment and its ReplicaSet ``<name>-<hash>`` (see ``owned_by``);
+        pods are not created: use ``create_pod(..., owner=replicaset)``."""
+        ready = replicas if ready_replicas is None else ready_replicas
+        when = clock.format_time(clock.now())
+        body = builders.deployment(name, replicas, selector_labels, ready, when)
+        created = self._api.create(DEPLOYMENTS, namespace, body)
+        self._api.create(REPLICASETS, namespace, builders.replicaset(created, ready))
+        return created
+
+    def create_statefulset(
+        self,
+        namespace: str,
+        name: str,
+        replicas: int,
+        selector_labels: Mapping[str, str],
+        ready_replicas: int | None = None,
+    ) -> dict[str, Any]:
+        ready = replicas if ready_replicas is None else ready_replicas
+        body = builders.statefulset(name, replicas, selector_labels, ready)
+        return self._api.create(STATEFULSETS, namespace, body)
+
+    def create_daemonset(
+        self, namespace: str, name: str, selector_labels: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """A DaemonSet reporting one ready pod per node that exists now."""
+        nodes = len(self._api.list(NODES, None)["items"])
+        return self._api.create(
+            DAEMONSETS, namespace, builders.daemonset(name, selector_labels, nodes)
+        )
+
+    def create_pdb(
+        self,
+        namespace: str,
+        name: str,
+        selector_labels: Mapping[str, str],
+        min_available: int | str | None = None,
+        max_unavailable: int | str | None = None,
+    ) -> dict[str, Any]:
+        """A policy/v1 PodDisruptionBudget selecting ``selector_labels``; its status is
+        computed from the pods whenever it is read."""
+        body = builders.pdb(name, selector_labels, min_available, max_unavailable)
+        return self._api.create(PODDISRUPTIONBUDGETS, namespace, body)
+
+    def owned_by(self, owner: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Objects with an owner reference to ``owner`` (by uid), in its namespace for a
+        namespaced owner; e.g. the ReplicaSet of a Deployment, the pods of a ReplicaSet."""
+        uid = owner["metadata"]["uid"]
+        namespace = owner["metadata"].get("namespace")
+        found = []
+        for kind in self._registry:
+            if namespace and not kind.namespaced:
+                continue
+            for obj in self._api.list(kind, namespace if kind.namespaced else None)["items"]:
+                references = obj["metadata"].get("ownerReferences") or []
+                if any(reference.get("uid") == uid for reference in references):
+                    found.append(typed(kind, obj))
+        return found
 
     def _kind(self, resource: str, namespace: str | None) -> tuple[ResourceKind, str]:
         kind = self._registry.resolve(resource)

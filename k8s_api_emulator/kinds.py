@@ -1,86 +1,46 @@
-"""The registry of served resource kinds and their per-kind behaviour (upstream "strategies").
+"""The registry of served resource kinds; per-kind behaviour lives in their strategies.
 
 Adding a kind is a ``ResourceKind(...)`` entry in ``default_registry``; a ``Strategy`` subclass
-is only needed when the kind defaults fields, validates its spec or deletes gracefully.
+(``core.py``, ``workloads.py``, ``disruption.py``) is only needed when the kind defaults fields,
+validates its spec, guards its status or deletes gracefully.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from .status import FieldError
-from .validation import dns1123_label, dns1123_subdomain
+from .core import (
+    EMULATOR_NODE,
+    ConfigMapStrategy,
+    EventStrategy,
+    NamespaceStrategy,
+    NodeStrategy,
+    PodStrategy,
+)
+from .disruption import PodDisruptionBudgetStrategy
+from .strategy import CreateOnUpdateStrategy, GenerationStrategy, Strategy
+from .workloads import (
+    DaemonSetStrategy,
+    DeploymentStrategy,
+    ReplicaSetStrategy,
+    StatefulSetStrategy,
+)
 
-# Stands in for the scheduler: pods created without a node are bound here (see PodStrategy).
-EMULATOR_NODE = "emulator-node"
+__all__ = ["EMULATOR_NODE", "Registry", "ResourceKind", "Strategy", "Subresource"]
 
-
-class Strategy:
-    """Defaults for a plain kind: no defaulting, no spec validation, immediate deletion."""
-
-    # Store.ReturnDeletedObject: DELETE answers with the object instead of a Success Status.
-    return_deleted_object = False
-    name_rule: Callable[[str], list[str]] = staticmethod(dns1123_subdomain)
-
-    def prepare_for_create(self, obj: dict[str, Any]) -> None:
-        """Set server-side defaults on a new object (PrepareForCreate + defaulting)."""
-
-    def validate(self, obj: dict[str, Any]) -> list[FieldError]:
-        """Spec validation beyond the name; metadata.name is checked by the API layer."""
-        return []
-
-    def grace_period(self, obj: dict[str, Any], requested: int | None) -> int | None:
-        """Seconds of graceful deletion for ``obj``, or None if the kind deletes at once."""
-        return None
+ALL_VERBS = ("create", "delete", "get", "list", "patch", "update")
 
 
-class PodStrategy(Strategy):
-    return_deleted_object = True
+@dataclass(frozen=True)
+class Subresource:
+    """A subresource served under ``{kind}/{name}/{name}``, with its own kind (Eviction)."""
 
-    def prepare_for_create(self, obj: dict[str, Any]) -> None:
-        spec = obj.setdefault("spec", {})
-        status = obj.setdefault("status", {})
-        spec.setdefault("terminationGracePeriodSeconds", 30)
-        # Upstream resets status to Pending on create; tests seed running pods, so a given
-        # phase is kept and the default is Running, bound to a node like a scheduled pod.
-        status.setdefault("phase", "Running")
-        if not spec.get("nodeName") and status["phase"] != "Pending":
-            spec["nodeName"] = EMULATOR_NODE
-
-    def validate(self, obj: dict[str, Any]) -> list[FieldError]:
-        containers = obj.get("spec", {}).get("containers")
-        if not containers or not isinstance(containers, list):
-            return [FieldError.required("spec.containers")]
-        return [
-            FieldError.required(f"spec.containers[{index}].{key}")
-            for index, container in enumerate(containers)
-            for key in ("name", "image")
-            if not isinstance(container, dict) or not container.get(key)
-        ]
-
-    def grace_period(self, obj: dict[str, Any], requested: int | None) -> int | None:
-        # podStrategy.CheckGracefulDelete: unscheduled or finished pods go at once.
-        if requested is None:
-            requested = obj["spec"].get("terminationGracePeriodSeconds") or 0
-        if not obj["spec"].get("nodeName"):
-            return 0
-        if obj.get("status", {}).get("phase") in ("Failed", "Succeeded"):
-            return 0
-        return 1 if requested < 0 else requested
-
-
-class NamespaceStrategy(Strategy):
-    name_rule = staticmethod(dns1123_label)
-
-    def prepare_for_create(self, obj: dict[str, Any]) -> None:
-        name = obj["metadata"]["name"]
-        obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = name
-        finalizers = obj.setdefault("spec", {}).setdefault("finalizers", [])
-        if "kubernetes" not in finalizers:
-            finalizers.append("kubernetes")
-        obj["status"] = {"phase": "Active"}
+    name: str
+    group: str
+    version: str
+    kind: str
+    verbs: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -96,7 +56,16 @@ class ResourceKind:
     # Extra fieldSelector labels -> path into the object (metadata.name/namespace are implicit).
     field_paths: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Verbs the emulator implements for the kind; discovery advertises exactly these.
-    verbs: tuple[str, ...] = ("create", "delete", "get", "list")
+    verbs: tuple[str, ...] = ALL_VERBS
+    subresources: tuple[Subresource, ...] = ()
+
+    @property
+    def resource(self) -> tuple[str, str]:
+        """(group, plural): the storage key, the same across versions as in etcd."""
+        return (self.group, self.plural)
+
+    def subresource(self, name: str) -> Subresource | None:
+        return next((s for s in self.subresources if s.name == name), None)
 
     @property
     def api_version(self) -> str:
@@ -176,11 +145,157 @@ PODS = ResourceKind(
         "status.podIP": ("status", "podIP"),
         "status.nominatedNodeName": ("status", "nominatedNodeName"),
     },
+    subresources=(Subresource("eviction", "policy", "v1", "Eviction", ("create",)),),
+)
+
+NODES = ResourceKind(
+    group="",
+    version="v1",
+    plural="nodes",
+    kind="Node",
+    namespaced=False,
+    singular="node",
+    short_names=("no",),
+    strategy=NodeStrategy(),
+    field_paths={"spec.unschedulable": ("spec", "unschedulable")},
+)
+
+CONFIGMAPS = ResourceKind(
+    group="",
+    version="v1",
+    plural="configmaps",
+    kind="ConfigMap",
+    namespaced=True,
+    singular="configmap",
+    short_names=("cm",),
+    strategy=ConfigMapStrategy(),
+)
+
+EVENTS = ResourceKind(
+    group="",
+    version="v1",
+    plural="events",
+    kind="Event",
+    namespaced=True,
+    singular="event",
+    short_names=("ev",),
+    strategy=EventStrategy(),
+    field_paths={
+        **{
+            f"involvedObject.{key}": ("involvedObject", key)
+            for key in (
+                "kind",
+                "namespace",
+                "name",
+                "uid",
+                "apiVersion",
+                "resourceVersion",
+                "fieldPath",
+            )
+        },
+        "reason": ("reason",),
+        "reportingComponent": ("reportingComponent",),
+        "source": ("source", "component"),
+        "type": ("type",),
+    },
+)
+
+DEPLOYMENTS = ResourceKind(
+    group="apps",
+    version="v1",
+    plural="deployments",
+    kind="Deployment",
+    namespaced=True,
+    singular="deployment",
+    short_names=("deploy",),
+    strategy=DeploymentStrategy(),
+)
+
+REPLICASETS = ResourceKind(
+    group="apps",
+    version="v1",
+    plural="replicasets",
+    kind="ReplicaSet",
+    namespaced=True,
+    singular="replicaset",
+    short_names=("rs",),
+    strategy=ReplicaSetStrategy(),
+    field_paths={"status.replicas": ("status", "replicas")},
+)
+
+STATEFULSETS = ResourceKind(
+    group="apps",
+    version="v1",
+    plural="statefulsets",
+    kind="StatefulSet",
+    namespaced=True,
+    singular="statefulset",
+    short_names=("sts",),
+    strategy=StatefulSetStrategy(),
+)
+
+DAEMONSETS = ResourceKind(
+    group="apps",
+    version="v1",
+    plural="daemonsets",
+    kind="DaemonSet",
+    namespaced=True,
+    singular="daemonset",
+    short_names=("ds",),
+    strategy=DaemonSetStrategy(),
+)
+
+NETWORKPOLICIES = ResourceKind(
+    group="networking.k8s.io",
+    version="v1",
+    plural="networkpolicies",
+    kind="NetworkPolicy",
+    namespaced=True,
+    singular="networkpolicy",
+    short_names=("netpol",),
+    strategy=GenerationStrategy(),
+)
+
+PODDISRUPTIONBUDGETS = ResourceKind(
+    group="policy",
+    version="v1",
+    plural="poddisruptionbudgets",
+    kind="PodDisruptionBudget",
+    namespaced=True,
+    singular="poddisruptionbudget",
+    short_names=("pdb",),
+    strategy=PodDisruptionBudgetStrategy(),
+)
+
+LEASES = ResourceKind(
+    group="coordination.k8s.io",
+    version="v1",
+    plural="leases",
+    kind="Lease",
+    namespaced=True,
+    singular="lease",
+    strategy=CreateOnUpdateStrategy(),
+)
+
+# Registration order is discovery order; named groups follow kube-apiserver's group order.
+ALL_KINDS = (
+    NAMESPACES,
+    PODS,
+    NODES,
+    CONFIGMAPS,
+    EVENTS,
+    DEPLOYMENTS,
+    REPLICASETS,
+    STATEFULSETS,
+    DAEMONSETS,
+    NETWORKPOLICIES,
+    PODDISRUPTIONBUDGETS,
+    LEASES,
 )
 
 
 def default_registry() -> Registry:
     registry = Registry()
-    for kind in (NAMESPACES, PODS):
+    for kind in ALL_KINDS:
         registry.register(kind)
     return registry

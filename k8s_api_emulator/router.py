@@ -12,6 +12,7 @@ from typing import Any
 from .api import ResourceApi
 from .auth import TokenAuth, User, forbidden_error
 from .discovery import VERSION_INFO, api_group, api_group_list, api_versions, resource_list
+from .eviction import EvictionApi
 from .faults import Fault, FaultInjector
 from .kinds import Registry, ResourceKind
 from .options import delete_options_from_body, delete_options_from_query, dry_run_from_query
@@ -25,6 +26,7 @@ from .status import (
     route_not_found,
     unauthorized,
 )
+from .updates import UpdateApi
 
 _log = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ class Request:
     authorization: str | None
     body: bytes
     server_address: str  # host:port the request arrived on, for /api discovery
+    content_type: str = ""
 
 
 @dataclass
@@ -71,9 +74,14 @@ class Router:
         faults: FaultInjector,
         log: RequestLog,
         stopping: threading.Event,
+        *,
+        updates: UpdateApi,
+        evictions: EvictionApi,
     ) -> None:
         self._registry = registry
         self._api = api
+        self._updates = updates
+        self._evictions = evictions
         self._auth = auth
         self._faults = faults
         self._log = log
@@ -147,7 +155,7 @@ class Router:
 
     def _kind(self, info: RequestInfo) -> ResourceKind:
         kind = self._registry.lookup(info.group, info.version, info.resource)
-        if kind is None or info.subresource:
+        if kind is None or (info.subresource and kind.subresource(info.subresource) is None):
             raise route_not_found()
         # Cluster-scoped kinds have no /namespaces/{ns}/ routes; namespaced objects no
         # cluster-wide ones (only the all-namespaces list exists there).
@@ -163,6 +171,8 @@ class Router:
         query = request.query
         if request.method == "HEAD":
             raise method_not_allowed()
+        if info.subresource:
+            return self._subresource(request, info, namespace)
         if info.verb == "get":
             return Response(200, self._api.get(kind, namespace, info.name))
         if info.verb == "list":
@@ -175,6 +185,18 @@ class Router:
             dry_run = dry_run_from_query(query, "CreateOptions")
             created = self._api.create(kind, namespace, _json(request.body), dry_run=dry_run)
             return Response(201, created)
+        if info.verb == "update" and info.name:
+            dry_run = dry_run_from_query(query, "UpdateOptions")
+            status, updated = self._updates.update(
+                kind, namespace, info.name, _json(request.body), dry_run=dry_run
+            )
+            return Response(status, updated)
+        if info.verb == "patch" and info.name:
+            dry_run = dry_run_from_query(query, "PatchOptions")
+            patched = self._updates.patch(
+                kind, namespace, info.name, request.content_type, request.body, dry_run=dry_run
+            )
+            return Response(200, patched)
         if info.verb == "delete":
             if request.body.strip():
                 body = _json(request.body)
@@ -186,3 +208,13 @@ class Router:
             status, result = self._api.delete(kind, namespace, info.name, options)
             return Response(status, result)
         raise method_not_allowed()
+
+    def _subresource(self, request: Request, info: RequestInfo, namespace: str) -> Response:
+        # pods/eviction is the only subresource served, and it only takes a POST.
+        if info.verb != "create":
+            raise method_not_allowed()
+        dry_run = dry_run_from_query(request.query, "CreateOptions")
+        status, body = self._evictions.evict(
+            namespace, info.name, _json(request.body), dry_run=dry_run
+        )
+        return Response(status, body)

@@ -4,7 +4,7 @@ Format::
 
     namespaces: [{name: falco, labels: {team: sec}}]
     pods: [{namespace: falco, name: web, labels: {app: web}, uid: ..., creationTimestamp: ...,
-            annotations: {...}, phase: Running, spec: {...}}]
+            annotations: {...}, phase: Running, ready: true, nodeName: node-1, spec: {...}}]
 
 Unknown keys are rejected so a typo fails loudly instead of seeding something else.
 """
@@ -29,6 +29,8 @@ _POD_KEYS = {
     "creationTimestamp": "creation_timestamp",
     "spec": "spec",
     "phase": "phase",
+    "ready": "ready",
+    "nodeName": "node_name",
 }
 
 

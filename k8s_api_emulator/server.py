@@ -53,6 +53,7 @@ class _Handler(BaseHTTPRequestHandler):
             authorization=self.headers.get("Authorization"),
             body=body,
             server_address=f"{host}:{port}",
+            content_type=self.headers.get("Content-Type", ""),
         )
         self._send(self.server.router.handle(request))
 

@@ -48,6 +48,10 @@ class FieldError:
         )
 
     @classmethod
+    def forbidden(cls, field: str, detail: str) -> FieldError:
+        return cls("FieldValueForbidden", field, _with_detail("Forbidden", detail))
+
+    @classmethod
     def not_supported(cls, field: str, value: object, supported: list[str]) -> FieldError:
         choices = ", ".join(go_quote(choice) for choice in supported)
         body = f"Unsupported value: {go_quote(value)}: supported values: {choices}"
@@ -95,8 +99,9 @@ class ApiError(Exception):
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
         }
+        if self.reason:  # StatusReasonUnknown is "" and omitted
+            body["reason"] = self.reason
         if self.details is not None:
             body["details"] = self.details
         body["code"] = self.code
@@ -112,6 +117,11 @@ def success(name: str, group: str, resource: str, uid: str) -> dict[str, Any]:
         "status": "Success",
         "details": _details(name, group, resource, uid=uid),
     }
+
+
+def eviction_success() -> dict[str, Any]:
+    """The Status an eviction answers with: create.go fills in 201 for a code-less Status."""
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
 
 
 def not_found(resource: str, name: str, group: str = "") -> ApiError:
@@ -158,6 +168,26 @@ def invalid(kind: str, name: str, errors: list[FieldError], group: str = "") -> 
     message = f"{qualified(kind, group)} {go_quote(name)} is invalid: {aggregate}"
     causes = [{"reason": e.type, "message": e.body, "field": e.field} for e in errors]
     return ApiError(422, "Invalid", message, _details(name, group, kind, causes=causes))
+
+
+def rejected() -> ApiError:
+    """NewGenericServerResponse(422, ...): a JSON patch that does not apply; upstream drops
+    the patch library's own message."""
+    message = "the server rejected our request due to an error in our request"
+    return ApiError(422, "Invalid", message, {})
+
+
+def unknown_error(message: str, code: int = 500) -> ApiError:
+    """ErrorToAPIStatus of an error that is not a Status: reason Unknown (omitted), no details."""
+    return ApiError(code, "", message)
+
+
+def unsupported_media_type(accepted: list[str]) -> ApiError:
+    message = (
+        "the body of the request was in an unknown format - accepted media types include: "
+        + ", ".join(accepted)
+    )
+    return ApiError(415, "UnsupportedMediaType", message, {})
 
 
 def bad_request(message: str) -> ApiError:
@@ -207,6 +237,7 @@ _REASONS = {
     405: "MethodNotAllowed",
     409: "Conflict",
     410: "Expired",
+    415: "UnsupportedMediaType",
     422: "Invalid",
     429: "TooManyRequests",
     500: "InternalError",

@@ -40,3 +40,65 @@ def dns1123_subdomain(value: str) -> list[str]:
     if not _SUBDOMAIN_RE.fullmatch(value):
         problems.append(_SUBDOMAIN_MESSAGE)
     return problems
+
+
+# --- metadata: labels, annotations, owner references (ValidateObjectMeta) ------------------
+
+_LABEL_KEY = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+_LABEL_KEY_RE = re.compile(_LABEL_KEY)
+_LABEL_VALUE = f"({_LABEL_KEY})?"
+_LABEL_VALUE_RE = re.compile(_LABEL_VALUE)
+_NAME_PART_MESSAGE = (
+    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and "
+    "end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', "
+    f"regex used for validation is '{_LABEL_KEY}')"
+)
+_LABEL_VALUE_MESSAGE = (
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "
+    "or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "
+    f"'my_value',  or '12345', regex used for validation is '{_LABEL_VALUE}')"
+)
+_PERCENT = "[0-9]+%"
+_PERCENT_MESSAGE = (
+    "a valid percent string must be a numeric string followed by an ending '%' "
+    f"(e.g. '1%',  or '93%', regex used for validation is '{_PERCENT}')"
+)
+
+
+def qualified_name(value: str) -> list[str]:
+    """IsQualifiedName: a label key or annotation key, optionally ``prefix/``-ed."""
+    parts = value.split("/")
+    if len(parts) > 2:
+        return [
+            "a qualified name "
+            + _NAME_PART_MESSAGE.removeprefix("name part ")
+            + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
+        ]
+    problems = []
+    if len(parts) == 2:
+        prefix = parts[0]
+        if not prefix:
+            problems.append("prefix part must be non-empty")
+        else:
+            problems += ["prefix part " + problem for problem in dns1123_subdomain(prefix)]
+    name = parts[-1]
+    if not name:
+        problems.append("name part must be non-empty")
+    elif len(name) > 63:
+        problems.append("name part must be no more than 63 characters")
+    if not _LABEL_KEY_RE.fullmatch(name):
+        problems.append(_NAME_PART_MESSAGE)
+    return problems
+
+
+def label_value(value: str) -> list[str]:
+    problems = []
+    if len(value) > 63:
+        problems.append("must be no more than 63 characters")
+    if not _LABEL_VALUE_RE.fullmatch(value):
+        problems.append(_LABEL_VALUE_MESSAGE)
+    return problems
+
+
+def percent(value: str) -> list[str]:
+    return [] if re.fullmatch(_PERCENT, value) else [_PERCENT_MESSAGE]

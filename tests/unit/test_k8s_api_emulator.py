@@ -488,12 +488,15 @@ def test_unknown_paths_and_methods(core, emulator):
     assert raw(core, "GET", "/api/v1/pods/web")[0] == 404  # pods only live in a namespace
     assert raw(core, "GET", "/no/such/thing")[0] == 404
 
-    with pytest.raises(ApiException) as put:
-        core.replace_namespaced_pod("web", "default", new_pod("web"))
-    assert put.value.status == 405
-    assert status_of(put.value)["reason"] == "MethodNotAllowed"
-    status, body, _ = raw(core, "POST", "/api/v1/namespaces/default/pods/web")
-    assert (status, body["reason"]) == (405, "MethodNotAllowed")
+    for method, path in (
+        ("PUT", "/api/v1/namespaces/default/pods"),  # no update of a collection
+        ("PATCH", "/api/v1/namespaces/default/pods"),
+        ("POST", "/api/v1/namespaces/default/pods/web"),
+        ("GET", "/api/v1/namespaces/default/pods/web/eviction"),  # eviction is POST only
+    ):
+        status, body, _ = raw(core, method, path)
+        assert (status, body["reason"]) == (405, "MethodNotAllowed"), (method, path)
+    assert raw(core, "GET", "/api/v1/namespaces/default/pods/web/status")[0] == 404
 
 
 def test_discovery(core):
@@ -501,10 +504,21 @@ def test_discovery(core):
     assert client.VersionApi(api_client).get_code().git_version.startswith("v1.")
     assert client.CoreApi(api_client).get_api_versions().versions == ["v1"]
     resources = {r.name: r for r in core.get_api_resources().resources}
-    assert set(resources) == {"namespaces", "pods"}
+    assert list(resources) == sorted(resources)  # the server sorts them by name
+    assert set(resources) == {
+        "configmaps",
+        "events",
+        "namespaces",
+        "nodes",
+        "pods",
+        "pods/eviction",
+    }
     assert resources["pods"].namespaced and resources["pods"].kind == "Pod"
-    assert not resources["namespaces"].namespaced
-    assert {"get", "list", "create", "delete"} <= set(resources["pods"].verbs)
+    assert not resources["namespaces"].namespaced and not resources["nodes"].namespaced
+    assert {"get", "list", "create", "delete", "patch", "update"} <= set(resources["pods"].verbs)
+    eviction = resources["pods/eviction"]
+    assert (eviction.group, eviction.version, eviction.kind) == ("policy", "v1", "Eviction")
+    assert eviction.verbs == ["create"]
 
 
 # --- selectors -----------------------------------------------------------------------------

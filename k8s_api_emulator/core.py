@@ -1,0 +1,243 @@
+"""Strategies of the core-group kinds: pods, namespaces, nodes, configmaps, events."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .status import FieldError
+from .strategy import Strategy
+from .validation import dns1123_label
+
+# Stands in for the scheduler: pods created without a node are bound here (see PodStrategy).
+EMULATOR_NODE = "emulator-node"
+
+# ValidatePodUpdate's refusal; upstream appends a diff of the specs, which is left out here.
+_POD_UPDATE_FORBIDDEN = (
+    "pod updates may not change fields other than `spec.containers[*].image`,"
+    "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` "
+    "(only additions to existing tolerations),`spec.terminationGracePeriodSeconds` "
+    "(allow it to be set to 1 if it was previously negative)"
+)
+_CONFIG_KEY = "[-._a-zA-Z0-9]+"
+_CONFIG_KEY_MESSAGE = (
+    "a valid config key must consist of alphanumeric characters, '-', '_' or '.' "
+    f"(e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is "
+    f"'{_CONFIG_KEY}')"
+)
+_IMMUTABLE_CONFIG = "field is immutable when `immutable` is set"
+
+
+def _condition(kind: str, ready: bool, when: str, reason: str = "") -> dict[str, Any]:
+    condition: dict[str, Any] = {
+        "type": kind,
+        "status": "True" if ready else "False",
+        "lastProbeTime": None,
+        "lastTransitionTime": when,
+    }
+    if reason:
+        condition["reason"] = reason
+    return condition
+
+
+def pod_conditions(phase: str, ready: bool, when: str) -> list[dict[str, Any]]:
+    """The conditions the kubelet (or, for Pending, the scheduler) reports for ``phase``."""
+    if phase == "Pending":
+        return [_condition("PodScheduled", False, when, "Unschedulable")]
+    if phase in ("Succeeded", "Failed"):
+        reason = "PodCompleted" if phase == "Succeeded" else "PodFailed"
+        return [
+            _condition("Initialized", True, when, reason),
+            _condition("Ready", False, when, reason),
+            _condition("ContainersReady", False, when, reason),
+            _condition("PodScheduled", True, when),
+        ]
+    unready = "" if ready else "ContainersNotReady"
+    return [
+        _condition("Initialized", True, when),
+        _condition("Ready", ready, when, unready),
+        _condition("ContainersReady", ready, when, unready),
+        _condition("PodScheduled", True, when),
+    ]
+
+
+def is_pod_ready(pod: dict[str, Any]) -> bool:
+    """podutil.IsPodReady: the Ready condition is True."""
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in pod.get("status", {}).get("conditions") or []
+    )
+
+
+def _containers_errors(spec: Any, prefix: str) -> list[FieldError]:
+    containers = spec.get("containers") if isinstance(spec, dict) else None
+    if not containers or not isinstance(containers, list):
+        return [FieldError.required(f"{prefix}.containers")]
+    return [
+        FieldError.required(f"{prefix}.containers[{index}].{key}")
+        for index, container in enumerate(containers)
+        for key in ("name", "image")
+        if not isinstance(container, dict) or not container.get(key)
+    ]
+
+
+def default_pod_spec(spec: dict[str, Any]) -> None:
+    """SetDefaults_PodSpec, for the fields the emulator fills in."""
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("schedulerName", "default-scheduler")
+
+
+def pod_spec_errors(spec: Any, prefix: str = "spec") -> list[FieldError]:
+    """The part of ValidatePodSpec the emulator checks: containers with a name and image."""
+    return _containers_errors(spec, prefix)
+
+
+def _mutable_spec_masked(spec: dict[str, Any]) -> dict[str, Any]:
+    masked = {
+        k: v
+        for k, v in spec.items()
+        if k not in ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds")
+    }
+    for key in ("containers", "initContainers"):
+        if isinstance(masked.get(key), list):
+            masked[key] = [
+                {k: v for k, v in c.items() if k != "image"} if isinstance(c, dict) else c
+                for c in masked[key]
+            ]
+    return masked
+
+
+class PodStrategy(Strategy):
+    return_deleted_object = True
+    status_subresource = True
+    tracks_generation = True  # PodObservedGenerationTracking, on by default since 1.34
+
+    def default(self, obj: dict[str, Any]) -> None:
+        default_pod_spec(obj.setdefault("spec", {}))
+
+    def prepare_for_create(self, obj: dict[str, Any]) -> None:
+        super().prepare_for_create(obj)
+        spec = obj["spec"]
+        status = obj.setdefault("status", {})
+        # Upstream resets status to Pending on create and lets the scheduler and kubelet move
+        # it on; with neither running, a given status is kept and the default is a Running,
+        # Ready pod bound to a node, as tests usually want.
+        status.setdefault("phase", "Running")
+        if not spec.get("nodeName") and status["phase"] != "Pending":
+            spec["nodeName"] = EMULATOR_NODE
+        when = obj["metadata"]["creationTimestamp"]
+        status.setdefault("conditions", pod_conditions(status["phase"], True, when))
+        if status["phase"] == "Running":
+            status.setdefault("startTime", when)
+            ready = is_pod_ready(obj)
+            status.setdefault(
+                "containerStatuses",
+                [
+                    {
+                        "name": c.get("name"),
+                        "image": c.get("image"),
+                        "imageID": "",
+                        "ready": ready,
+                        "restartCount": 0,
+                        "started": True,
+                        "state": {"running": {"startedAt": when}},
+                    }
+                    for c in spec.get("containers") or []
+                    if isinstance(c, dict)
+                ],
+            )
+
+    def validate(self, obj: dict[str, Any]) -> list[FieldError]:
+        return pod_spec_errors(obj.get("spec"))
+
+    def validate_update(self, new: dict[str, Any], old: dict[str, Any]) -> list[FieldError]:
+        errors = self.validate(new)
+        if _mutable_spec_masked(new.get("spec") or {}) != _mutable_spec_masked(old["spec"]):
+            errors.append(FieldError.forbidden("spec", _POD_UPDATE_FORBIDDEN))
+        return errors
+
+    def grace_period(self, obj: dict[str, Any], requested: int | None) -> int | None:
+        # podStrategy.CheckGracefulDelete: unscheduled or finished pods go at once.
+        if requested is None:
+            requested = obj["spec"].get("terminationGracePeriodSeconds") or 0
+        if not obj["spec"].get("nodeName"):
+            return 0
+        if obj.get("status", {}).get("phase") in ("Failed", "Succeeded"):
+            return 0
+        return 1 if requested < 0 else requested
+
+
+class NamespaceStrategy(Strategy):
+    name_rule = staticmethod(dns1123_label)
+    status_subresource = True
+
+    def default(self, obj: dict[str, Any]) -> None:
+        name = obj.get("metadata", {}).get("name")
+        if name:  # SetDefaults_Namespace
+            obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = name
+
+    def prepare_for_create(self, obj: dict[str, Any]) -> None:
+        name = obj["metadata"]["name"]
+        obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = name
+        finalizers = obj.setdefault("spec", {}).setdefault("finalizers", [])
+        if "kubernetes" not in finalizers:
+            finalizers.append("kubernetes")
+        obj["status"] = {"phase": "Active"}
+
+    def prepare_for_update(self, new: dict[str, Any], old: dict[str, Any]) -> None:
+        super().prepare_for_update(new, old)
+        new["spec"] = old.get("spec", {})  # finalizers change only through /finalize
+
+
+class NodeStrategy(Strategy):
+    # Nodes keep a status given on create (the kubelet registers with one); updates through
+    # the main resource do not change it.
+    status_subresource = True
+
+
+class ConfigMapStrategy(Strategy):
+    def validate(self, obj: dict[str, Any]) -> list[FieldError]:
+        errors = []
+        for part in ("data", "binaryData"):
+            for key in sorted(obj.get(part) or {}):
+                if not re.fullmatch(_CONFIG_KEY, key):
+                    errors.append(FieldError.invalid(f"{part}[{key}]", key, _CONFIG_KEY_MESSAGE))
+        return errors
+
+    def validate_update(self, new: dict[str, Any], old: dict[str, Any]) -> list[FieldError]:
+        errors = self.validate(new)
+        if old.get("immutable"):
+            if not new.get("immutable"):
+                errors.append(FieldError.forbidden("immutable", _IMMUTABLE_CONFIG))
+            for part in ("data", "binaryData"):
+                if new.get(part) != old.get(part):
+                    errors.append(FieldError.forbidden(part, _IMMUTABLE_CONFIG))
+        return errors
+
+
+class EventStrategy(Strategy):
+    allow_create_on_update = True
+
+    def validate(self, obj: dict[str, Any]) -> list[FieldError]:
+        """legacyValidateEvent, for events created through the core v1 API."""
+        namespace = obj["metadata"].get("namespace", "")
+        involved = obj.get("involvedObject") or {}
+        involved_namespace = involved.get("namespace") or ""
+        errors = []
+        if not obj.get("eventTime"):
+            allowed = {"", "default"} if not involved_namespace else {involved_namespace}
+        else:
+            allowed = {"default", "kube-system"} if not involved_namespace else {namespace}
+            for key in ("reportingComponent", "reportingInstance", "action", "reason"):
+                if not obj.get(key):
+                    errors.append(FieldError.required(key))
+        if namespace not in allowed:
+            errors.insert(
+                0,
+                FieldError.invalid(
+                    "involvedObject.namespace", involved_namespace, "does not match event.namespace"
+                ),
+            )
+        return errors

@@ -1,0 +1,94 @@
+"""ObjectMeta rules every kind shares (ValidateObjectMeta / ValidateObjectMetaUpdate), and the
+helpers other modules use to read metadata: owner references and label selectors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .selectors import Requirement
+from .status import FieldError
+from .validation import label_value, qualified_name
+
+_OWNER_FIELDS = (
+    ("apiVersion", "version must not be empty"),
+    ("kind", "kind must not be empty"),
+    ("name", "name must not be empty"),
+    ("uid", "uid must not be empty"),
+)
+# metav1.LabelSelectorOperator -> the labels package's operator.
+_SELECTOR_OPERATORS = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!"}
+
+
+def validate_metadata(meta: Mapping[str, Any]) -> list[FieldError]:
+    """Labels, annotation keys and owner references, in upstream's order (keys sorted, as
+    Go's map order is random anyway)."""
+    errors = []
+    for key, value in sorted((meta.get("labels") or {}).items()):
+        errors += [FieldError.invalid("metadata.labels", key, p) for p in qualified_name(key)]
+        errors += [FieldError.invalid("metadata.labels", value, p) for p in label_value(value)]
+    for key in sorted(meta.get("annotations") or {}):
+        errors += [
+            FieldError.invalid("metadata.annotations", key, problem)
+            for problem in qualified_name(key.lower())
+        ]
+    for ref in meta.get("ownerReferences") or []:
+        for name, detail in _OWNER_FIELDS:
+            value = ref.get(name) if isinstance(ref, dict) else None
+            if not value:
+                field = f"metadata.ownerReferences.{name}"
+                errors.append(FieldError.invalid(field, value or "", detail))
+    return errors
+
+
+def validate_metadata_update(new: Mapping[str, Any], old: Mapping[str, Any]) -> list[FieldError]:
+    """ValidateObjectMetaUpdate: what BeforeUpdate has not already copied from ``old``."""
+    errors = validate_metadata(new)
+    if new.get("uid") != old.get("uid"):
+        errors.append(FieldError.invalid("metadata.uid", new.get("uid"), "field is immutable"))
+    return errors
+
+
+def controller_of(obj: Mapping[str, Any]) -> dict[str, Any] | None:
+    """metav1.GetControllerOf: the owner reference with ``controller: true``."""
+    for ref in obj.get("metadata", {}).get("ownerReferences") or []:
+        if ref.get("controller"):
+            return ref
+    return None
+
+
+def owner_reference(owner: Mapping[str, Any]) -> dict[str, Any]:
+    """The controller reference a controller puts on what it creates (NewControllerRef)."""
+    meta = owner["metadata"]
+    return {
+        "apiVersion": owner["apiVersion"],
+        "kind": owner["kind"],
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def label_selector(selector: Mapping[str, Any] | None) -> Callable[[Mapping[str, str]], bool]:
+    """metav1.LabelSelectorAsSelector as a predicate; raises ValueError on an unknown operator.
+
+    A missing selector matches nothing and an empty one everything, as upstream converts them.
+    """
+    if selector is None:
+        return lambda labels: False
+    requirements = [
+        Requirement(key, "=", frozenset({value}))
+        for key, value in (selector.get("matchLabels") or {}).items()
+    ]
+    for expression in selector.get("matchExpressions") or []:
+        operator = _SELECTOR_OPERATORS.get(expression.get("operator", ""))
+        if operator is None:
+            raise ValueError(f"{expression.get('operator')!r} is not a valid selector operator")
+        values = frozenset(expression.get("values") or ())
+        requirements.append(Requirement(expression.get("key", ""), operator, values))
+    return lambda labels: all(r.matches(labels) for r in requirements)
+
+
+def is_empty_selector(selector: Mapping[str, Any] | None) -> bool:
+    return not selector or not (selector.get("matchLabels") or selector.get("matchExpressions"))

@@ -1,0 +1,136 @@
+"""Strategies of the apps/v1 workloads: Deployment, ReplicaSet, StatefulSet, DaemonSet.
+
+No workload controller runs, so no pods are created or removed and a workload keeps the
+status it is created with (upstream resets status on create; tests need to seed it). The one
+exception is scaling, see ``controllers.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from .core import default_pod_spec, pod_spec_errors
+from .meta import label_selector
+from .status import FieldError
+from .strategy import Strategy
+
+# Status counters Go serialises even when zero (no omitempty), by kind.
+REQUIRED_COUNTERS = {
+    "Deployment": (),
+    "ReplicaSet": ("replicas",),
+    "StatefulSet": ("replicas",),
+    "DaemonSet": (
+        "currentNumberScheduled",
+        "numberMisscheduled",
+        "desiredNumberScheduled",
+        "numberReady",
+    ),
+}
+REPLICA_COUNTERS = (
+    "replicas",
+    "fullyLabeledReplicas",
+    "readyReplicas",
+    "availableReplicas",
+    "currentReplicas",
+    "updatedReplicas",
+)
+
+
+def compact_counters(kind: str, status: dict[str, Any]) -> dict[str, Any]:
+    """Drop zero counters the API omits (``omitempty``), keeping the required ones."""
+    required = REQUIRED_COUNTERS.get(kind, ())
+    return {k: v for k, v in status.items() if v != 0 or k in required or not isinstance(v, int)}
+
+
+def go_map(labels: dict[str, Any]) -> str:
+    """``%#v`` of a ``map[string]string``, as field errors print it."""
+    entries = ", ".join(f"{json.dumps(k)}:{json.dumps(v)}" for k, v in sorted(labels.items()))
+    return f"map[string]string{{{entries}}}"
+
+
+class WorkloadStrategy(Strategy):
+    status_subresource = True
+    tracks_generation = True
+    scaled = True  # has spec.replicas
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def default(self, obj: dict[str, Any]) -> None:
+        spec = obj.setdefault("spec", {})
+        if self.scaled:
+            spec.setdefault("replicas", 1)
+        for key, value in self.defaults.items():
+            spec.setdefault(key, json.loads(json.dumps(value)))
+        template = spec.get("template")
+        if isinstance(template, dict) and isinstance(template.get("spec"), dict):
+            default_pod_spec(template["spec"])
+
+    def validate(self, obj: dict[str, Any]) -> list[FieldError]:
+        spec = obj.get("spec") or {}
+        errors = []
+        replicas = spec.get("replicas")
+        if isinstance(replicas, int) and replicas < 0:
+            errors.append(
+                FieldError.invalid("spec.replicas", replicas, "must be greater than or equal to 0")
+            )
+        selector = spec.get("selector")
+        if not isinstance(selector, dict):
+            errors.append(FieldError.required("spec.selector"))
+        template = spec.get("template") if isinstance(spec.get("template"), dict) else {}
+        labels = (template.get("metadata") or {}).get("labels") or {}
+        if isinstance(selector, dict):
+            try:
+                matches = label_selector(selector)(labels)
+            except ValueError as error:
+                errors.append(FieldError.invalid("spec.selector", str(error), "invalid selector"))
+                matches = True
+            if not matches:
+                errors.append(
+                    FieldError(
+                        "FieldValueInvalid",
+                        "spec.template.metadata.labels",
+                        f"Invalid value: {go_map(labels)}: `selector` does not match template "
+                        "`labels`",
+                    )
+                )
+        return errors + pod_spec_errors(template.get("spec"), "spec.template.spec")
+
+
+class DeploymentStrategy(WorkloadStrategy):
+    defaults: ClassVar[dict[str, Any]] = {
+        "strategy": {
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"},
+        },
+        "revisionHistoryLimit": 10,
+        "progressDeadlineSeconds": 600,
+    }
+
+    def spec_changed(self, new: dict[str, Any], old: dict[str, Any]) -> bool:
+        # Annotations are copied to the ReplicaSets, so they count as a change too.
+        annotations = new["metadata"].get("annotations") != old["metadata"].get("annotations")
+        return annotations or super().spec_changed(new, old)
+
+
+class ReplicaSetStrategy(WorkloadStrategy):
+    pass
+
+
+class StatefulSetStrategy(WorkloadStrategy):
+    defaults: ClassVar[dict[str, Any]] = {
+        "podManagementPolicy": "OrderedReady",
+        "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}},
+        "revisionHistoryLimit": 10,
+        "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
+    }
+
+
+class DaemonSetStrategy(WorkloadStrategy):
+    scaled = False
+    defaults: ClassVar[dict[str, Any]] = {
+        "updateStrategy": {
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0},
+        },
+        "revisionHistoryLimit": 10,
+    }
