@@ -1,29 +1,11 @@
-"""Ages and times typed by operators: `30m`, `2h`, `7d`, `1h30m`, or RFC 3339."""
+"""Ages and times typed by operators, as click parameters: `30m`, `2h`, or RFC 3339."""
 
-import re
 from datetime import datetime, timedelta
 
 import click
 
 from shared.alert import parse_time
-
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-_PART = re.compile(r"(\d+)([smhdw])")
-_WHOLE = re.compile(r"^(?:\d+[smhdw])+$")
-
-
-def parse_duration(text: str) -> timedelta:
-    """A positive duration from number-unit pairs (s, m, h, d, w), e.g. `30m` or `1h30m`."""
-    compact = text.strip().lower()
-    if not _WHOLE.match(compact):
-        raise ValueError(f"{text!r} is not a duration like 30m, 2h, 7d or 1h30m")
-    duration = sum(
-        (timedelta(**{_UNITS[unit]: int(amount)}) for amount, unit in _PART.findall(compact)),
-        timedelta(),
-    )
-    if duration <= timedelta():
-        raise ValueError(f"{text!r}: a duration must be more than zero")
-    return duration
+from shared.durations import parse_duration
 
 
 class Duration(click.ParamType):

@@ -1,17 +1,19 @@
-"""`policy validate` and `policy explain`: check a policy, and see what it does to an alert."""
+"""`policy validate`, `explain` and `rbac`: check a policy, see what it does, what it needs."""
 
 import json
 from pathlib import Path
 from typing import Any
 
 import click
+import yaml
 
 from responder.decision import Plan, plan
 from responder.handler import DEFAULT_POLICY_FILE
 from responder.policy import Policy, PolicyError, load_policy
+from responder.rbac import manifests
 from shared import config
 from shared.alert import FalcoAlert, parse_alert
-from shared.errors import InvalidAlertError
+from shared.errors import InvalidAlertError, PermanentError
 
 
 def read_policy(path: Path) -> Policy:
@@ -41,13 +43,19 @@ def explanation(alert: FalcoAlert, decided: Plan) -> dict[str, Any]:
         "rule": alert.rule,
         "priority": alert.priority.label,
         "pod": {"namespace": pod.namespace, "name": pod.name, "uid": pod.uid} if pod else None,
-        "policy_rule": decided.rule.name if decided.rule else None,
+        "cluster": decided.cluster,
+        "policy_rules": [r.name for r in decided.rules],
         "decision": "act" if decided.acts else "skip",
         "skip_reason": decided.skip_reason,
-        "actions": [a.model_dump() for a in decided.rule.actions]
-        if decided.rule and decided.acts
-        else [],
-        "dry_run": decided.dry_run,
+        "actions": [
+            {
+                "rule": r.name,
+                **a.model_dump(exclude={"continue_on_failure"}),
+            }
+            for r in decided.rules
+            for a in r.actions
+        ],
+        "dry_run": decided.dry_run or any(r.dry_run for r in decided.rules),
     }
 
 
@@ -70,12 +78,13 @@ def render_text(explained: dict[str, Any]) -> str:
         f"rule:      {explained['rule']}",
         f"priority:  {explained['priority']}",
         f"pod:       {pod_text}",
-        f"matches:   {explained['policy_rule'] or '(no policy rule)'}",
+        f"cluster:   {explained['cluster'] or '(single-cluster mode)'}",
+        f"matches:   {', '.join(explained['policy_rules']) or '(no policy rule)'}",
         f"decision:  {decision}",
     ]
     for action in explained["actions"]:
-        params = " ".join(f"{k}={v}" for k, v in action.items() if k != "action")
-        lines.append(f"  - {action['action']} {params}".rstrip())
+        params = " ".join(f"{k}={v}" for k, v in action.items() if k not in ("action", "rule"))
+        lines.append(f"  - [{action['rule']}] {action['action']} {params}".rstrip())
     return "\n".join(lines)
 
 
@@ -128,5 +137,19 @@ def explain_command(
     """
     policy = read_policy(policy_file or _default_policy())
     alert = read_alert(alert_file)
-    explained = explanation(alert, plan(policy, alert, dry_run=dry_run))
+    try:
+        decided = plan(policy, alert, dry_run=dry_run)
+    except PermanentError as exc:
+        raise click.ClickException(f"the responder would dead-letter it: {exc.detail}") from None
+    explained = explanation(alert, decided)
     click.echo(json.dumps(explained, indent=2) if as_json else render_text(explained))
+
+
+@policy_group.command("rbac", short_help="Print the Kubernetes RBAC a policy needs.")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def rbac_command(file: Path) -> None:
+    """Print the least-privilege ClusterRole (and circuit-breaker Role) for FILE, as YAML.
+
+    Bind it to the responder's identity (deploy/rbac/ shows how).
+    """
+    click.echo(yaml.safe_dump_all(manifests(read_policy(file)), sort_keys=False), nl=False)

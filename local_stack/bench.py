@@ -28,6 +28,7 @@ from google.cloud import pubsub_v1
 
 from local_stack.fixtures import aimed_at, fixture
 from local_stack.functions import REPO_ROOT, start_responder
+from local_stack.policies import MANY_ACTIONS, default_policy_with
 from local_stack.processes import Service
 from local_stack.stack import LocalStack
 from local_stack.wait import wait_until
@@ -181,7 +182,7 @@ def peak_rss_mib(service: Service) -> float:
 def main() -> int:
     """Run every measurement, print the table, write it to bench-results/bench.md."""
     rows: list[tuple[str, str, str, str]] = []
-    with LocalStack() as stack:
+    with LocalStack(policy_file=default_policy_with(MANY_ACTIONS)) as stack:
         stack.kube.create_pod("default", "warm-up")
         print("measuring ingest throughput...", flush=True)
         single, batched, raw = ingest_single(stack), ingest_batched(stack), raw_publisher(stack)

@@ -9,6 +9,7 @@ import json
 import os
 import tempfile
 import threading
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,16 +23,39 @@ from local_stack.processes import Service
 from local_stack.pubsub_emulator import start_pubsub_emulator
 from local_stack.topology import Topology, create_topology
 from local_stack.wait import wait_until
+from responder import rbac
+from responder.handler import DEFAULT_POLICY_FILE
+from responder.policy import load_policy
 from shared import config
 
 PROJECT = "falco-responder-local"
 INGEST_TOKEN = "local-ingest-token"  # noqa: S105 (the local stack's own test token)
 RESPONDER_TOKEN = "responder-token"  # noqa: S105
 RESPONDER_USER = "system:serviceaccount:falco-responder:responder"
-# The verbs the default policy needs: read a pod, delete it.
-RESPONDER_VERBS = {"get", "delete"}
-# The emulated cluster starts with the namespaces every cluster has, plus Falco's.
-NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "falco")
+# The emulated cluster starts with the namespaces every cluster has, Falco's, and the
+# responder's own (where the circuit breaker keeps its count).
+NAMESPACES = (
+    "default",
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "falco",
+    "falco-responder",
+)
+
+
+def responder_permissions(policy_file: Path) -> dict[str, set[str]]:
+    """Exactly what `falco-responder policy rbac` grants for the policy, by resource.
+
+    The integration tests run with these, so an action whose declared RBAC falls short
+    of what it calls fails there with 403, as it would on a real cluster.
+    """
+    permissions: dict[str, set[str]] = defaultdict(set)
+    for document in rbac.manifests(load_policy(policy_file)):
+        for rule in document["rules"]:
+            for resource in rule["resources"]:
+                permissions[resource] |= set(rule["verbs"])
+    return dict(permissions)
 
 
 T = TypeVar("T")
@@ -184,7 +208,8 @@ class LocalStack:
         self.kube = KubeApiEmulator().start()
         for namespace in NAMESPACES:
             self.kube.create_namespace(namespace)
-        self.kube.add_token(RESPONDER_TOKEN, user=RESPONDER_USER, verbs=RESPONDER_VERBS)
+        permissions = responder_permissions(self.policy_file or DEFAULT_POLICY_FILE)
+        self.kube.add_token(RESPONDER_TOKEN, user=RESPONDER_USER, verbs=permissions)
         path = self._workdir / "kubeconfig"
         self.kube.write_kubeconfig(path, token=RESPONDER_TOKEN)
         return path

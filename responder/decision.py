@@ -1,13 +1,14 @@
 """What the policy says to do with an alert, decided before any call to the cluster.
 
-The handler acts on this plan; `falco-responder explain` prints it, so a person can see
-what a policy would do with an alert before trusting it.
+The handler acts on this plan; `falco-responder policy explain` prints it, so a person
+can see what a policy would do with an alert before trusting it.
 """
 
 from dataclasses import dataclass
 
 from responder.policy import Policy, Rule
 from shared.alert import FalcoAlert, PodRef
+from shared.errors import PermanentError
 
 # What Falcosidekick's `POST /test` sends: proof the wiring works, never acted on.
 TEST_RULE = "Test rule"
@@ -18,10 +19,11 @@ NO_POD = (
 
 @dataclass(frozen=True)
 class Plan:
-    """Either a rule to run on a pod, or the reason nothing is done."""
+    """The rules to run on a pod of a cluster, or the reason nothing is done."""
 
-    rule: Rule | None
+    rules: tuple[Rule, ...]
     pod: PodRef | None
+    cluster: str | None
     skip_reason: str | None
     dry_run: bool
 
@@ -31,16 +33,35 @@ class Plan:
         return self.skip_reason is None
 
 
+def resolve_cluster(policy: Policy, alert: FalcoAlert) -> str | None:
+    """The alert's cluster; None in single-cluster mode (the policy names no clusters).
+
+    With clusters configured, an alert that names none, or one the policy does not know,
+    can never be acted on safely: a permanent failure, never the default cluster.
+    """
+    cluster = policy.cluster_of(alert)
+    if not policy.clusters:
+        return None
+    if cluster is None or cluster not in policy.clusters:
+        known = ", ".join(sorted(policy.clusters))
+        named = f"names cluster {cluster!r}" if cluster else "names no cluster"
+        raise PermanentError(
+            "unknown_cluster",
+            f"alert {named} in output field {policy.cluster_field!r}; the policy knows {known}",
+        )
+    return cluster
+
+
 def plan(policy: Policy, alert: FalcoAlert, dry_run: bool = False) -> Plan:
-    """The first rule that matches, unless the alert must be skipped; `dry_run` forces it."""
+    """The matching rules, unless the alert must be skipped; `dry_run` forces dry run."""
+    dry_run = dry_run or policy.dry_run
     if alert.rule == TEST_RULE:
-        return Plan(None, None, "Falcosidekick test event: the wiring works", dry_run)
+        return Plan((), None, None, "Falcosidekick test event: the wiring works", dry_run)
     pod = alert.pod
     if pod is None:
-        return Plan(None, None, NO_POD, dry_run)
-    rule = policy.first_match(alert)
-    if rule is None:
-        return Plan(None, pod, "no policy rule matches", dry_run)
-    if policy.is_protected(pod.namespace):
-        return Plan(rule, pod, f"namespace {pod.namespace} is protected", dry_run)
-    return Plan(rule, pod, None, dry_run or policy.dry_run or rule.dry_run)
+        return Plan((), None, None, NO_POD, dry_run)
+    cluster = resolve_cluster(policy, alert)
+    rules = tuple(policy.matching_rules(alert, cluster))
+    if not rules:
+        return Plan((), pod, cluster, "no policy rule matches", dry_run)
+    return Plan(rules, pod, cluster, None, dry_run)

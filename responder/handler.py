@@ -13,13 +13,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kubernetes.client import CoreV1Api
+from kubernetes.client import V1Pod
+from kubernetes.client.exceptions import ApiException
 
-from responder.actions import ActionContext
-from responder.decision import plan
+from responder.actions import ActionContext, BaseAction, KubeApis, breaker_fallback
+from responder.circuit_breaker import Breaker
+from responder.decision import Plan, plan
 from responder.failures import classify
+from responder.guards import check, precheck
 from responder.outcome import (
     ActionResult,
+    ActionStatus,
     Decision,
     Outcome,
     OutcomeRecord,
@@ -27,14 +31,10 @@ from responder.outcome import (
     summarize,
     to_json,
 )
-from responder.policy import Policy
+from responder.policy import Policy, Rule, Safety
 from shared import config
-from shared.alert import FalcoAlert, parse_alert
-from shared.envelope import (
-    ReceivedMessage,
-    dead_letter_attributes,
-    message_from_event_data,
-)
+from shared.alert import FalcoAlert, PodRef, parse_alert
+from shared.envelope import ReceivedMessage, dead_letter_attributes, message_from_event_data
 from shared.errors import PermanentError, TransientError
 from shared.pubsub import publish_confirmed
 from shared.structured_log import bind_trace, log
@@ -71,15 +71,32 @@ class Settings:
         )
 
 
+class ActionFailedError(PermanentError):
+    """An action the cluster refused for good; the alert is dead-lettered for replay."""
+
+    def __init__(self, detail: str, record: OutcomeRecord) -> None:
+        super().__init__("action_failed", detail)
+        self.record = record
+
+
+def _skipped(actions: list[BaseAction], target: str, reason: str) -> list[ActionResult]:
+    return [a.result(target, ActionStatus.SKIPPED, reason) for a in actions]
+
+
 class Responder:
     """Handles messages for one function instance."""
 
     def __init__(
-        self, settings: Settings, policy: Policy, core_api: Callable[[], CoreV1Api]
+        self,
+        settings: Settings,
+        policy: Policy,
+        apis: Callable[[str | None], KubeApis],
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.settings = settings
         self.policy = policy
-        self.core_api = core_api
+        self.apis = apis
+        self.now = now
 
     def handle_event_data(self, event_data: Any, trace_id: str | None = None) -> OutcomeRecord:
         """Entry for a `messagePublished` CloudEvent's data.
@@ -116,60 +133,151 @@ class Responder:
         self._record(record)
         return record
 
-    def _respond(self, alert: FalcoAlert, message: ReceivedMessage) -> OutcomeRecord:
-        decided = plan(self.policy, alert, self.settings.dry_run)
-        rule_name = decided.rule.name if decided.rule else None
-        if not decided.acts or decided.rule is None or decided.pod is None:
-            return OutcomeRecord(
-                alert_id=alert.alert_id,
-                rule=alert.rule,
-                priority=alert.priority.label,
-                message_id=message.message_id,
-                decision=Decision.SKIP,
-                outcome=Outcome.SKIPPED,
-                reason=decided.skip_reason or "nothing to do",
-                policy_rule=rule_name,
-            )
-        dry_run = decided.dry_run
-        rule = decided.rule
-        context = ActionContext(
-            core=self._core(),
-            alert=alert,
-            pod=decided.pod,
-            dry_run=dry_run,
-            timeout=self.settings.kube_timeout,
-        )
-        results: list[ActionResult] = []
-        for action in rule.actions:
-            try:
-                results.append(action.run(context))
-            except Exception as exc:
-                raise classify(exc) from exc
-        outcome = summarize(results)
+    def _record_for(
+        self, alert: FalcoAlert, message: ReceivedMessage, decided: Plan, **fields: Any
+    ) -> OutcomeRecord:
         return OutcomeRecord(
             alert_id=alert.alert_id,
             rule=alert.rule,
             priority=alert.priority.label,
             message_id=message.message_id,
+            cluster=decided.cluster,
+            **fields,
+        )
+
+    def _respond(self, alert: FalcoAlert, message: ReceivedMessage) -> OutcomeRecord:
+        decided = plan(self.policy, alert, self.settings.dry_run)
+        if not decided.acts or decided.pod is None:
+            return self._record_for(
+                alert,
+                message,
+                decided,
+                decision=Decision.SKIP,
+                outcome=Outcome.SKIPPED,
+                reason=decided.skip_reason or "nothing to do",
+            )
+        results: list[ActionResult] = []
+        failures: list[str] = []
+        ran: list[Rule] = []
+        apis: KubeApis | None = None
+        pod = None
+        for rule in decided.rules:
+            safety = self.policy.safety.overridden_by(rule.safety)
+            target = str(decided.pod)
+            refused = precheck(alert, decided.pod, safety, self.now())
+            if refused:
+                results += _skipped(rule.actions, target, refused)
+                continue
+            if apis is None:
+                apis = self._apis(decided.cluster)
+                pod = self._read_pod(apis, decided.pod)
+            if pod is None:
+                results += [
+                    a.result(target, ActionStatus.ALREADY_DONE, "pod not found: already gone")
+                    for a in rule.actions
+                ]
+                continue
+            ran.append(rule)
+            dry = decided.dry_run or rule.dry_run
+            context = ActionContext(apis, alert, decided.pod, pod, dry, self.settings.kube_timeout)
+            results += self._run_rule(rule, safety, context, failures)
+        dry_run = decided.dry_run or any(r.dry_run for r in ran)
+        outcome = summarize(results)
+        reasons = {r.reason for r in results}
+        if outcome is Outcome.SKIPPED and len(reasons) == 1:
+            reason = reasons.pop()  # one refusal for everything: say it plainly
+        else:
+            reason = "policy rules " + ", ".join(r.name for r in decided.rules)
+            reason += " (dry run)" if dry_run else ""
+        record = self._record_for(
+            alert,
+            message,
+            decided,
             decision=Decision.ACT,
             outcome=outcome,
-            reason=f"policy rule {rule.name}" + (" (dry run)" if dry_run else ""),
-            policy_rule=rule.name,
+            reason=reason,
+            policy_rule=decided.rules[0].name,
             dry_run=dry_run,
             actions=results,
         )
+        if failures:
+            raise ActionFailedError("; ".join(failures), record)
+        return record
 
-    def _core(self) -> CoreV1Api:
+    def _apis(self, cluster: str | None) -> KubeApis:
         try:
-            return self.core_api()
+            return self.apis(cluster)
         except Exception as exc:  # credentials may be fixed: retry, then dead-letter
             raise TransientError(f"cannot load Kubernetes credentials: {exc!r}") from exc
+
+    def _read_pod(self, apis: KubeApis, ref: PodRef) -> V1Pod | None:
+        try:
+            return apis.core.read_namespaced_pod(
+                ref.name, ref.namespace, _request_timeout=self.settings.kube_timeout
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise classify(exc) from exc
+
+    def _run_rule(
+        self, rule: Rule, safety: Safety, context: ActionContext, failures: list[str]
+    ) -> list[ActionResult]:
+        """The rule's actions in order, behind the rails; a failure stops the rest."""
+        apis, target, timeout = context.apis, str(context.pod_ref), context.timeout
+        destructive = any(a.destructive for a in rule.actions)
+        try:
+            verdict = check(
+                apis, context.pod, context.pod_ref, context.alert, safety, timeout, destructive
+            )
+        except Exception as exc:
+            raise classify(exc) from exc
+        if verdict.refuse_all:
+            return _skipped(rule.actions, target, verdict.refuse_all)
+        breaker = Breaker(apis, safety.circuit_breaker, timeout) if safety.circuit_breaker else None
+        results: list[ActionResult] = []
+        for action in rule.actions:
+            try:
+                results += self._run_action(action, context, verdict.refuse_destructive, breaker)
+            except Exception as exc:
+                failure = classify(exc)
+                if not isinstance(failure, PermanentError):
+                    raise failure from exc
+                results.append(action.result(target, ActionStatus.FAILED, failure.detail))
+                failures.append(f"{action.name} on {target}: {failure.detail}")
+                if not action.continue_on_failure:
+                    results += _skipped(
+                        rule.actions[rule.actions.index(action) + 1 :],
+                        target,
+                        f"not run: {action.name} failed",
+                    )
+                    break
+        return results
+
+    def _run_action(
+        self,
+        action: BaseAction,
+        context: ActionContext,
+        refusal: str | None,
+        breaker: Breaker | None,
+    ) -> list[ActionResult]:
+        target = str(context.pod_ref)
+        if not action.destructive:
+            return [action.run(context)]
+        if refusal:
+            return [action.result(target, ActionStatus.SKIPPED, f"refused: {refusal}")]
+        if breaker is not None:
+            key = f"{context.alert.alert_id}:{action.name}:{target}"
+            tripped = breaker.admit(key, context.dry_run)
+            if tripped:
+                return breaker_fallback(action, context, tripped)
+        return [action.run(context)]
 
     def _dead_letter(
         self, message: ReceivedMessage, error: PermanentError, alert: FalcoAlert | None
     ) -> OutcomeRecord:
         attributes = dead_letter_attributes(
-            message.attributes, error.reason, error.detail, datetime.now(UTC)
+            message.attributes, error.reason, error.detail, self.now()
         )
         # Unconfirmed means not dead-lettered: raise so Pub/Sub delivers it again.
         try:
@@ -178,6 +286,7 @@ class Responder:
             raise TransientError(
                 f"cannot publish to dead-letter topic {self.settings.dead_letter_topic}: {exc!r}"
             ) from exc
+        partial = error.record if isinstance(error, ActionFailedError) else None
         record = OutcomeRecord(
             alert_id=alert.alert_id if alert else message.attributes.get("alert_id"),
             rule=alert.rule if alert else message.attributes.get("rule"),
@@ -187,6 +296,10 @@ class Responder:
             outcome=Outcome.DEAD_LETTERED,
             reason=error.detail,
             error_reason=error.reason,
+            policy_rule=partial.policy_rule if partial else None,
+            dry_run=partial.dry_run if partial else False,
+            actions=partial.actions if partial else [],
+            cluster=partial.cluster if partial else None,
         )
         self._record(record)
         return record

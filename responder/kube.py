@@ -1,34 +1,68 @@
-"""Kubernetes credentials, loaded once per instance on first use."""
+"""Kubernetes credentials per cluster, loaded once per instance on first use.
+
+With no `clusters` in the policy there is one cluster: KUBECONFIG_SECRET (Secret Manager),
+else KUBECONFIG (a file), else the in-cluster service account. With `clusters`, each named
+cluster has its own kubeconfig (a Secret Manager version, or a context of KUBECONFIG),
+optionally authenticated with the function's own Google identity (GKE).
+"""
 
 import functools
 import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
+import google.auth
+import google.auth.transport.requests
 import yaml
+from google.auth.credentials import Credentials
 from kubernetes import client
 from kubernetes import config as kube_config
 
+from responder.actions.base import KubeApis
+from responder.policy import ClusterAccess
 from shared import config
 from shared.secrets import read_secret
 from shared.structured_log import log
 
 logger = logging.getLogger("falco_responder.responder")
 
+GOOGLE_SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
+# Refresh the Google access token this long before it expires.
+REFRESH_MARGIN = timedelta(minutes=5)
 
-def _configuration() -> client.Configuration:
-    """KUBECONFIG_SECRET (Secret Manager), else KUBECONFIG (a file), else in-cluster."""
-    configuration = client.Configuration()
-    secret = config.env(config.KUBECONFIG_SECRET)
-    path = config.env(config.KUBECONFIG)
-    if secret is not None:
-        document = yaml.safe_load(read_secret(secret))
-        kube_config.load_kube_config_from_dict(document, client_configuration=configuration)
-        source = f"secret {secret}"
-    elif path is not None:
-        kube_config.load_kube_config(config_file=path, client_configuration=configuration)
-        source = f"file {path}"
-    else:
-        kube_config.load_incluster_config(client_configuration=configuration)
-        source = "in-cluster service account"
+
+class GoogleToken:
+    """A Google access token for the Kubernetes API, refreshed before it expires."""
+
+    def __init__(self, credentials: Credentials | None = None) -> None:
+        self.credentials = credentials or google.auth.default(scopes=GOOGLE_SCOPES)[0]
+        self._lock = threading.Lock()
+
+    def current(self) -> str:
+        """A token valid for at least REFRESH_MARGIN."""
+        with self._lock:
+            expiry = self.credentials.expiry
+            if expiry is not None and expiry.tzinfo is None:
+                expiry = expiry.replace(tzinfo=UTC)  # google-auth keeps naive UTC
+            stale = expiry is None or expiry - datetime.now(UTC) < REFRESH_MARGIN
+            if not self.credentials.token or stale:
+                self.credentials.refresh(google.auth.transport.requests.Request())
+            return str(self.credentials.token)
+
+
+def use_google_identity(configuration: client.Configuration, token: GoogleToken) -> None:
+    """Authenticate every request with the Google token (the kubeconfig holds no user)."""
+
+    def refresh(conf: client.Configuration) -> None:
+        conf.api_key["authorization"] = token.current()
+
+    configuration.api_key_prefix["authorization"] = "Bearer"
+    configuration.api_key["authorization"] = ""  # the client sends only keys it has
+    configuration.refresh_api_key_hook = refresh
+
+
+def _finish(configuration: client.Configuration, source: str) -> KubeApis:
     # Pub/Sub owns retries (with backoff and a dead-letter topic), so the client makes none.
     configuration.retries = False
     log(
@@ -38,10 +72,66 @@ def _configuration() -> client.Configuration:
         source=source,
         server=configuration.host,
     )
-    return configuration
+    return KubeApis(client.ApiClient(configuration))
 
 
-@functools.cache
-def core_api() -> client.CoreV1Api:
-    """The core/v1 API of the configured cluster; a failure is not cached."""
-    return client.CoreV1Api(client.ApiClient(_configuration()))
+def _default_configuration() -> tuple[client.Configuration, str]:
+    configuration = client.Configuration()
+    secret = config.env(config.KUBECONFIG_SECRET)
+    path = config.env(config.KUBECONFIG)
+    if secret is not None:
+        document = yaml.safe_load(read_secret(secret))
+        kube_config.load_kube_config_from_dict(document, client_configuration=configuration)
+        return configuration, f"secret {secret}"
+    if path is not None:
+        kube_config.load_kube_config(config_file=path, client_configuration=configuration)
+        return configuration, f"file {path}"
+    kube_config.load_incluster_config(client_configuration=configuration)
+    return configuration, "in-cluster service account"
+
+
+def _cluster_configuration(name: str, access: ClusterAccess) -> tuple[client.Configuration, str]:
+    configuration = client.Configuration()
+    if access.kubeconfig_secret is not None:
+        document = yaml.safe_load(read_secret(access.kubeconfig_secret))
+        kube_config.load_kube_config_from_dict(document, client_configuration=configuration)
+        source = f"cluster {name}: secret {access.kubeconfig_secret}"
+    else:
+        kube_config.load_kube_config(
+            config_file=config.env(config.KUBECONFIG),
+            context=access.kubeconfig_context,
+            client_configuration=configuration,
+        )
+        source = f"cluster {name}: context {access.kubeconfig_context}"
+    return configuration, source
+
+
+class Clusters:
+    """API clients per cluster, each created on first use and kept (failures are not)."""
+
+    def __init__(
+        self,
+        access: dict[str, ClusterAccess],
+        google_token: Callable[[], GoogleToken] = GoogleToken,
+    ) -> None:
+        self.access = access
+        self.google_token = functools.cache(google_token)
+        self._clients: dict[str | None, KubeApis] = {}
+        self._lock = threading.Lock()
+
+    def apis(self, cluster: str | None) -> KubeApis:
+        """The cluster's clients; `cluster` is None in single-cluster mode."""
+        with self._lock:
+            if cluster not in self._clients:
+                self._clients[cluster] = self._load(cluster)
+            return self._clients[cluster]
+
+    def _load(self, cluster: str | None) -> KubeApis:
+        if cluster is None:
+            return _finish(*_default_configuration())
+        access = self.access[cluster]
+        configuration, source = _cluster_configuration(cluster, access)
+        if access.google_identity:
+            use_google_identity(configuration, self.google_token())
+            source += ", Google identity"
+        return _finish(configuration, source)

@@ -17,7 +17,8 @@ from shared.tracing import trace_id_from_headers
 structured_log.configure()
 SETTINGS = Settings.from_env()
 # An invalid policy fails the start: better no responder than one acting on a guess.
-RESPONDER = Responder(SETTINGS, load_policy(SETTINGS.policy_file), kube.core_api)
+POLICY = load_policy(SETTINGS.policy_file)
+RESPONDER = Responder(SETTINGS, POLICY, kube.Clusters(POLICY.clusters).apis)
 
 
 @functions_framework.cloud_event

@@ -22,6 +22,7 @@ class ActionStatus(StrEnum):
     ALREADY_DONE = "already_done"
     SKIPPED = "skipped"
     DRY_RUN = "dry_run"
+    FAILED = "failed"
 
 
 class ActionResult(BaseModel):
@@ -66,6 +67,7 @@ class OutcomeRecord(BaseModel):
     dry_run: bool = False
     actions: list[ActionResult] = Field(default_factory=list)
     error_reason: str | None = None
+    cluster: str | None = None
 
 
 def summarize(results: list[ActionResult]) -> Outcome:

@@ -1,26 +1,53 @@
 """The response policy: which alerts get which actions, validated before anything runs.
 
-Rules are tried in order and the first one that matches decides (the full policy
-engine adds per-rule `continue`). A policy file that does not validate stops the
-responder from starting, with a message naming the file, the rule and the field.
+Rules are tried in file order. A rule that matches runs its actions and, unless it says
+`continue: true`, ends the search: the first match wins by default, and a rule can let
+later rules add to it. A policy file that does not validate stops the responder from
+starting, with a message naming the file, the rule and the field.
 """
 
 import fnmatch
+import math
 import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from responder.actions import DeletePod
+from responder.actions import Action
 from shared.alert import FalcoAlert, Priority
+from shared.durations import parse_duration
 
 DEFAULT_PROTECTED_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease", "falco"]
+DEFAULT_OPT_OUT_LABEL = "falco-responder/ignore"
+# Values Falco prints for a field without a value; `is_null` treats them as null.
+_NO_VALUE = (None, "<NA>", "N/A", "")
 
+
+def _duration(value: Any) -> Any:
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+def _as_text(value: timedelta) -> str:
+    return f"{int(value.total_seconds())}s"
+
+
+# `10m`, `1h30m`, `7d` in YAML; a timedelta in code.
+Duration = Annotated[timedelta, BeforeValidator(_duration), PlainSerializer(_as_text)]
 _COMPARISONS: dict[str, Callable[[Priority, Priority], bool]] = {
     ">=": operator.ge,
     "<=": operator.le,
@@ -54,8 +81,85 @@ class PriorityCondition:
         return self.compare(priority, self.priority)
 
 
+def _globs(patterns: list[str], value: str) -> bool:
+    return any(fnmatch.fnmatchcase(value, p) for p in patterns)
+
+
+def _one_or_many(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+Names = Annotated[list[str], BeforeValidator(_one_or_many)]
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class FieldCondition(_Strict):
+    """Conditions on one output field; every one given must hold."""
+
+    equals: Any = None
+    not_equals: Any = None
+    in_: list[Any] | None = Field(default=None, alias="in")
+    glob: str | None = None
+    regex: re.Pattern[str] | None = None
+    is_null: bool | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> "FieldCondition":
+        if not self.model_fields_set:
+            raise ValueError("give at least one of equals, not_equals, in, glob, regex, is_null")
+        return self
+
+    def holds(self, fields: dict[str, Any], key: str) -> bool:
+        """Whether the field `key` of `fields` meets every condition given."""
+        value = fields.get(key)
+        null = value in _NO_VALUE
+        given = self.model_fields_set
+        checks = {
+            "equals": lambda: not null and _same(value, self.equals),
+            "not_equals": lambda: null or not _same(value, self.not_equals),
+            "in_": lambda: not null and any(_same(value, v) for v in self.in_ or []),
+            "glob": lambda: not null and fnmatch.fnmatchcase(str(value), self.glob or ""),
+            "regex": lambda: (
+                not null and self.regex is not None and self.regex.search(str(value)) is not None
+            ),
+            "is_null": lambda: null == self.is_null,
+        }
+        return all(check() for name, check in checks.items() if name in given)
+
+
+def _same(value: Any, expected: Any) -> bool:
+    """Equal, or equal as text (YAML `0` against Falco's `"0"` and the other way round)."""
+    return value == expected or str(value) == str(expected)
+
+
+class Tags(_Strict):
+    """The alert's tags must include all of `all` and at least one of `any`."""
+
+    all: list[str] = Field(default_factory=list)
+    any: list[str] = Field(default_factory=list)
+
+    def holds(self, tags: list[str]) -> bool:
+        """Whether `tags` meets both lists."""
+        present = set(tags)
+        return set(self.all) <= present and (not self.any or bool(present & set(self.any)))
+
+
+class Namespaces(_Strict):
+    """The pod's namespace must match an `include` glob (if any) and no `exclude` glob."""
+
+    include: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+
+    def holds(self, namespace: str | None) -> bool:
+        """Whether the namespace (None: the alert has no pod) passes."""
+        if namespace is None:
+            return not self.include
+        if self.include and not _globs(self.include, namespace):
+            return False
+        return not _globs(self.exclude, namespace)
 
 
 class Match(_Strict):
@@ -63,30 +167,91 @@ class Match(_Strict):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    rule: list[str] = Field(default_factory=list, description="Falco rule names or globs")
+    rule: Names = Field(default_factory=list, description="Falco rule names or globs")
     priority: PriorityCondition | None = Field(default=None, description="e.g. '>=Critical'")
-
-    @field_validator("rule", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
+    tags: Tags | None = None
+    source: Names = Field(default_factory=list)
+    output_fields: dict[str, FieldCondition] = Field(default_factory=dict)
+    namespaces: Namespaces | None = None
+    cluster: Names = Field(default_factory=list, description="cluster names or globs")
 
     @field_validator("priority", mode="before")
     @classmethod
     def _priority(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return PriorityCondition.parse(value)
+        return PriorityCondition.parse(value) if isinstance(value, str) else value
+
+    def matches(self, alert: FalcoAlert, cluster: str | None) -> bool:
+        """All given conditions hold for the alert, seen in `cluster`."""
+        pod = alert.pod
+        return (
+            (not self.rule or _globs(self.rule, alert.rule))
+            and (self.priority is None or self.priority(alert.priority))
+            and (self.tags is None or self.tags.holds(alert.tags))
+            and (not self.source or alert.source in self.source)
+            and all(c.holds(alert.output_fields, k) for k, c in self.output_fields.items())
+            and (self.namespaces is None or self.namespaces.holds(pod.namespace if pod else None))
+            and (not self.cluster or (cluster is not None and _globs(self.cluster, cluster)))
+        )
+
+
+def _replicas(value: Any) -> Any:
+    if isinstance(value, str) and not re.fullmatch(r"\d{1,3}%", value.strip()):
+        raise ValueError(f"{value!r} is neither a count nor a percentage like '50%'")
+    return value
+
+
+class CircuitBreaker(_Strict):
+    """At most `max_actions` destructive actions per `window` per cluster.
+
+    The count lives in a ConfigMap in `namespace`, so every function instance sees it.
+    """
+
+    max_actions: int = Field(default=10, ge=1)
+    window: Duration = timedelta(minutes=10)
+    namespace: str = "falco-responder"
+
+
+class Safety(_Strict):
+    """The rails, all on by default; a rule's own `safety` overrides any of them."""
+
+    protected_namespaces: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PROTECTED_NAMESPACES)
+    )
+    opt_out_label: str = DEFAULT_OPT_OUT_LABEL
+    ignore_daemonset_pods: bool = True
+    ignore_statefulset_pods: bool = False
+    ignore_standalone_pods: bool = False
+    min_healthy_replicas: Annotated[int | str, BeforeValidator(_replicas)] | None = None
+    max_alert_age: Duration | None = timedelta(hours=1)
+    circuit_breaker: CircuitBreaker | None = CircuitBreaker()
+
+    @field_validator("min_healthy_replicas")
+    @classmethod
+    def _not_negative(cls, value: int | str | None) -> int | str | None:
+        if isinstance(value, int) and value < 0:
+            raise ValueError("min_healthy_replicas cannot be negative")
         return value
 
-    def matches(self, alert: FalcoAlert) -> bool:
-        """All given conditions hold for the alert."""
-        if self.rule and not any(fnmatch.fnmatchcase(alert.rule, p) for p in self.rule):
-            return False
-        return self.priority is None or self.priority(alert.priority)
+    def required_healthy(self, desired: int) -> int:
+        """How many ready pods must remain of `desired` (percentages round up)."""
+        value = self.min_healthy_replicas
+        if value is None:
+            return 0
+        if isinstance(value, str):
+            return math.ceil(int(value.strip().rstrip("%")) * desired / 100)
+        return value
 
+    def is_protected(self, namespace: str) -> bool:
+        """Whether the namespace is one the responder must never touch (globs allowed)."""
+        return _globs(self.protected_namespaces, namespace)
 
-# Actions are told apart by their `action` key; more kinds join this union.
-Action = Annotated[DeletePod, Field(discriminator="action")]
+    def overridden_by(self, overrides: "Safety | None") -> "Safety":
+        """These rails with the settings a rule sets itself (and only those) replaced."""
+        if overrides is None:
+            return self
+        return self.model_copy(
+            update={name: getattr(overrides, name) for name in overrides.model_fields_set}
+        )
 
 
 class Rule(_Strict):
@@ -96,15 +261,37 @@ class Rule(_Strict):
     match: Match
     actions: list[Action] = Field(min_length=1)
     dry_run: bool = False
+    continue_: bool = Field(default=False, alias="continue")
+    safety: Safety | None = None
+
+
+class ClusterAccess(_Strict):
+    """How to reach one cluster: a kubeconfig from Secret Manager, or a context of KUBECONFIG.
+
+    `google_identity: true` authenticates with the function's own Google identity (GKE):
+    the kubeconfig then needs only the server and its CA.
+    """
+
+    kubeconfig_secret: str | None = None
+    kubeconfig_context: str | None = None
+    google_identity: bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "ClusterAccess":
+        if (self.kubeconfig_secret is None) == (self.kubeconfig_context is None):
+            raise ValueError("give exactly one of kubeconfig_secret, kubeconfig_context")
+        return self
 
 
 class Policy(_Strict):
     """The whole policy file."""
 
     dry_run: bool = False
-    protected_namespaces: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_PROTECTED_NAMESPACES)
-    )
+    safety: Safety = Safety()
+    # The output field Falcosidekick's `customfields` adds to name the cluster.
+    cluster_field: str = "cluster"
+    # Empty: one cluster, reached with KUBECONFIG_SECRET / KUBECONFIG / in-cluster.
+    clusters: dict[str, ClusterAccess] = Field(default_factory=dict)
     rules: list[Rule] = Field(default_factory=list)
 
     @field_validator("rules")
@@ -117,13 +304,20 @@ class Policy(_Strict):
             seen.add(rule.name)
         return rules
 
-    def first_match(self, alert: FalcoAlert) -> Rule | None:
-        """The first rule, in file order, whose match holds."""
-        return next((rule for rule in self.rules if rule.match.matches(alert)), None)
+    def matching_rules(self, alert: FalcoAlert, cluster: str | None) -> list[Rule]:
+        """The rules that apply, in order: up to and including the first without `continue`."""
+        found: list[Rule] = []
+        for rule in self.rules:
+            if rule.match.matches(alert, cluster):
+                found.append(rule)
+                if not rule.continue_:
+                    break
+        return found
 
-    def is_protected(self, namespace: str) -> bool:
-        """Whether the namespace is one the responder must never touch (globs allowed)."""
-        return any(fnmatch.fnmatchcase(namespace, p) for p in self.protected_namespaces)
+    def cluster_of(self, alert: FalcoAlert) -> str | None:
+        """The cluster the alert names in `cluster_field`, if it names one."""
+        value = alert.output_fields.get(self.cluster_field)
+        return value if isinstance(value, str) and value not in _NO_VALUE else None
 
 
 class PolicyError(Exception):

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from google.cloud import pubsub_v1
 
+from local_stack.policies import MANY_ACTIONS, default_policy_with
 from local_stack.pubsub_emulator import EmulatorNotFoundError
 from local_stack.stack import Collector, LocalStack
 
@@ -24,7 +25,7 @@ def _unavailable(reason: str) -> None:
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
     """The running pipeline; tests keep apart by using their own pod names and alert ids."""
-    local = LocalStack()
+    local = LocalStack(policy_file=default_policy_with(MANY_ACTIONS))
     try:
         local.start()
     except EmulatorNotFoundError as exc:

@@ -13,7 +13,10 @@ from tests.conftest import as_bytes, shell_alert
 @pytest.fixture(scope="module")
 def dry_stack(stack: LocalStack) -> Iterator[LocalStack]:
     with LocalStack(
-        dry_run=True, pubsub_host=stack.pubsub_host, project="falco-responder-dry-run"
+        dry_run=True,
+        pubsub_host=stack.pubsub_host,
+        project="falco-responder-dry-run",
+        policy_file=stack.policy_file,
     ) as dry:
         yield dry
 

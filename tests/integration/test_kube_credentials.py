@@ -1,8 +1,10 @@
 """Where the responder finds its Kubernetes credentials, against the Kubernetes API emulator.
 
-Secret Manager has no emulator: its read is replaced by one that returns the kubeconfig."""
+Secret Manager and Google's token endpoint have no emulator: the secret read returns the
+kubeconfig, and the Google credentials mint numbered tokens."""
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 import yaml
@@ -10,7 +12,10 @@ from kubernetes.config import ConfigException
 
 from k8s_api_emulator import KubeApiEmulator
 from responder import kube
+from responder.kube import Clusters, GoogleToken
+from responder.policy import ClusterAccess
 from shared import config
+from tests.unit.test_google_identity import NumberedCredentials
 
 
 @pytest.fixture
@@ -23,12 +28,13 @@ def emulator() -> Iterator[KubeApiEmulator]:
 
 
 @pytest.fixture(autouse=True)
-def fresh_client(monkeypatch):
+def no_credentials(monkeypatch):
     for name in (config.KUBECONFIG, config.KUBECONFIG_SECRET):
         monkeypatch.delenv(name, raising=False)
-    kube.core_api.cache_clear()
-    yield
-    kube.core_api.cache_clear()
+
+
+def _pod_name(apis) -> str:
+    return apis.core.read_namespaced_pod("web", "default").metadata.name
 
 
 def test_kubeconfig_from_secret_manager_wins(emulator, monkeypatch, tmp_path):
@@ -41,18 +47,74 @@ def test_kubeconfig_from_secret_manager_wins(emulator, monkeypatch, tmp_path):
     monkeypatch.setattr(kube, "read_secret", read_secret)
     monkeypatch.setenv(config.KUBECONFIG_SECRET, "projects/p/secrets/kubeconfig/versions/3")
     monkeypatch.setenv(config.KUBECONFIG, str(tmp_path / "ignored"))
-    assert kube.core_api().read_namespaced_pod("web", "default").metadata.name == "web"
-    kube.core_api()
+    clusters = Clusters({})
+    assert _pod_name(clusters.apis(None)) == "web"
+    assert clusters.apis(None) is clusters.apis(None)
     assert versions == ["projects/p/secrets/kubeconfig/versions/3"]
 
 
 def test_kubeconfig_file(emulator, monkeypatch, tmp_path):
     path = emulator.write_kubeconfig(tmp_path / "config", token="reader")
     monkeypatch.setenv(config.KUBECONFIG, str(path))
-    assert kube.core_api().read_namespaced_pod("web", "default").metadata.uid
+    assert _pod_name(Clusters({}).apis(None)) == "web"
 
 
 def test_no_credentials_anywhere_is_an_error(monkeypatch):
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     with pytest.raises(ConfigException, match="Service host/port is not set"):
-        kube.core_api()
+        Clusters({}).apis(None)
+
+
+def test_each_named_cluster_has_its_own_credentials(monkeypatch, tmp_path):
+    with KubeApiEmulator() as prod, KubeApiEmulator() as staging:
+        for emu, pod in ((prod, "web"), (staging, "other")):
+            emu.add_token("t", verbs="*")
+            emu.create_namespace("default")
+            emu.create_pod("default", pod)
+        contexts = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {"name": n, "cluster": {"server": e.url}}
+                for n, e in (("prod", prod), ("staging", staging))
+            ],
+            "users": [{"name": "u", "user": {"token": "t"}}],
+            "contexts": [
+                {"name": n, "context": {"cluster": n, "user": "u"}} for n in ("prod", "staging")
+            ],
+            "current-context": "prod",
+        }
+        path = tmp_path / "config"
+        path.write_text(yaml.safe_dump(contexts))
+        monkeypatch.setenv(config.KUBECONFIG, str(path))
+        clusters = Clusters(
+            {
+                "prod": ClusterAccess(kubeconfig_context="prod"),
+                "staging": ClusterAccess(kubeconfig_context="staging"),
+            }
+        )
+        assert _pod_name(clusters.apis("prod")) == "web"
+        assert clusters.apis("staging").core.read_namespaced_pod("other", "default")
+
+
+def test_gke_identity_sends_a_google_token_and_refreshes_it(monkeypatch, tmp_path, emulator):
+    # A kubeconfig with only the server (and CA, on GKE): no user credentials at all.
+    document = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "gke", "cluster": {"server": emulator.url}}],
+        "users": [{"name": "google", "user": {}}],
+        "contexts": [{"name": "gke", "context": {"cluster": "gke", "user": "google"}}],
+        "current-context": "gke",
+    }
+    path = tmp_path / "config"
+    path.write_text(yaml.safe_dump(document))
+    monkeypatch.setenv(config.KUBECONFIG, str(path))
+    credentials = NumberedCredentials(lifetime=timedelta(hours=1))
+    emulator.add_token("token-1", user="falco-responder@p.iam.gserviceaccount.com", verbs={"get"})
+    clusters = Clusters(
+        {"gke": ClusterAccess(kubeconfig_context="gke", google_identity=True)},
+        google_token=lambda: GoogleToken(credentials),
+    )
+    assert _pod_name(clusters.apis("gke")) == "web"
+    assert emulator.requests[-1].user == "falco-responder@p.iam.gserviceaccount.com"

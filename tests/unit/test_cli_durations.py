@@ -3,7 +3,8 @@ from datetime import UTC, datetime, timedelta
 import click
 import pytest
 
-from cli.durations import Duration, Rfc3339, parse_duration
+from cli.durations import Duration, Rfc3339
+from shared.durations import parse_duration
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from cli.main import cli
@@ -55,10 +56,17 @@ def test_explain_a_shell_in_a_pod_deletes_it():
         "rule": "Terminal shell in container",
         "priority": "Critical",
         "pod": {"namespace": "default", "name": "kubecon", "uid": None},
-        "policy_rule": "kill-interactive-compromise",
+        "cluster": None,
+        "policy_rules": ["kill-interactive-compromise"],
         "decision": "act",
         "skip_reason": None,
-        "actions": [{"action": "delete_pod", "grace_period_seconds": 0}],
+        "actions": [
+            {
+                "rule": "kill-interactive-compromise",
+                "action": "delete_pod",
+                "grace_period_seconds": 0,
+            }
+        ],
         "dry_run": False,
     }
 
@@ -100,7 +108,7 @@ def test_explain_reads_the_alert_from_stdin_and_prints_text():
     assert "pod:       pod/default/kubecon (uid not in the alert)" in lines
     assert "matches:   kill-interactive-compromise" in lines
     assert "decision:  act" in lines
-    assert "  - delete_pod grace_period_seconds=0" in lines
+    assert "  - [kill-interactive-compromise] delete_pod grace_period_seconds=0" in lines
 
 
 def test_explain_defaults_to_the_policy_file_the_responder_would_load(tmp_path):
@@ -117,11 +125,55 @@ def test_explain_defaults_to_the_policy_file_the_responder_would_load(tmp_path):
         env={"POLICY_FILE": str(policy)},
     )
     explained = json.loads(result.stdout)
-    assert explained["policy_rule"] == "api-contact"
-    assert explained["actions"] == [{"action": "delete_pod", "grace_period_seconds": 5}]
+    assert explained["policy_rules"] == ["api-contact"]
+    assert explained["actions"] == [
+        {"rule": "api-contact", "action": "delete_pod", "grace_period_seconds": 5}
+    ]
 
 
 def test_an_invalid_alert_says_why_and_exits_1():
     result = _run("policy", "explain", "-", input='{"rule": "x"}')
     assert result.exit_code == 1
     assert "alert stdin: invalid_alert: field 'output'" in result.output
+
+
+def test_explain_names_every_rule_that_runs_when_rules_continue(tmp_path):
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        "rules:\n"
+        "  - name: mark\n    match: {rule: 'Terminal*'}\n    continue: true\n"
+        "    actions: [{action: label_pod, add: {suspicious: 'true'}}]\n"
+        "  - name: kill\n    match: {priority: '>=Critical'}\n"
+        "    actions: [{action: delete_pod}]\n"
+        "  - name: never\n    match: {}\n    actions: [{action: cordon_node}]\n"
+    )
+    explained = _explain("terminal_shell_in_container", "--policy", str(policy))
+    assert explained["policy_rules"] == ["mark", "kill"]
+    assert [a["action"] for a in explained["actions"]] == ["label_pod", "delete_pod"]
+
+
+def test_explain_an_alert_for_an_unknown_cluster_says_it_would_be_dead_lettered(tmp_path):
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        "clusters: {prod: {kubeconfig_context: prod}}\n"
+        "rules: [{name: r, match: {}, actions: [{action: delete_pod}]}]\n"
+    )
+    result = _run(
+        "policy", "explain", "--policy", policy, FIXTURES / "terminal_shell_in_container.json"
+    )
+    assert result.exit_code == 1
+    assert "dead-letter it: alert names no cluster in output field 'cluster'" in result.output
+
+
+def test_rbac_prints_the_least_privilege_roles_for_a_policy():
+    result = _run("policy", "rbac", DEFAULT_POLICY_FILE)
+    assert result.exit_code == 0, result.output
+    cluster_role, breaker_role = yaml.safe_load_all(result.stdout)
+    assert cluster_role["kind"] == "ClusterRole"
+    rules = {
+        (r["apiGroups"][0], res): r["verbs"]
+        for r in cluster_role["rules"]
+        for res in r["resources"]
+    }
+    assert rules[("", "pods")] == ["delete", "get", "patch"]
+    assert breaker_role["metadata"]["namespace"] == "falco-responder"

@@ -1,22 +1,20 @@
 import json
 
+import pytest
+
 from local_stack.fixtures import fixture
 from responder.decision import NO_POD, plan
 from responder.policy import parse_policy
 from shared.alert import PodRef, parse_alert
+from shared.errors import PermanentError
 
-POLICY = parse_policy(
-    {
-        "rules": [
-            {
-                "name": "shells",
-                "match": {"rule": "Terminal shell in container"},
-                "actions": [{"action": "delete_pod"}],
-            }
-        ]
-    },
-    "p.yaml",
-)
+RULE = {
+    "name": "shells",
+    "match": {"rule": "Terminal shell in container"},
+    "actions": [{"action": "delete_pod"}],
+}
+POLICY = parse_policy({"rules": [RULE]}, "p.yaml")
+CLUSTERS = {"prod": {"kubeconfig_context": "prod"}, "staging": {"kubeconfig_context": "staging"}}
 
 
 def _alert(name="terminal_shell_in_container", **fields):
@@ -28,17 +26,14 @@ def _alert(name="terminal_shell_in_container", **fields):
 def test_a_matching_alert_on_a_pod_is_acted_on():
     decided = plan(POLICY, _alert())
     assert decided.acts
-    assert decided.rule.name == "shells"
+    assert [r.name for r in decided.rules] == ["shells"]
     assert decided.pod == PodRef("default", "kubecon")
-    assert not decided.dry_run
+    assert (decided.cluster, decided.dry_run) == (None, False)
 
 
-def test_dry_run_from_the_environment_policy_or_rule():
+def test_dry_run_from_the_environment_or_the_policy():
     assert plan(POLICY, _alert(), dry_run=True).dry_run
-    policy = parse_policy({"dry_run": True, "rules": [POLICY.rules[0].model_dump()]}, "p.yaml")
-    assert plan(policy, _alert()).dry_run
-    rule = {**POLICY.rules[0].model_dump(), "dry_run": True}
-    assert plan(parse_policy({"rules": [rule]}, "p.yaml"), _alert()).dry_run
+    assert plan(parse_policy({"dry_run": True, "rules": [RULE]}, "p.yaml"), _alert()).dry_run
 
 
 def test_the_falcosidekick_test_event_is_never_acted_on():
@@ -48,13 +43,37 @@ def test_the_falcosidekick_test_event_is_never_acted_on():
 
 def test_no_pod_comes_before_the_policy():
     decided = plan(POLICY, _alert(**{"k8s.pod.name": "<NA>"}))
-    assert (decided.acts, decided.skip_reason, decided.rule) == (False, NO_POD, None)
+    assert (decided.acts, decided.skip_reason, decided.rules) == (False, NO_POD, ())
 
 
-def test_no_matching_rule_and_protected_namespace_are_skips_with_reasons():
+def test_no_matching_rule_is_a_skip():
     assert (
         plan(POLICY, _alert("falco_041_container_plugin")).skip_reason == "no policy rule matches"
     )
-    decided = plan(POLICY, _alert(**{"k8s.ns.name": "kube-system"}))
-    assert decided.skip_reason == "namespace kube-system is protected"
-    assert decided.rule.name == "shells"
+
+
+def test_the_cluster_comes_from_the_configured_output_field():
+    policy = parse_policy({"clusters": CLUSTERS, "rules": [RULE]}, "p.yaml")
+    assert plan(policy, _alert(cluster="prod")).cluster == "prod"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            {"cluster": "dev"},
+            "alert names cluster 'dev' in output field 'cluster'; the policy knows prod, staging",
+        ),
+        ({}, "alert names no cluster in output field 'cluster'"),
+    ],
+)
+def test_an_unknown_or_missing_cluster_is_permanent_never_the_default(fields, message):
+    policy = parse_policy({"clusters": CLUSTERS, "rules": [RULE]}, "p.yaml")
+    with pytest.raises(PermanentError) as caught:
+        plan(policy, _alert(**fields))
+    assert caught.value.reason == "unknown_cluster"
+    assert message in caught.value.detail
+
+
+def test_without_clusters_the_cluster_field_is_ignored():
+    assert plan(POLICY, _alert(cluster="anything")).cluster is None

@@ -3,13 +3,14 @@ the local stack.
 
 No cluster here: every file is parsed with PyYAML and checked for the names and
 permissions the rest of the project relies on. The verbs the responder's code uses are
-read from its source (the kubernetes client methods it calls), so a new action that
-calls a new API fails here until the ClusterRole grants it.
+read from its source (the kubernetes client methods it calls), so a new API call fails
+here until an action or a rail declares the permission it needs.
 """
 
 import ast
 import re
 import textwrap
+import typing
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,10 @@ import pytest
 import yaml
 
 from local_stack import stack
+from responder import rbac
+from responder.actions import FALLBACK_RBAC, Action
+from responder.handler import DEFAULT_POLICY_FILE
+from responder.policy import load_policy
 from shared import config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,6 +66,12 @@ METHOD_RESOURCES = {
     "namespaced_pod_status": "pods/status",
     "node": "nodes",
     "namespace": "namespaces",
+    "namespaced_event": "events",
+    "namespaced_config_map": "configmaps",
+    "namespaced_network_policy": "networkpolicies",
+    "namespaced_deployment": "deployments",
+    "namespaced_stateful_set": "statefulsets",
+    "namespaced_replica_set": "replicasets",
 }
 _METHOD = re.compile(
     r"^(?P<verb>" + "|".join(sorted(METHOD_VERBS, key=len, reverse=True)) + r")_(?P<res>\w+)$"
@@ -109,14 +120,23 @@ def sidekick_config(path: Path) -> dict[str, Any]:
     return sidekick["config"]
 
 
-def cluster_role_grants() -> set[tuple[str, str]]:
-    """(resource, verb) pairs the ClusterRole grants, core group only."""
-    role = one_object(CLUSTER_ROLE, "ClusterRole")
-    grants = set()
-    for rule in role["rules"]:
-        assert rule["apiGroups"] == [""], f"rule outside the core group: {rule}"
-        grants |= {(resource, verb) for resource in rule["resources"] for verb in rule["verbs"]}
-    return grants
+def declared_rbac() -> set[tuple[str, str]]:
+    """(resource, verb) pairs any action or rail declares it may need."""
+    rules = [
+        *rbac.READ_RBAC,
+        *rbac.OWNER_RBAC,
+        *rbac.MIN_HEALTHY_RBAC,
+        *rbac.BREAKER_RBAC,
+        *FALLBACK_RBAC,
+    ]
+    for action in typing.get_args(typing.get_args(Action)[0]):
+        rules += action.rbac
+    return {(resource, verb) for r in rules for resource in r.resources for verb in r.verbs}
+
+
+def without_labels(document: dict[str, Any]) -> dict[str, Any]:
+    metadata = {k: v for k, v in document["metadata"].items() if k != "labels"}
+    return {**document, "metadata": metadata}
 
 
 @cache
@@ -185,28 +205,21 @@ def test_manifests_are_complete_kubernetes_objects(path: Path) -> None:
 # --- ClusterRole ---------------------------------------------------------------------
 
 
-def test_cluster_role_grants_exactly_get_and_delete_on_pods() -> None:
+def test_cluster_role_is_what_the_default_policy_needs() -> None:
+    expected = rbac.manifests(load_policy(DEFAULT_POLICY_FILE))
+    assert [without_labels(d) for d in documents(CLUSTER_ROLE)] == expected
     role = one_object(CLUSTER_ROLE, "ClusterRole")
-    assert role["apiVersion"] == f"{RBAC_GROUP}/v1"
     assert role["metadata"]["name"] == ROLE_NAME
     assert "aggregationRule" not in role
-    assert role["rules"] == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "delete"]}]
+    for rule in role["rules"]:
+        assert not {"list", "watch", "*"} & set(rule["verbs"]), rule
+        assert "secrets" not in rule["resources"], rule
 
 
-def test_cluster_role_grants_what_the_code_calls_and_nothing_more() -> None:
+def test_every_api_call_in_the_code_is_declared_by_an_action_or_a_rail() -> None:
     used = api_calls_in_code()
     assert {("pods", "get"), ("pods", "delete")} <= used, f"scan of responder/ found {used}"
-    assert cluster_role_grants() == used
-
-
-def test_cluster_role_verbs_match_the_local_stack() -> None:
-    """The local stack's RESPONDER_VERBS, minus verbs the code never uses, are the grant."""
-    granted = {verb for _, verb in cluster_role_grants()}
-    used = {verb for _, verb in api_calls_in_code()}
-    assert granted == set(stack.RESPONDER_VERBS) & used
-    # and the local stack gives at least what the code needs, so the integration tests
-    # run with the permissions production has
-    assert used <= set(stack.RESPONDER_VERBS)
+    assert used <= declared_rbac(), f"undeclared: {sorted(used - declared_rbac())}"
 
 
 # --- bindings --------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -8,40 +9,59 @@ from responder.handler import DEFAULT_POLICY_FILE
 from responder.policy import PolicyError, PriorityCondition, load_policy, parse_policy
 from shared.alert import Priority, parse_alert
 
-
-def _alert(name: str = "terminal_shell_in_container", **changes):
-    return parse_alert(json.dumps({**fixture(name), **changes}))
+SHELL = "terminal_shell_in_container"
 
 
-def _policy(**rule_fields):
+def _alert(name: str = SHELL, fields: dict | None = None, **changes):
+    document = {**fixture(name), **changes}
+    document["output_fields"].update(fields or {})
+    return parse_alert(json.dumps(document))
+
+
+def _policy(match: dict | None = None, **rule_fields):
     rule = {
         "name": "r1",
-        "match": {"rule": "Terminal shell in container"},
+        "match": match if match is not None else {"rule": "Terminal*"},
         "actions": [{"action": "delete_pod"}],
         **rule_fields,
     }
     return parse_policy({"rules": [rule]}, "test.yaml")
 
 
+def _matches(match: dict, alert=None, cluster: str | None = None) -> bool:
+    return bool(_policy(match).matching_rules(alert or _alert(), cluster))
+
+
+# The default policy.
+
+
 def test_default_policy_deletes_a_shell_in_a_container():
-    policy = load_policy(DEFAULT_POLICY_FILE)
-    rule = policy.first_match(_alert())
-    assert rule is not None
+    [rule] = load_policy(DEFAULT_POLICY_FILE).matching_rules(_alert(), None)
     assert [a.action for a in rule.actions] == ["delete_pod"]
     assert rule.actions[0].grace_period_seconds == 0
 
 
-def test_default_policy_protects_system_namespaces():
-    policy = load_policy(DEFAULT_POLICY_FILE)
+def test_default_policy_rails_are_on():
+    safety = load_policy(DEFAULT_POLICY_FILE).safety
     for namespace in ["kube-system", "kube-public", "kube-node-lease", "falco"]:
-        assert policy.is_protected(namespace)
-    assert not policy.is_protected("default")
+        assert safety.is_protected(namespace)
+    assert not safety.is_protected("default")
+    assert safety.opt_out_label == "falco-responder/ignore"
+    assert safety.ignore_daemonset_pods
+    assert safety.max_alert_age == timedelta(hours=1)
+    assert (safety.circuit_breaker.max_actions, safety.circuit_breaker.window) == (
+        10,
+        timedelta(minutes=10),
+    )
 
 
 def test_default_policy_ignores_low_priority_and_other_rules():
     policy = load_policy(DEFAULT_POLICY_FILE)
-    assert policy.first_match(_alert(priority="Informational")) is None
-    assert policy.first_match(_alert("falco_041_container_plugin")) is None
+    assert policy.matching_rules(_alert(priority="Informational"), None) == []
+    assert policy.matching_rules(_alert("falco_041_container_plugin"), None) == []
+
+
+# Each match condition.
 
 
 @pytest.mark.parametrize(
@@ -62,30 +82,181 @@ def test_priority_conditions(condition, priority, expected):
     assert PriorityCondition.parse(condition)(Priority.parse(priority)) is expected
 
 
-def test_rule_globs_match():
-    policy = _policy(match={"rule": ["Terminal shell*"]})
-    assert policy.first_match(_alert()) is not None
-    assert policy.first_match(_alert(rule="Read sensitive file")) is None
+def test_rule_names_exact_or_glob():
+    assert _matches({"rule": "Terminal shell in container"})
+    assert _matches({"rule": ["Other", "Terminal shell*"]})
+    assert not _matches({"rule": "Terminal shell"})
+
+
+def test_tags_all_of_and_any_of():
+    assert _matches({"tags": {"all": ["container", "shell"]}})
+    assert not _matches({"tags": {"all": ["container", "network"]}})
+    assert _matches({"tags": {"any": ["network", "shell"]}})
+    assert not _matches({"tags": {"any": ["network"]}})
+
+
+def test_source():
+    assert _matches({"source": "syscall"})
+    assert not _matches({"source": ["k8s_audit"]})
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ({"proc.name": {"equals": "sh"}}, True),
+        ({"proc.name": {"equals": "bash"}}, False),
+        ({"proc.name": {"not_equals": "bash"}}, True),
+        ({"proc.name": {"in": ["bash", "sh"]}}, True),
+        ({"proc.name": {"in": ["bash"]}}, False),
+        ({"container.image.repository": {"glob": "docker.io/library/*"}}, True),
+        ({"proc.cmdline": {"regex": r"bash \|\| ash"}}, True),
+        ({"proc.cmdline": {"regex": "^curl"}}, False),
+        ({"proc.tty": {"equals": 34816}}, True),
+        ({"proc.tty": {"equals": "34816"}}, True),
+        ({"k8s.pod.uid": {"is_null": True}}, True),
+        ({"k8s.pod.name": {"is_null": False}}, True),
+        ({"k8s.pod.name": {"is_null": True}}, False),
+        ({"proc.name": {"equals": "sh", "not_equals": "sh"}}, False),
+    ],
+)
+def test_output_field_conditions(condition, expected):
+    assert _matches({"output_fields": condition}) is expected
+
+
+def test_null_and_na_fields_are_null():
+    alert = _alert("host_process_no_k8s", rule="Terminal shell in container")
+    assert _matches({"output_fields": {"k8s.ns.name": {"is_null": True}}}, alert)
+    assert not _matches({"output_fields": {"k8s.ns.name": {"equals": "None"}}}, alert)
+    with_na = _alert(fields={"container.name": "<NA>"})
+    assert _matches({"output_fields": {"container.name": {"is_null": True}}}, with_na)
+
+
+def test_namespaces_include_and_exclude():
+    assert _matches({"namespaces": {"include": ["def*"]}})
+    assert not _matches({"namespaces": {"include": ["prod-*"]}})
+    assert not _matches({"namespaces": {"exclude": ["default"]}})
+    assert _matches({"namespaces": {"exclude": ["kube-*"]}})
+
+
+def test_cluster():
+    assert _matches({"cluster": "prod-*"}, cluster="prod-eu")
+    assert not _matches({"cluster": "prod-*"}, cluster="staging")
+    assert not _matches({"cluster": "prod-*"}, cluster=None)
+
+
+def test_every_condition_must_hold():
+    assert not _matches({"rule": "Terminal*", "priority": ">=Emergency"})
+
+
+# Order and continue.
+
+
+def _rules(*rules):
+    return parse_policy({"rules": list(rules)}, "p.yaml")
+
+
+def _rule(name, match, **extra):
+    return {"name": name, "match": match, "actions": [{"action": "delete_pod"}], **extra}
 
 
 def test_first_matching_rule_wins():
-    rules = [
+    policy = _rules(
+        _rule("first", {"priority": ">=Critical"}), _rule("second", {"rule": "Terminal*"})
+    )
+    assert [r.name for r in policy.matching_rules(_alert(), None)] == ["first"]
+    assert [r.name for r in policy.matching_rules(_alert(priority="Notice"), None)] == ["second"]
+
+
+def test_continue_lets_later_rules_run_too():
+    policy = _rules(
+        _rule("mark", {"rule": "Terminal*"}, **{"continue": True}),
+        _rule("skipped", {"rule": "Other"}),
+        _rule("kill", {"priority": ">=Critical"}),
+        _rule("never", {}),
+    )
+    assert [r.name for r in policy.matching_rules(_alert(), None)] == ["mark", "kill"]
+
+
+# Actions and safety settings.
+
+
+def test_every_action_kind_validates():
+    actions = [
+        {"action": "delete_pod", "grace_period_seconds": 5},
+        {"action": "evict_pod"},
+        {"action": "label_pod", "add": {"a": "b"}, "remove": ["c"]},
+        {"action": "annotate_pod", "add": {"note": "x"}},
         {
-            "name": "first",
-            "match": {"priority": ">=Critical"},
-            "actions": [{"action": "delete_pod"}],
+            "action": "isolate_pod",
+            "allow_cidrs": ["10.0.0.0/8"],
+            "allow_namespaces": ["monitoring"],
         },
-        {"name": "second", "match": {"rule": "Terminal*"}, "actions": [{"action": "delete_pod"}]},
+        {"action": "cordon_node"},
+        {"action": "scale_to_zero", "continue_on_failure": True},
+        {"action": "record_event", "reason": "FalcoAlert", "type": "Normal"},
     ]
-    policy = parse_policy({"rules": rules}, "p.yaml")
-    assert policy.first_match(_alert()).name == "first"
-    assert policy.first_match(_alert(priority="Notice")).name == "second"
+    policy = parse_policy({"rules": [{"name": "all", "match": {}, "actions": actions}]}, "p.yaml")
+    assert [a.action for a in policy.rules[0].actions] == [a["action"] for a in actions]
 
 
-def test_protected_namespaces_take_globs():
-    policy = parse_policy({"protected_namespaces": ["kube-*", "istio-system"]}, "p.yaml")
-    assert policy.is_protected("kube-flannel")
-    assert not policy.is_protected("default")
+def test_a_rule_overrides_only_the_rails_it_names():
+    policy = parse_policy(
+        {
+            "safety": {"min_healthy_replicas": 2, "protected_namespaces": ["kube-system"]},
+            "rules": [_rule("r", {}, safety={"min_healthy_replicas": "50%"})],
+        },
+        "p.yaml",
+    )
+    effective = policy.safety.overridden_by(policy.rules[0].safety)
+    assert effective.min_healthy_replicas == "50%"
+    assert effective.protected_namespaces == ["kube-system"]
+    assert effective.circuit_breaker is not None
+
+
+@pytest.mark.parametrize(
+    ("setting", "desired", "required"),
+    [
+        (None, 4, 0),
+        (2, 4, 2),
+        ("50%", 4, 2),
+        ("50%", 3, 2),
+        ("100%", 3, 3),
+        ("1%", 1, 1),
+        ("0%", 5, 0),
+    ],
+)
+def test_min_healthy_replicas_as_count_or_percentage_rounded_up(setting, desired, required):
+    policy = parse_policy({"safety": {"min_healthy_replicas": setting}}, "p.yaml")
+    assert policy.safety.required_healthy(desired) == required
+
+
+def test_rails_can_be_switched_off():
+    policy = parse_policy(
+        {"safety": {"circuit_breaker": None, "max_alert_age": None, "protected_namespaces": []}},
+        "p.yaml",
+    )
+    assert policy.safety.circuit_breaker is None
+    assert policy.safety.max_alert_age is None
+    assert not policy.safety.is_protected("kube-system")
+
+
+def test_clusters_and_the_field_that_names_them():
+    policy = parse_policy(
+        {
+            "cluster_field": "cluster_name",
+            "clusters": {
+                "prod": {"kubeconfig_secret": "projects/p/secrets/k/versions/1"},
+                "gke": {"kubeconfig_context": "gke", "google_identity": True},
+            },
+        },
+        "p.yaml",
+    )
+    assert policy.cluster_of(_alert(fields={"cluster_name": "prod"})) == "prod"
+    assert policy.cluster_of(_alert()) is None
+    assert policy.clusters["gke"].google_identity
+
+
+# Validation messages name the file, the rule and the field.
 
 
 @pytest.mark.parametrize(
@@ -99,18 +270,42 @@ def test_protected_namespaces_take_globs():
             {"match": {"rule": "x", "namespace": "y"}},
             "rules[0] (r1).match.namespace: Extra inputs are not permitted",
         ),
+        (
+            {"match": {"output_fields": {"proc.name": {}}}},
+            "rules[0] (r1).match.output_fields.proc.name: give at least one of",
+        ),
+        (
+            {"match": {"output_fields": {"proc.name": {"regex": "("}}}},
+            "rules[0] (r1).match.output_fields.proc.name.regex",
+        ),
         ({"actions": [{"action": "explode"}]}, "rules[0] (r1).actions[0]: Input tag 'explode'"),
         (
             {"actions": [{"action": "delete_pod", "grace_period_seconds": -1}]},
             "rules[0] (r1).actions[0].delete_pod.grace_period_seconds: Input should be greater",
         ),
+        ({"actions": [{"action": "label_pod"}]}, "give keys to add or to remove"),
+        (
+            {"actions": [{"action": "isolate_pod", "allow_cidrs": ["10.0.0.300/8"]}]},
+            "rules[0] (r1).actions[0].isolate_pod.allow_cidrs",
+        ),
+        (
+            {"actions": [{"action": "record_event", "reason": "not camel"}]},
+            "rules[0] (r1).actions[0].record_event.reason",
+        ),
         ({"actions": []}, "rules[0] (r1).actions: List should have at least 1 item"),
+        ({"safety": {"min_healthy_replicas": "half"}}, "rules[0] (r1).safety.min_healthy_replicas"),
+        ({"safety": {"max_alert_age": "soon"}}, "rules[0] (r1).safety.max_alert_age"),
     ],
 )
 def test_invalid_policy_names_file_rule_and_field(rule_fields, message):
     with pytest.raises(PolicyError) as caught:
         _policy(**rule_fields)
     assert message in str(caught.value)
+
+
+def test_a_cluster_needs_exactly_one_kubeconfig_source():
+    with pytest.raises(PolicyError, match=r"clusters\.prod: give exactly one of"):
+        parse_policy({"clusters": {"prod": {}}}, "p.yaml")
 
 
 def test_duplicate_rule_names_are_refused():

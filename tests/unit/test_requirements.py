@@ -26,6 +26,7 @@ DISTRIBUTION = {
     "werkzeug": "functions-framework",
 }
 GOOGLE_MODULES = {
+    "google.auth": "google-auth",
     "google.cloud.pubsub_v1": "google-cloud-pubsub",
     "google.cloud.secretmanager": "google-cloud-secret-manager",
 }
@@ -40,7 +41,7 @@ def _requirements(function: str) -> dict[str, Requirement]:
 def _imported_distributions(function: str) -> set[str]:
     """Distributions that the function's files, and shared/, import."""
     found: set[str] = set()
-    for path in [*(ROOT / function).glob("*.py"), *(ROOT / "shared").glob("*.py")]:
+    for path in [*(ROOT / function).rglob("*.py"), *(ROOT / "shared").glob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
             names = (
                 [a.name for a in node.names]

@@ -1,0 +1,109 @@
+"""What every action shares: its context, its result, its RBAC, and the base model.
+
+An action is a pydantic model (its policy parameters) with a `run` method. It handles
+only the answers that mean something for it (404: already gone, 409: already there or
+replaced); every other failure propagates and is classified in one place
+(responder.failures) by the caller.
+"""
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import ClassVar
+
+from kubernetes.client import ApiClient, AppsV1Api, CoreV1Api, NetworkingV1Api, V1Pod
+from pydantic import BaseModel, ConfigDict
+
+from responder.outcome import ActionResult, ActionStatus
+from shared.alert import FalcoAlert, PodRef
+
+# Server-side dry run: the API server authorizes and checks the request, changes nothing.
+SERVER_DRY_RUN = "All"
+
+
+@dataclass(frozen=True)
+class RbacRule:
+    """One rule of a Kubernetes ClusterRole."""
+
+    api_group: str
+    resources: tuple[str, ...]
+    verbs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class KubeApis:
+    """The API groups of one cluster, over one connection pool."""
+
+    client: ApiClient
+
+    @cached_property
+    def core(self) -> CoreV1Api:
+        """core/v1: pods, evictions, nodes, events, namespaces, configmaps."""
+        return CoreV1Api(self.client)
+
+    @cached_property
+    def apps(self) -> AppsV1Api:
+        """apps/v1: deployments, statefulsets, replicasets, daemonsets."""
+        return AppsV1Api(self.client)
+
+    @cached_property
+    def networking(self) -> NetworkingV1Api:
+        """networking.k8s.io/v1: network policies."""
+        return NetworkingV1Api(self.client)
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    """What an action needs. `pod` was read once, and checked to be the alert's pod."""
+
+    apis: KubeApis
+    alert: FalcoAlert
+    pod_ref: PodRef
+    pod: V1Pod
+    dry_run: bool
+    timeout: float
+
+    @property
+    def dry_run_option(self) -> list[str] | None:
+        """`dryRun` in a DeleteOptions body: a server-side dry run, or a real write."""
+        return [SERVER_DRY_RUN] if self.dry_run else None
+
+    @property
+    def dry_run_param(self) -> str | None:
+        """The `dry_run` argument of a create or patch call."""
+        return SERVER_DRY_RUN if self.dry_run else None
+
+
+class BaseAction(BaseModel):
+    """Parameters every action takes; subclasses add a `Literal` `action` field and `run`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Whether a failure of this action lets the rule's next actions run anyway.
+    continue_on_failure: bool = False
+
+    # Deletes, evicts or scales: counted by the circuit breaker, and checked against
+    # min_healthy_replicas.
+    destructive: ClassVar[bool] = False
+    # The permissions `run` needs, for `falco-responder policy rbac` and the docs.
+    rbac: ClassVar[tuple[RbacRule, ...]] = ()
+
+    @property
+    def name(self) -> str:
+        """The action's policy name, e.g. `delete_pod`."""
+        return str(getattr(self, "action", type(self).__name__))
+
+    def run(self, ctx: ActionContext) -> ActionResult:
+        """Act; return what became of it (raise for failures, see the module docstring)."""
+        raise NotImplementedError
+
+    def result(self, target: str, status: ActionStatus, reason: str) -> ActionResult:
+        """This action's result for `target`."""
+        return ActionResult(action=self.name, target=target, outcome=status, reason=reason)
+
+    def done(self, ctx: ActionContext, target: str, did: str, would: str) -> ActionResult:
+        """DONE saying `did`, or in dry run DRY_RUN saying `would` (the server accepted it)."""
+        if ctx.dry_run:
+            return self.result(
+                target, ActionStatus.DRY_RUN, f"would {would} (server-side dry run accepted)"
+            )
+        return self.result(target, ActionStatus.DONE, did)

@@ -1,0 +1,72 @@
+"""record_event: a Kubernetes Event on the pod, so `kubectl describe pod` tells the story."""
+
+import hashlib
+from datetime import UTC, datetime
+from typing import ClassVar, Literal
+
+from kubernetes.client import CoreV1Event, V1EventSource, V1ObjectMeta, V1ObjectReference
+from kubernetes.client.exceptions import ApiException
+from pydantic import Field
+
+from responder.actions.base import ActionContext, BaseAction, RbacRule
+from responder.outcome import ActionResult, ActionStatus
+
+COMPONENT = "falco-responder"
+# Kubernetes keeps Event messages short; the alert's output can be long.
+MAX_MESSAGE = 1024
+
+
+def event_name(pod: str, alert_id: str, reason: str) -> str:
+    """Deterministic per alert and reason, so a redelivery finds its Event already there."""
+    digest = hashlib.sha256(f"{alert_id}/{reason}".encode()).hexdigest()[:16]
+    return f"{pod}.{COMPONENT}.{digest}"
+
+
+class RecordEvent(BaseAction):
+    """Record a Kubernetes Event on the pod (reason, message, type)."""
+
+    action: Literal["record_event"]
+    reason: str = Field(default="FalcoAlert", pattern=r"^[A-Z][A-Za-z0-9]{0,127}$")
+    message: str | None = Field(default=None, description="default: the Falco rule and output")
+    type: Literal["Normal", "Warning"] = "Warning"
+
+    rbac: ClassVar = (RbacRule("", ("events",), ("create",)),)
+
+    def run(self, ctx: ActionContext) -> ActionResult:
+        """Create the Event; 409 (already there) means a redelivery: already done."""
+        ref, alert = ctx.pod_ref, ctx.alert
+        now = datetime.now(UTC)
+        message = (
+            self.message or f"Falco rule {alert.rule!r} ({alert.priority.label}): {alert.output}"
+        )
+        event = CoreV1Event(
+            metadata=V1ObjectMeta(
+                name=event_name(ref.name, alert.alert_id, self.reason), namespace=ref.namespace
+            ),
+            involved_object=V1ObjectReference(
+                api_version="v1",
+                kind="Pod",
+                name=ref.name,
+                namespace=ref.namespace,
+                uid=ctx.pod.metadata.uid,
+            ),
+            reason=self.reason,
+            message=message[:MAX_MESSAGE],
+            type=self.type,
+            source=V1EventSource(component=COMPONENT),
+            reporting_component=COMPONENT,
+            reporting_instance=COMPONENT,
+            first_timestamp=now,
+            last_timestamp=now,
+            count=1,
+        )
+        target = f"event/{ref.namespace}/{event.metadata.name}"
+        try:
+            ctx.apis.core.create_namespaced_event(
+                ref.namespace, event, dry_run=ctx.dry_run_param, _request_timeout=ctx.timeout
+            )
+        except ApiException as exc:
+            if exc.status == 409:
+                return self.result(target, ActionStatus.ALREADY_DONE, "event already recorded")
+            raise
+        return self.done(ctx, target, f"recorded {self.reason}", f"record {self.reason}")

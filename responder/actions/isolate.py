@@ -1,0 +1,111 @@
+"""isolate_pod: cut the pod off the network and keep it for forensics.
+
+A NetworkPolicy in the pod's namespace denies all ingress and egress to pods carrying an
+isolation label (except what the rule allows); then the pod gets that label. The policy
+comes first, so the pod is cut off the moment it is labelled.
+"""
+
+import hashlib
+import ipaddress
+from typing import ClassVar, Literal
+
+from kubernetes.client import (
+    V1IPBlock,
+    V1LabelSelector,
+    V1NetworkPolicy,
+    V1NetworkPolicyEgressRule,
+    V1NetworkPolicyIngressRule,
+    V1NetworkPolicyPeer,
+    V1NetworkPolicySpec,
+    V1ObjectMeta,
+)
+from kubernetes.client.exceptions import ApiException
+from pydantic import Field, field_validator
+
+from responder.actions.base import ActionContext, BaseAction, RbacRule
+from responder.actions.pod import LabelPod
+from responder.outcome import ActionResult, ActionStatus
+
+ISOLATION_LABEL = "falco-responder/isolated"
+POLICY_PREFIX = "falco-responder-isolate"
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+class IsolatePod(BaseAction):
+    """Deny the pod all traffic but `allow_cidrs` and `allow_namespaces`; keep it running."""
+
+    action: Literal["isolate_pod"]
+    allow_cidrs: list[str] = Field(default_factory=list)
+    allow_namespaces: list[str] = Field(default_factory=list)
+
+    rbac: ClassVar = (
+        RbacRule("networking.k8s.io", ("networkpolicies",), ("create",)),
+        *LabelPod.rbac,
+    )
+
+    @field_validator("allow_cidrs")
+    @classmethod
+    def _cidrs(cls, cidrs: list[str]) -> list[str]:
+        for cidr in cidrs:
+            ipaddress.ip_network(cidr, strict=False)  # ValueError names the bad one
+        return cidrs
+
+    @property
+    def variant(self) -> str:
+        """`true` for deny-all; a digest of the allowances otherwise.
+
+        Network policies add up: one pod selected by a deny-all and by a looser policy
+        gets the looser one's allowances. So each set of allowances has its own label
+        value and its own policy, and a pod is only ever selected by one of them.
+        """
+        if not self.allow_cidrs and not self.allow_namespaces:
+            return "true"
+        allowed = ",".join(sorted(self.allow_cidrs) + sorted(self.allow_namespaces))
+        return hashlib.sha256(allowed.encode()).hexdigest()[:10]
+
+    def network_policy(self, namespace: str) -> V1NetworkPolicy:
+        """The policy for this variant: deterministic name, so an existing one counts as done."""
+        name = POLICY_PREFIX if self.variant == "true" else f"{POLICY_PREFIX}-{self.variant}"
+        peers = [V1NetworkPolicyPeer(ip_block=V1IPBlock(cidr=c)) for c in self.allow_cidrs] + [
+            V1NetworkPolicyPeer(
+                namespace_selector=V1LabelSelector(match_labels={NAMESPACE_NAME_LABEL: n})
+            )
+            for n in self.allow_namespaces
+        ]
+        return V1NetworkPolicy(
+            metadata=V1ObjectMeta(
+                name=name,
+                namespace=namespace,
+                labels={"app.kubernetes.io/managed-by": "falco-responder"},
+            ),
+            spec=V1NetworkPolicySpec(
+                pod_selector=V1LabelSelector(match_labels={ISOLATION_LABEL: self.variant}),
+                policy_types=["Ingress", "Egress"],
+                ingress=[V1NetworkPolicyIngressRule(_from=peers)] if peers else [],
+                egress=[V1NetworkPolicyEgressRule(to=peers)] if peers else [],
+            ),
+        )
+
+    def run(self, ctx: ActionContext) -> ActionResult:
+        """Ensure the policy (AlreadyExists counts as done), then label the pod."""
+        policy = self.network_policy(ctx.pod_ref.namespace)
+        created = True
+        try:
+            ctx.apis.networking.create_namespaced_network_policy(
+                ctx.pod_ref.namespace,
+                policy,
+                dry_run=ctx.dry_run_param,
+                _request_timeout=ctx.timeout,
+            )
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+            created = False
+        label = LabelPod(action="label_pod", add={ISOLATION_LABEL: self.variant}).run(ctx)
+        target = str(ctx.pod_ref)
+        where = f"network policy {policy.metadata.name}"
+        if label.outcome is ActionStatus.ALREADY_DONE and not created:
+            return self.result(target, ActionStatus.ALREADY_DONE, f"already isolated by {where}")
+        if label.outcome is ActionStatus.SKIPPED:
+            return self.result(target, ActionStatus.SKIPPED, label.reason)
+        return self.done(ctx, target, f"isolated by {where}", f"isolate with {where}")

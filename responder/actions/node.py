@@ -1,0 +1,31 @@
+"""cordon_node: no new pods on the node that runs the alert's pod."""
+
+from typing import ClassVar, Literal
+
+from responder.actions.base import ActionContext, BaseAction, RbacRule
+from responder.outcome import ActionResult, ActionStatus
+
+
+class CordonNode(BaseAction):
+    """Mark the pod's node unschedulable (what `kubectl cordon` does); nothing is evicted."""
+
+    action: Literal["cordon_node"]
+
+    rbac: ClassVar = (RbacRule("", ("nodes",), ("get", "patch")),)
+
+    def run(self, ctx: ActionContext) -> ActionResult:
+        """Read the node; patch spec.unschedulable unless it is already cordoned."""
+        node_name = ctx.pod.spec.node_name if ctx.pod.spec else None
+        if not node_name:
+            return self.result(str(ctx.pod_ref), ActionStatus.SKIPPED, "pod is on no node")
+        target = f"node/{node_name}"
+        node = ctx.apis.core.read_node(node_name, _request_timeout=ctx.timeout)
+        if node.spec is not None and node.spec.unschedulable:
+            return self.result(target, ActionStatus.ALREADY_DONE, "node already cordoned")
+        ctx.apis.core.patch_node(
+            node_name,
+            {"spec": {"unschedulable": True}},
+            dry_run=ctx.dry_run_param,
+            _request_timeout=ctx.timeout,
+        )
+        return self.done(ctx, target, "cordoned", "cordon")

@@ -1,0 +1,158 @@
+"""Actions on the alert's pod itself: delete it, evict it, label or annotate it."""
+
+from typing import ClassVar, Literal
+
+from kubernetes.client import V1DeleteOptions, V1Eviction, V1ObjectMeta, V1Preconditions
+from kubernetes.client.exceptions import ApiException
+from pydantic import Field, model_validator
+
+from responder.actions.base import ActionContext, BaseAction, RbacRule
+from responder.outcome import ActionResult, ActionStatus
+
+
+class DeletePod(BaseAction):
+    """Delete the pod with a UID precondition, so a replacement is never touched."""
+
+    action: Literal["delete_pod"]
+    grace_period_seconds: int = Field(default=0, ge=0, le=3600)
+
+    destructive: ClassVar[bool] = True
+    rbac: ClassVar = (RbacRule("", ("pods",), ("get", "delete")),)
+
+    def run(self, ctx: ActionContext) -> ActionResult:
+        """Delete; 404 (gone) and 409 (replaced since it was read) mean already handled."""
+        target = str(ctx.pod_ref)
+        if ctx.pod.metadata.deletion_timestamp is not None:
+            return self.result(target, ActionStatus.ALREADY_DONE, "pod is already terminating")
+        options = V1DeleteOptions(
+            grace_period_seconds=self.grace_period_seconds,
+            preconditions=V1Preconditions(uid=ctx.pod.metadata.uid),
+            dry_run=ctx.dry_run_option,
+        )
+        try:
+            ctx.apis.core.delete_namespaced_pod(
+                ctx.pod_ref.name,
+                ctx.pod_ref.namespace,
+                body=options,
+                _request_timeout=ctx.timeout,
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return self.result(target, ActionStatus.ALREADY_DONE, "pod gone before the delete")
+            if exc.status == 409:
+                return self.result(
+                    target,
+                    ActionStatus.ALREADY_DONE,
+                    "UID precondition failed: the pod was replaced after it was read",
+                )
+            raise
+        grace = f"grace period {self.grace_period_seconds}s"
+        return self.done(ctx, target, f"deleted, {grace}", f"delete, {grace}")
+
+
+class EvictPod(BaseAction):
+    """Evict the pod through the Eviction API, so PodDisruptionBudgets are honoured.
+
+    A budget that allows no disruption answers 429: transient, so Pub/Sub retries and,
+    after its last attempt, dead-letters the alert for a person to look at.
+    """
+
+    action: Literal["evict_pod"]
+    grace_period_seconds: int | None = Field(default=None, ge=0, le=3600)
+
+    destructive: ClassVar[bool] = True
+    rbac: ClassVar = (RbacRule("", ("pods/eviction",), ("create",)),)
+
+    def run(self, ctx: ActionContext) -> ActionResult:
+        """Evict; 404 (gone) and 409 (replaced since it was read) mean already handled."""
+        target = str(ctx.pod_ref)
+        if ctx.pod.metadata.deletion_timestamp is not None:
+            return self.result(target, ActionStatus.ALREADY_DONE, "pod is already terminating")
+        eviction = V1Eviction(
+            metadata=V1ObjectMeta(name=ctx.pod_ref.name, namespace=ctx.pod_ref.namespace),
+            delete_options=V1DeleteOptions(
+                grace_period_seconds=self.grace_period_seconds,
+                preconditions=V1Preconditions(uid=ctx.pod.metadata.uid),
+            ),
+        )
+        try:
+            ctx.apis.core.create_namespaced_pod_eviction(
+                ctx.pod_ref.name,
+                ctx.pod_ref.namespace,
+                eviction,
+                dry_run=ctx.dry_run_param,
+                _request_timeout=ctx.timeout,
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return self.result(
+                    target, ActionStatus.ALREADY_DONE, "pod gone before the eviction"
+                )
+            if exc.status == 409:
+                return self.result(
+                    target,
+                    ActionStatus.ALREADY_DONE,
+                    "UID precondition failed: the pod was replaced after it was read",
+                )
+            raise
+        return self.done(ctx, target, "evicted (disruption budgets allowed it)", "evict")
+
+
+class _PatchPodMetadata(BaseAction):
+    """Add and remove keys of one metadata map (labels or annotations) of the pod."""
+
+    add: dict[str, str] = Field(default_factory=dict)
+    remove: list[str] = Field(default_factory=list)
+
+    field: ClassVar[str]
+    rbac: ClassVar = (RbacRule("", ("pods",), ("patch",)),)
+
+    @model_validator(mode="after")
+    def _something_to_do(self) -> "_PatchPodMetadata":
+        if not self.add and not self.remove:
+            raise ValueError("give keys to add or to remove")
+        if overlap := set(self.add) & set(self.remove):
+            raise ValueError(f"keys both added and removed: {sorted(overlap)}")
+        return self
+
+    def run(self, ctx: ActionContext) -> ActionResult:
+        """One patch carrying the pod's UID, so a replacement pod is never changed."""
+        target = str(ctx.pod_ref)
+        current = getattr(ctx.pod.metadata, self.field) or {}
+        if all(current.get(k) == v for k, v in self.add.items()) and not (
+            set(self.remove) & set(current)
+        ):
+            return self.result(target, ActionStatus.ALREADY_DONE, f"{self.field} already set")
+        changes: dict[str, str | None] = {**self.add, **dict.fromkeys(self.remove)}
+        body = {"metadata": {"uid": ctx.pod.metadata.uid, self.field: changes}}
+        try:
+            ctx.apis.core.patch_namespaced_pod(
+                ctx.pod_ref.name,
+                ctx.pod_ref.namespace,
+                body,
+                dry_run=ctx.dry_run_param,
+                _request_timeout=ctx.timeout,
+            )
+        except ApiException as exc:
+            # 404: gone. 422 (metadata.uid is immutable): the name now holds a replacement.
+            if exc.status in (404, 422):
+                return self.result(target, ActionStatus.SKIPPED, "pod gone or replaced meanwhile")
+            raise
+        summary = ", ".join(
+            [*(f"{k}={v}" for k, v in self.add.items()), *(f"-{k}" for k in self.remove)]
+        )
+        return self.done(ctx, target, f"{self.field} {summary}", f"set {self.field} {summary}")
+
+
+class LabelPod(_PatchPodMetadata):
+    """Add or remove labels on the pod."""
+
+    action: Literal["label_pod"]
+    field: ClassVar[str] = "labels"
+
+
+class AnnotatePod(_PatchPodMetadata):
+    """Add or remove annotations on the pod."""
+
+    action: Literal["annotate_pod"]
+    field: ClassVar[str] = "annotations"

@@ -1,0 +1,51 @@
+"""scale_to_zero: stop the workload the pod belongs to (every replica, not just this one)."""
+
+from typing import ClassVar, Literal
+
+from responder.actions.base import ActionContext, BaseAction, RbacRule
+from responder.outcome import ActionResult, ActionStatus
+from responder.workloads import SCALABLE, owning_workload
+
+
+class ScaleToZero(BaseAction):
+    """Scale the pod's owning Deployment or StatefulSet to zero replicas."""
+
+    action: Literal["scale_to_zero"]
+
+    destructive: ClassVar[bool] = True
+    rbac: ClassVar = (
+        RbacRule("apps", ("replicasets",), ("get",)),
+        RbacRule("apps", ("deployments", "statefulsets"), ("get", "patch")),
+    )
+
+    def run(self, ctx: ActionContext) -> ActionResult:
+        """Find the owner through owner references; patch spec.replicas to 0."""
+        workload = owning_workload(ctx.apis, ctx.pod, ctx.timeout)
+        if workload is None or workload.kind not in SCALABLE:
+            owner = f"its owner is {workload}" if workload else "it is a standalone pod"
+            return self.result(
+                str(ctx.pod_ref),
+                ActionStatus.SKIPPED,
+                f"no Deployment or StatefulSet to scale: {owner}",
+            )
+        target = str(workload)
+        if workload.desired == 0:
+            return self.result(target, ActionStatus.ALREADY_DONE, "already scaled to zero")
+        patch = {"spec": {"replicas": 0}}
+        if workload.kind == "Deployment":
+            ctx.apis.apps.patch_namespaced_deployment(
+                workload.name,
+                workload.namespace,
+                patch,
+                dry_run=ctx.dry_run_param,
+                _request_timeout=ctx.timeout,
+            )
+        else:
+            ctx.apis.apps.patch_namespaced_stateful_set(
+                workload.name,
+                workload.namespace,
+                patch,
+                dry_run=ctx.dry_run_param,
+                _request_timeout=ctx.timeout,
+            )
+        return self.done(ctx, target, f"scaled from {workload.desired} to 0", "scale to 0")

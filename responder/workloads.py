@@ -1,0 +1,82 @@
+"""The workload that owns a pod (its controller), found through owner references.
+
+Guards use it (DaemonSet and StatefulSet pods, min_healthy_replicas) and so does
+`scale_to_zero`. A Deployment's pods are owned by a ReplicaSet, which the Deployment owns.
+"""
+
+from dataclasses import dataclass
+
+from kubernetes.client import V1Pod
+
+from responder.actions.base import KubeApis
+
+# Kinds whose pods a responder may reason about; anything else counts as "other".
+SCALABLE = ("Deployment", "StatefulSet")
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A pod's controller: its kind, name, desired replicas and pod selector."""
+
+    kind: str
+    name: str
+    namespace: str
+    desired: int | None = None
+    selector: dict[str, str] | None = None
+
+    def __str__(self) -> str:
+        return f"{self.kind.lower()}/{self.namespace}/{self.name}"
+
+
+def _controller(metadata: object) -> object | None:
+    references = getattr(metadata, "owner_references", None) or []
+    return next((r for r in references if r.controller), None)
+
+
+def owning_workload(apis: KubeApis, pod: V1Pod, timeout: float) -> Workload | None:
+    """The pod's top controller, or None for a standalone pod."""
+    namespace = pod.metadata.namespace
+    owner = _controller(pod.metadata)
+    if owner is None:
+        return None
+    if owner.kind == "ReplicaSet":
+        replica_set = apis.apps.read_namespaced_replica_set(
+            owner.name, namespace, _request_timeout=timeout
+        )
+        parent = _controller(replica_set.metadata)
+        if parent is None or parent.kind != "Deployment":
+            return _described("ReplicaSet", replica_set, namespace)
+        deployment = apis.apps.read_namespaced_deployment(
+            parent.name, namespace, _request_timeout=timeout
+        )
+        return _described("Deployment", deployment, namespace)
+    if owner.kind == "StatefulSet":
+        statefulset = apis.apps.read_namespaced_stateful_set(
+            owner.name, namespace, _request_timeout=timeout
+        )
+        return _described("StatefulSet", statefulset, namespace)
+    return Workload(owner.kind, owner.name, namespace)
+
+
+def _described(kind: str, obj: object, namespace: str) -> Workload:
+    spec = obj.spec  # type: ignore[attr-defined]
+    selector = spec.selector.match_labels if spec.selector is not None else None
+    replicas = spec.replicas if spec.replicas is not None else 1
+    return Workload(kind, obj.metadata.name, namespace, replicas, selector)  # type: ignore[attr-defined]
+
+
+def is_ready(pod: V1Pod) -> bool:
+    """Ready condition true, and not on its way out."""
+    if pod.metadata.deletion_timestamp is not None:
+        return False
+    conditions = (pod.status.conditions if pod.status else None) or []
+    return any(c.type == "Ready" and c.status == "True" for c in conditions)
+
+
+def ready_pods(apis: KubeApis, workload: Workload, timeout: float) -> list[V1Pod]:
+    """The workload's pods that are ready now (selected by its label selector)."""
+    selector = ",".join(f"{k}={v}" for k, v in sorted((workload.selector or {}).items()))
+    pods = apis.core.list_namespaced_pod(
+        workload.namespace, label_selector=selector, _request_timeout=timeout
+    ).items
+    return [p for p in pods if is_ready(p)]
