@@ -18,6 +18,7 @@ import requests
 from google.cloud import pubsub_v1
 
 from k8s_api_emulator import KubeApiEmulator
+from k8s_api_emulator.kinds import EMULATOR_NODE
 from local_stack.functions import start_ingest, start_responder
 from local_stack.processes import Service
 from local_stack.pubsub_emulator import start_pubsub_emulator
@@ -208,6 +209,7 @@ class LocalStack:
         self.kube = KubeApiEmulator().start()
         for namespace in NAMESPACES:
             self.kube.create_namespace(namespace)
+        self.kube.create_node(EMULATOR_NODE)  # where the emulator schedules every pod
         permissions = responder_permissions(self.policy_file or DEFAULT_POLICY_FILE)
         self.kube.add_token(RESPONDER_TOKEN, user=RESPONDER_USER, verbs=permissions)
         path = self._workdir / "kubeconfig"

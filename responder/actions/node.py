@@ -2,6 +2,8 @@
 
 from typing import ClassVar, Literal
 
+from kubernetes.client.exceptions import ApiException
+
 from responder.actions.base import ActionContext, BaseAction, RbacRule
 from responder.outcome import ActionResult, ActionStatus
 
@@ -19,7 +21,12 @@ class CordonNode(BaseAction):
         if not node_name:
             return self.result(str(ctx.pod_ref), ActionStatus.SKIPPED, "pod is on no node")
         target = f"node/{node_name}"
-        node = ctx.apis.core.read_node(node_name, _request_timeout=ctx.timeout)
+        try:
+            node = ctx.apis.core.read_node(node_name, _request_timeout=ctx.timeout)
+        except ApiException as exc:
+            if exc.status == 404:
+                return self.result(target, ActionStatus.SKIPPED, "node not found: gone already")
+            raise
         if node.spec is not None and node.spec.unschedulable:
             return self.result(target, ActionStatus.ALREADY_DONE, "node already cordoned")
         ctx.apis.core.patch_node(

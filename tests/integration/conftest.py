@@ -1,16 +1,21 @@
 """One local stack for the session: the real Pub/Sub emulator, the Kubernetes API
 emulator, and both functions under functions-framework, wired as Terraform wires them."""
 
+import contextlib
 import os
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+import yaml
 from google.cloud import pubsub_v1
 
 from local_stack.policies import MANY_ACTIONS, default_policy_with
 from local_stack.pubsub_emulator import EmulatorNotFoundError
 from local_stack.stack import Collector, LocalStack
+from local_stack.wait import wait_until
 
 OBSERVER_SUBSCRIPTION = "falco-alerts-test-observer"
 
@@ -55,3 +60,45 @@ def pod(stack: LocalStack, unique: str) -> dict:
     return stack.kube.create_pod(
         "default", f"web-{unique}", creation_timestamp=datetime.now(UTC) - timedelta(minutes=5)
     )
+
+
+@contextlib.contextmanager
+def stack_with_policy(
+    shared: LocalStack, policy: dict, project: str, dry_run: bool = False
+) -> Iterator[LocalStack]:
+    """Another pipeline on the same Pub/Sub emulator (its own project) running `policy`."""
+    path = Path(tempfile.mkstemp(prefix="policy-", suffix=".yaml")[1])
+    path.write_text(yaml.safe_dump(policy))
+    with LocalStack(
+        pubsub_host=shared.pubsub_host, project=project, policy_file=path, dry_run=dry_run
+    ) as local:
+        yield local
+
+
+def old_pod(stack: LocalStack, namespace: str, name: str, **options) -> dict:
+    """A pod created well before any alert a test sends."""
+    return stack.kube.create_pod(
+        namespace, name, creation_timestamp=datetime.now(UTC) - timedelta(minutes=5), **options
+    )
+
+
+def deployment_pods(stack: LocalStack, name: str, replicas: int, ready: int | None = None):
+    """A Deployment with `replicas` pods (the first `ready` of them Ready), created long ago."""
+    ready = replicas if ready is None else ready
+    stack.kube.create_deployment("default", name, replicas, {"app": name}, ready_replicas=ready)
+    deployment = stack.kube.get_object("deployments", name, namespace="default")
+    [replica_set] = stack.kube.owned_by(deployment)
+    return [
+        old_pod(stack, "default", f"{name}-{i}", owner=replica_set, ready=i < ready)
+        for i in range(replicas)
+    ]
+
+
+def outcomes(stack: LocalStack, alert_id: str, count: int) -> list[dict]:
+    """Wait for `count` outcome records of the alert; all of them, in arrival order."""
+    wait_until(
+        lambda: len(stack.outcomes_for(alert_id)) >= count,
+        60,
+        f"{count} outcome record(s) for {alert_id}",
+    )
+    return stack.outcomes_for(alert_id)

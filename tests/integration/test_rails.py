@@ -1,0 +1,265 @@
+"""The safety rails and the circuit breaker through the deployed path (push subscription,
+responder under functions-framework, Kubernetes API emulator)."""
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from kubernetes import client
+from kubernetes import config as kube_config
+
+from k8s_api_emulator import KubeApiEmulator
+from local_stack.stack import LocalStack
+from responder.actions import KubeApis
+from responder.circuit_breaker import CONFIGMAP, Breaker
+from responder.policy import CircuitBreaker
+from tests.conftest import as_bytes, shell_alert
+from tests.integration.conftest import deployment_pods, old_pod, outcomes, stack_with_policy
+
+
+def _rule(name: str, *actions: dict, **extra) -> dict:
+    return {"name": name, "match": {"rule": f"test: {name}"}, "actions": list(actions), **extra}
+
+
+DELETE = {"action": "delete_pod"}
+POLICY = {
+    "safety": {"circuit_breaker": {"max_actions": 100_000}},
+    "rules": [
+        _rule("delete", DELETE),
+        _rule("label-then-delete", {"action": "label_pod", "add": {"flagged": "true"}}, DELETE),
+        _rule("delete-no-sts", DELETE, safety={"ignore_statefulset_pods": True}),
+        _rule("delete-no-standalone", DELETE, safety={"ignore_standalone_pods": True}),
+        _rule("delete-keep-half", DELETE, safety={"min_healthy_replicas": "50%"}),
+        _rule("delete-keep-two", DELETE, safety={"min_healthy_replicas": 2}),
+        _rule("delete-any-age", DELETE, safety={"max_alert_age": None}),
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def railed(stack: LocalStack) -> Iterator[LocalStack]:
+    with stack_with_policy(stack, POLICY, "falco-responder-rails") as local:
+        yield local
+
+
+def respond(stack: LocalStack, rule: str, pod: str, namespace: str = "default", **alert) -> dict:
+    body = shell_alert(pod, namespace=namespace, **alert)
+    body["rule"] = f"test: {rule}"
+    stack.publish(as_bytes(body))
+    return outcomes(stack, body["uuid"], 1)[0]
+
+
+def test_an_opt_out_label_on_the_pod_is_respected(railed, unique):
+    name = f"web-{unique}"
+    old_pod(railed, "default", name, labels={"falco-responder/ignore": "true"})
+    record = respond(railed, "delete", name)
+    assert record["outcome"] == "skipped"
+    assert record["reason"] == "pod is labelled falco-responder/ignore=true"
+    assert railed.kube.get_pod("default", name) is not None
+
+
+def test_an_opt_out_label_on_the_namespace_is_respected(railed, unique):
+    namespace = f"team-{unique}"
+    railed.kube.create_namespace(namespace, labels={"falco-responder/ignore": "true"})
+    old_pod(railed, namespace, "web")
+    record = respond(railed, "delete", "web", namespace=namespace)
+    assert record["reason"] == f"namespace {namespace} is labelled falco-responder/ignore=true"
+    assert railed.kube.get_pod(namespace, "web") is not None
+
+
+def test_daemonset_pods_refuse_destructive_actions_but_not_labels(railed, unique):
+    daemonset = railed.kube.create_daemonset("default", f"agent-{unique}", {"app": unique})
+    name = f"agent-{unique}-x"
+    old_pod(railed, "default", name, owner=daemonset)
+    record = respond(railed, "label-then-delete", name)
+    label, delete = record["actions"]
+    assert label["outcome"] == "done"
+    assert delete["outcome"] == "skipped"
+    assert delete["reason"] == (
+        f"refused: a pod of daemonset/default/agent-{unique} (ignore_daemonset_pods)"
+    )
+    assert railed.kube.get_pod("default", name)["metadata"]["labels"]["flagged"] == "true"
+
+
+def test_statefulset_pods_when_a_rule_says_so(railed, unique):
+    statefulset = railed.kube.create_statefulset("default", f"db-{unique}", 3, {"app": unique})
+    old_pod(railed, "default", f"db-{unique}-0", owner=statefulset)
+    record = respond(railed, "delete-no-sts", f"db-{unique}-0")
+    assert "(ignore_statefulset_pods)" in record["actions"][0]["reason"]
+    assert railed.kube.get_pod("default", f"db-{unique}-0") is not None
+    # the default policy's rails allow them
+    record = respond(railed, "delete", f"db-{unique}-0")
+    assert record["actions"][0]["outcome"] == "done"
+
+
+def test_standalone_pods_when_a_rule_says_so(railed, unique):
+    old_pod(railed, "default", f"bare-{unique}")
+    record = respond(railed, "delete-no-standalone", f"bare-{unique}")
+    assert record["actions"][0]["reason"] == "refused: a standalone pod (ignore_standalone_pods)"
+
+
+def test_min_healthy_replicas_as_a_percentage_counts_only_ready_pods(railed, unique):
+    # 4 desired, 2 ready: 50% means 2 must stay ready.
+    pods = deployment_pods(railed, f"api-{unique}", replicas=4, ready=2)
+    ready, unready = pods[0]["metadata"]["name"], pods[3]["metadata"]["name"]
+    refused = respond(railed, "delete-keep-half", ready)
+    assert refused["actions"][0]["outcome"] == "skipped"
+    assert refused["actions"][0]["reason"] == (
+        f"refused: min_healthy_replicas 50%: acting would leave 1 ready pod(s) of "
+        f"deployment/default/api-{unique} (4 desired), 2 required"
+    )
+    assert railed.kube.get_pod("default", ready) is not None
+    # An unready pod leaves both ready ones: allowed.
+    allowed = respond(railed, "delete-keep-half", unready)
+    assert allowed["actions"][0]["outcome"] == "done"
+
+
+def test_min_healthy_replicas_as_a_count(railed, unique):
+    pods = deployment_pods(railed, f"web-{unique}", replicas=3)
+    first = respond(railed, "delete-keep-two", pods[0]["metadata"]["name"])
+    assert first["actions"][0]["outcome"] == "done"
+    second = respond(railed, "delete-keep-two", pods[1]["metadata"]["name"])
+    assert second["actions"][0]["outcome"] == "skipped"
+    assert "acting would leave 1 ready pod(s)" in second["actions"][0]["reason"]
+
+
+def test_a_stale_alert_is_logged_not_acted_on(railed, unique):
+    name = f"web-{unique}"
+    railed.kube.create_pod(
+        "default", name, creation_timestamp=datetime.now(UTC) - timedelta(hours=5)
+    )
+    record = respond(railed, "delete", name, time=datetime.now(UTC) - timedelta(hours=2))
+    assert record["outcome"] == "skipped"
+    assert "over max_alert_age 1:00:00: not acted on" in record["reason"]
+    assert railed.kube.get_pod("default", name) is not None
+    assert not [r for r in railed.kube.requests if r.path.endswith(f"/pods/{name}")]
+    # a rule may lift the limit
+    record = respond(railed, "delete-any-age", name, time=datetime.now(UTC) - timedelta(hours=2))
+    assert record["actions"][0]["outcome"] == "done"
+
+
+# The circuit breaker.
+
+
+@pytest.fixture(scope="module")
+def breaking(stack: LocalStack) -> Iterator[LocalStack]:
+    policy = {
+        "safety": {"circuit_breaker": {"max_actions": 2, "window": "10m"}},
+        "rules": [_rule("delete", DELETE)],
+    }
+    with stack_with_policy(stack, policy, "falco-responder-breaker") as local:
+        yield local
+
+
+def test_past_the_breaker_destructive_actions_become_a_label_and_an_event(breaking, unique):
+    names = [f"web-{unique}-{i}" for i in range(3)]
+    for name in names:
+        old_pod(breaking, "default", name)
+    alerts = []
+    for name in names:
+        alert = shell_alert(name)
+        alert["rule"] = "test: delete"
+        breaking.publish(as_bytes(alert))
+        alerts.append(alert)
+        outcomes(breaking, alert["uuid"], 1)
+    records = [breaking.outcomes_for(a["uuid"])[0] for a in alerts]
+    assert [r["outcome"] for r in records] == ["acted", "acted", "acted"]
+    held = records[2]["actions"]
+    assert [a["action"] for a in held] == ["delete_pod", "label_pod", "record_event"]
+    assert held[0]["outcome"] == "skipped"
+    assert held[0]["reason"].startswith("circuit breaker open: 2 destructive actions in the last")
+    assert held[0]["reason"].endswith("labelled and recorded instead")
+    third = breaking.kube.get_pod("default", names[2])
+    assert third["metadata"]["labels"]["falco-responder/quarantine"] == "circuit-breaker"
+    assert [breaking.kube.get_pod("default", n) for n in names[:2]] == [None, None]
+    events = [
+        e
+        for e in breaking.kube.list_objects("events", namespace="default")
+        if e["involvedObject"]["name"] == names[2]
+    ]
+    assert [e["reason"] for e in events] == ["FalcoResponderCircuitOpen"]
+    # A redelivery of an admitted alert is admitted again without counting twice.
+    breaking.publish(as_bytes(alerts[0]))
+    redelivered = outcomes(breaking, alerts[0]["uuid"], 2)[1]
+    assert redelivered["actions"][0]["reason"] == "pod not found: already gone"
+    counted = breaking.kube.get_object("configmaps", CONFIGMAP, namespace="falco-responder")
+    assert counted["data"]["admitted"].count(alerts[0]["uuid"]) == 1
+
+
+def test_the_count_holds_across_instances_under_contention():
+    """Eight writers (as eight function instances would) race; exactly max are admitted."""
+    with KubeApiEmulator() as emulator:
+        emulator.add_token("t", verbs="*")
+        emulator.create_namespace("falco-responder")
+
+        settings = CircuitBreaker(max_actions=5, window=timedelta(minutes=10))
+        admitted: list[str] = []
+        lock = threading.Lock()
+
+        def instance(number: int) -> None:
+            configuration = client.Configuration()
+            kube_config.load_kube_config_from_dict(
+                emulator.kubeconfig_dict(token="t"), client_configuration=configuration
+            )
+            breaker = Breaker(KubeApis(client.ApiClient(configuration)), settings, timeout=10)
+            for attempt in range(3):
+                key = f"alert-{number}-{attempt}"
+                if breaker.admit(key, dry_run=False) is None:
+                    with lock:
+                        admitted.append(key)
+
+        threads = [threading.Thread(target=instance, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert len(admitted) == 5
+        stored = emulator.get_object("configmaps", CONFIGMAP, namespace="falco-responder")
+        assert sorted(json.loads(stored["data"]["admitted"])) == sorted(admitted)
+        conflicts = [r for r in emulator.requests if r.method == "PUT" and r.status == 409]
+        assert conflicts, "the writers never raced: the test proves nothing"
+
+
+# Clusters.
+
+
+@pytest.fixture(scope="module")
+def clustered(stack: LocalStack) -> Iterator[LocalStack]:
+    policy = {
+        "safety": {"circuit_breaker": {"max_actions": 100_000}},
+        "clusters": {"emulated": {"kubeconfig_context": "emulator"}},
+        "rules": [_rule("delete", DELETE)],
+    }
+    with stack_with_policy(stack, policy, "falco-responder-clusters") as local:
+        yield local
+
+
+def test_the_cluster_named_in_the_alert_is_acted_on(clustered, unique):
+    name = f"web-{unique}"
+    old_pod(clustered, "default", name)
+    alert = shell_alert(name)
+    alert["rule"] = "test: delete"
+    alert["output_fields"]["cluster"] = "emulated"
+    clustered.publish(as_bytes(alert))
+    record = outcomes(clustered, alert["uuid"], 1)[0]
+    assert (record["cluster"], record["outcome"]) == ("emulated", "acted")
+
+
+@pytest.mark.parametrize("cluster", ["production", None])
+def test_an_unknown_or_missing_cluster_is_dead_lettered_never_the_default(
+    clustered, unique, cluster
+):
+    name = f"web-{unique}"
+    old_pod(clustered, "default", name)
+    alert = shell_alert(name)
+    alert["rule"] = "test: delete"
+    if cluster:
+        alert["output_fields"]["cluster"] = cluster
+    clustered.publish(as_bytes(alert), alert_id=alert["uuid"])
+    record = outcomes(clustered, alert["uuid"], 1)[0]
+    assert (record["decision"], record["error_reason"]) == ("dead_letter", "unknown_cluster")
+    assert clustered.kube.get_pod("default", name) is not None
+    [dead] = clustered.dead_letters.where(alert_id=alert["uuid"])
+    assert dead.attributes["error_reason"] == "unknown_cluster"
