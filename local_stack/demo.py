@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from local_stack.fixtures import aimed_at, fixture
+from local_stack.policies import default_policy_with
 from local_stack.stack import LocalStack
 from local_stack.wait import WaitTimeoutError
 from shared import config
@@ -68,14 +69,39 @@ def _publish_raw(data: bytes) -> Callable[[LocalStack], str]:
     return send
 
 
+# The default policy, plus one rule the demo adds to show isolation: a container that
+# talks to the Kubernetes API is cut off the network and kept for forensics.
+ISOLATE_API_CONTACT = {
+    "name": "isolate-api-contact",
+    "match": {"rule": "Contact K8S API Server From Container"},
+    "actions": [
+        {"action": "isolate_pod"},
+        {"action": "record_event", "reason": "IsolatedByFalcoResponder"},
+    ],
+}
+API_CONTACT = fixture("falco_041_container_plugin")
+API_POD = API_CONTACT["output_fields"]
+
+
 def cases() -> list[Case]:
     """The demo's inputs, built from the real fixtures."""
     test_event = {**fixture("sidekick_test_event"), "uuid": str(uuid.uuid4())}
     host = {**fixture("host_process_no_k8s"), "uuid": str(uuid.uuid4())}
+    api_contact = aimed_at(
+        "falco_041_container_plugin", API_POD["k8s.ns.name"], API_POD["k8s.pod.name"]
+    )
     return [
         Case(
             "shell in a container (default/kubecon)",
             _post(aimed_at("terminal_shell_in_container", "default", "kubecon")),
+        ),
+        Case(
+            f"API server contact ({API_POD['k8s.ns.name']}/{API_POD['k8s.pod.name'][:12]}...)",
+            _post(api_contact),
+        ),
+        Case(
+            "shell in a DaemonSet pod (node agent)",
+            _post(aimed_at("terminal_shell_in_container", "default", "node-agent-x7k2p")),
         ),
         Case(
             "shell in a protected namespace (kube-system)",
@@ -92,9 +118,18 @@ def _seed(stack: LocalStack) -> None:
     """The pods the alerts name, created before the alerts."""
     if stack.kube is None:
         return
-    long_ago = datetime.now(UTC) - timedelta(hours=1)
-    stack.kube.create_pod("default", "kubecon", creation_timestamp=long_ago)
-    stack.kube.create_pod("kube-system", "coredns-5d78c9869d-x", creation_timestamp=long_ago)
+    kube, long_ago = stack.kube, datetime.now(UTC) - timedelta(hours=1)
+    kube.create_pod("default", "kubecon", creation_timestamp=long_ago)
+    kube.create_pod("kube-system", "coredns-5d78c9869d-x", creation_timestamp=long_ago)
+    kube.create_namespace(API_POD["k8s.ns.name"])
+    kube.create_pod(
+        API_POD["k8s.ns.name"],
+        API_POD["k8s.pod.name"],
+        uid=API_POD["k8s.pod.uid"],
+        creation_timestamp=long_ago,
+    )
+    agent = kube.create_daemonset("default", "node-agent", {"app": "node-agent"})
+    kube.create_pod("default", "node-agent-x7k2p", owner=agent, creation_timestamp=long_ago)
 
 
 def _table(rows: list[tuple[str, str]]) -> str:
@@ -110,7 +145,10 @@ def main() -> int:
     dry_run = config.env(config.DRY_RUN, "true" if kubeconfig else "false") == "true"
     target = f"the cluster in {kubeconfig}" if kubeconfig else "the Kubernetes API emulator"
     print(f"Starting the local stack against {target} (dry run: {dry_run})...", flush=True)
-    with LocalStack(kubeconfig=Path(kubeconfig) if kubeconfig else None, dry_run=dry_run) as stack:
+    policy = default_policy_with({}, first_rules=[ISOLATE_API_CONTACT])
+    with LocalStack(
+        kubeconfig=Path(kubeconfig) if kubeconfig else None, dry_run=dry_run, policy_file=policy
+    ) as stack:
         _seed(stack)
         print(
             f"ingest {stack.ingest_url}, responder {stack.responder_url}, "
@@ -124,6 +162,11 @@ def main() -> int:
                 for p in stack.kube.list_objects("pods")
             )
             rows.append(("pods left in the emulated cluster", ", ".join(left) or "none"))
+            policies = sorted(
+                f"{p['metadata']['namespace']}/{p['metadata']['name']}"
+                for p in stack.kube.list_objects("networkpolicies")
+            )
+            rows.append(("network policies created", ", ".join(policies) or "none"))
         example = stack.outcomes.received[0].json() if stack.outcomes.received else None
     print(_table(rows))
     if example is not None:

@@ -23,10 +23,14 @@ def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def default_policy_with(changes: dict[str, Any]) -> Path:
-    """A temporary policy file: the default policy with `changes` merged in."""
-    document = yaml.safe_load(DEFAULT_POLICY_FILE.read_text())
+def default_policy_with(
+    changes: dict[str, Any], first_rules: list[dict[str, Any]] | None = None
+) -> Path:
+    """A temporary policy file: the default policy with `changes` merged in, and
+    `first_rules` tried before its own rules."""
+    document = _merge(yaml.safe_load(DEFAULT_POLICY_FILE.read_text()), changes)
+    document["rules"] = [*(first_rules or []), *document.get("rules", [])]
     handle, name = tempfile.mkstemp(prefix="falco-responder-policy-", suffix=".yaml")
     with open(handle, "w") as file:
-        yaml.safe_dump(_merge(document, changes), file, sort_keys=False)
+        yaml.safe_dump(document, file, sort_keys=False)
     return Path(name)
