@@ -28,7 +28,11 @@ locals {
 
   # Secret Manager version names the functions resolve themselves on first use.
   ingest_token_secret_version = "${google_secret_manager_secret.ingest_token.id}/versions/latest"
-  kubeconfig_secret_version   = "${google_secret_manager_secret.kubeconfig[one(keys(var.clusters))].id}/versions/latest"
+  kubeconfig_secret_versions = {
+    for name, secret in google_secret_manager_secret.kubeconfig : name => "${secret.id}/versions/latest"
+  }
+  # One cluster: KUBECONFIG_SECRET. Several: the policy's `clusters` names each secret.
+  kubeconfig_secret_version = length(var.clusters) == 1 ? one(values(local.kubeconfig_secret_versions)) : ""
 }
 
 data "archive_file" "function" {

@@ -109,3 +109,11 @@ output "falcosidekick_helm_values_gcppubsub" {
           minimumpriority: "notice"
   EOT
 }
+
+output "policy_clusters" {
+  description = "With several clusters: the `clusters` block of the response policy, mapping each cluster name (as Falcosidekick's customfields sends it) to its kubeconfig secret."
+  value = yamlencode({
+    cluster_field = "cluster"
+    clusters      = { for name, version in local.kubeconfig_secret_versions : name => { kubeconfig_secret = version } }
+  })
+}

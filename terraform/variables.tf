@@ -271,15 +271,14 @@ variable "kube_timeout_seconds" {
 }
 
 variable "clusters" {
-  description = "The cluster the responder acts on: cluster name => settings. A Secret Manager secret \"<name_prefix>-kubeconfig-<cluster>\" is made for it (no value: add it with gcloud) and KUBECONFIG_SECRET names its latest version. The responder loads one kubeconfig (its current context), so the map holds exactly one cluster: deploy the module once per cluster, with distinct name_prefix values."
+  description = "The clusters the responder acts on: cluster name => settings. Each gets a Secret Manager secret \"<name_prefix>-kubeconfig-<cluster>\" (no value: add it with gcloud) that only the responder may read. With one cluster, KUBECONFIG_SECRET names its latest version. With several, Falcosidekick names the cluster in each alert (customfields) and the policy's `clusters` maps each name to its secret: output `policy_clusters` is that block, ready to paste."
   type = map(object({
     labels = optional(map(string), {})
   }))
 
   validation {
-    # responder/kube.py reads one KUBECONFIG_SECRET and uses its current context.
-    condition     = length(var.clusters) == 1
-    error_message = "clusters must name exactly one cluster: the responder reads one kubeconfig (KUBECONFIG_SECRET). Deploy the module once per cluster, with distinct name_prefix values."
+    condition     = length(var.clusters) >= 1
+    error_message = "clusters must name at least one cluster."
   }
 
   validation {

@@ -232,6 +232,20 @@ def test_bindings_reference_the_cluster_role(path: Path) -> None:
     assert len(binding["subjects"]) == 1
 
 
+@pytest.mark.parametrize("path", (KUBECONFIG_MODE, GKE_IDENTITY_MODE), ids=lambda p: p.name)
+def test_bindings_give_the_circuit_breaker_role_to_the_same_subject(path: Path) -> None:
+    cluster_binding = one_object(path, "ClusterRoleBinding")
+    binding = one_object(path, "RoleBinding")
+    breaker_role = one_object(CLUSTER_ROLE, "Role")
+    assert binding["roleRef"] == {
+        "apiGroup": RBAC_GROUP,
+        "kind": "Role",
+        "name": breaker_role["metadata"]["name"],
+    }
+    assert binding["metadata"]["namespace"] == breaker_role["metadata"]["namespace"]
+    assert binding["subjects"] == cluster_binding["subjects"]
+
+
 def test_kubeconfig_mode_binds_its_service_account() -> None:
     namespace = one_object(KUBECONFIG_MODE, "Namespace")["metadata"]["name"]
     account = one_object(KUBECONFIG_MODE, "ServiceAccount")

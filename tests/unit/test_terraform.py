@@ -425,12 +425,16 @@ def test_function_env_vars_point_at_the_right_topics_and_secrets():
     assert expr(responder_env["GOOGLE_CLOUD_PROJECT"]) == "var.project_id"
     assert expr(responder_env["DEAD_LETTER_TOPIC"]) == "google_pubsub_topic.dead_letter.name"
     assert expr(responder_env["RESPONSES_TOPIC"]) == "google_pubsub_topic.responses.name"
-    # responder/kube.py reads one version name: the module deploys exactly one cluster.
+    # One cluster: KUBECONFIG_SECRET names its kubeconfig. Several: the policy's
+    # `clusters` block (output policy_clusters) names each secret, and it stays empty.
     assert tf().evaluate(responder_env["KUBECONFIG_SECRET"]) == (
-        "${google_secret_manager_secret.kubeconfig[one(keys(var.clusters))].id}/versions/latest"
+        '${length(var.clusters) == 1 ? one(values(local.kubeconfig_secret_versions)) : ""}'
     )
-    clusters_rule = [v["condition"] for v in tf().variables["clusters"]["validation"]]
-    assert "${length(var.clusters) == 1}" in clusters_rule
+    versions = str(tf().locals["kubeconfig_secret_versions"])
+    assert "google_secret_manager_secret.kubeconfig" in versions
+    assert "/versions/latest" in versions
+    output = str(tf().outputs["policy_clusters"]["value"])
+    assert "kubeconfig_secret" in output and "cluster_field" in output
 
 
 def test_function_limits_default_to_the_shared_config_values():
