@@ -34,6 +34,7 @@ POLICY = {
         _rule("delete-keep-half", DELETE, safety={"min_healthy_replicas": "50%"}),
         _rule("delete-keep-two", DELETE, safety={"min_healthy_replicas": 2}),
         _rule("delete-any-age", DELETE, safety={"max_alert_age": None}),
+        _rule("dry-delete-keep-two", DELETE, dry_run=True, safety={"min_healthy_replicas": 2}),
     ],
 }
 
@@ -123,6 +124,22 @@ def test_min_healthy_replicas_as_a_count(railed, unique):
     second = respond(railed, "delete-keep-two", pods[1]["metadata"]["name"])
     assert second["actions"][0]["outcome"] == "skipped"
     assert "acting would leave 1 ready pod(s)" in second["actions"][0]["reason"]
+
+
+def test_the_rails_hold_in_dry_run_too(railed, unique):
+    pods = deployment_pods(railed, f"dry-{unique}", replicas=3)
+    allowed = respond(railed, "dry-delete-keep-two", pods[0]["metadata"]["name"])
+    assert (allowed["outcome"], allowed["actions"][0]["outcome"]) == ("dry_run", "dry_run")
+    railed.kube.create_deployment("default", f"pair-{unique}", 2, {"app": f"pair-{unique}"})
+    [replica_set] = railed.kube.owned_by(
+        railed.kube.get_object("deployments", f"pair-{unique}", namespace="default")
+    )
+    for i in range(2):
+        old_pod(railed, "default", f"pair-{unique}-{i}", owner=replica_set)
+    refused = respond(railed, "dry-delete-keep-two", f"pair-{unique}-0")
+    assert refused["actions"][0]["outcome"] == "skipped"
+    assert "min_healthy_replicas 2" in refused["actions"][0]["reason"]
+    assert all(railed.kube.get_pod("default", p["metadata"]["name"]) for p in pods)
 
 
 def test_a_stale_alert_is_logged_not_acted_on(railed, unique):
@@ -220,6 +237,22 @@ def test_the_count_holds_across_instances_under_contention():
         assert sorted(json.loads(stored["data"]["admitted"])) == sorted(admitted)
         conflicts = [r for r in emulator.requests if r.method == "PUT" and r.status == 409]
         assert conflicts, "the writers never raced: the test proves nothing"
+
+
+def test_in_dry_run_the_breaker_answers_without_counting():
+    with KubeApiEmulator() as emulator:
+        emulator.add_token("t", verbs="*")
+        emulator.create_namespace("falco-responder")
+        configuration = client.Configuration()
+        kube_config.load_kube_config_from_dict(
+            emulator.kubeconfig_dict(token="t"), client_configuration=configuration
+        )
+        apis = KubeApis(client.ApiClient(configuration))
+        breaker = Breaker(apis, CircuitBreaker(max_actions=1), timeout=10)
+        assert breaker.admit("first", dry_run=True) is None
+        assert emulator.get_object("configmaps", CONFIGMAP, namespace="falco-responder") is None
+        assert breaker.admit("first", dry_run=False) is None
+        assert breaker.admit("second", dry_run=True).startswith("circuit breaker open: 1")
 
 
 # Clusters.
