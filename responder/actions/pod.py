@@ -10,35 +10,35 @@ from responder.actions.base import ActionContext, BaseAction, RbacRule
 from responder.outcome import ActionResult, ActionStatus
 
 
-class DeletePod(BaseAction):
-    """Delete the pod with a UID precondition, so a replacement is never touched."""
+class _RemovePod(BaseAction):
+    """Delete or evict: guarded by the pod's UID, so a replacement is never touched.
 
-    action: Literal["delete_pod"]
-    grace_period_seconds: int = Field(default=0, ge=0, le=3600)
+    404 (gone) and 409 (UID precondition failed: replaced since it was read) mean the
+    alert's pod is already gone: already handled.
+    """
 
     destructive: ClassVar[bool] = True
-    rbac: ClassVar = (RbacRule("", ("pods",), ("get", "delete")),)
+    verb: ClassVar[str]  # "delete"
+    past: ClassVar[str]  # "deleted"
+
+    def _remove(self, ctx: ActionContext, preconditions: V1Preconditions) -> None:
+        raise NotImplementedError
+
+    def _grace(self) -> str:
+        raise NotImplementedError
 
     def run(self, ctx: ActionContext) -> ActionResult:
-        """Delete; 404 (gone) and 409 (replaced since it was read) mean already handled."""
+        """Remove the pod unless it is already on its way out."""
         target = str(ctx.pod_ref)
         if ctx.pod.metadata.deletion_timestamp is not None:
             return self.result(target, ActionStatus.ALREADY_DONE, "pod is already terminating")
-        options = V1DeleteOptions(
-            grace_period_seconds=self.grace_period_seconds,
-            preconditions=V1Preconditions(uid=ctx.pod.metadata.uid),
-            dry_run=ctx.dry_run_option,
-        )
         try:
-            ctx.apis.core.delete_namespaced_pod(
-                ctx.pod_ref.name,
-                ctx.pod_ref.namespace,
-                body=options,
-                _request_timeout=ctx.timeout,
-            )
+            self._remove(ctx, V1Preconditions(uid=ctx.pod.metadata.uid))
         except ApiException as exc:
             if exc.status == 404:
-                return self.result(target, ActionStatus.ALREADY_DONE, "pod gone before the delete")
+                return self.result(
+                    target, ActionStatus.ALREADY_DONE, f"pod gone before it could be {self.past}"
+                )
             if exc.status == 409:
                 return self.result(
                     target,
@@ -46,11 +46,35 @@ class DeletePod(BaseAction):
                     "UID precondition failed: the pod was replaced after it was read",
                 )
             raise
-        grace = f"grace period {self.grace_period_seconds}s"
-        return self.done(ctx, target, f"deleted, {grace}", f"delete, {grace}")
+        grace = self._grace()
+        return self.done(ctx, target, f"{self.past}, {grace}", f"{self.verb}, {grace}")
 
 
-class EvictPod(BaseAction):
+class DeletePod(_RemovePod):
+    """Delete the pod."""
+
+    action: Literal["delete_pod"]
+    grace_period_seconds: int = Field(default=0, ge=0, le=3600)
+
+    rbac: ClassVar = (RbacRule("", ("pods",), ("get", "delete")),)
+    verb: ClassVar[str] = "delete"
+    past: ClassVar[str] = "deleted"
+
+    def _remove(self, ctx: ActionContext, preconditions: V1Preconditions) -> None:
+        options = V1DeleteOptions(
+            grace_period_seconds=self.grace_period_seconds,
+            preconditions=preconditions,
+            dry_run=ctx.dry_run_option,
+        )
+        ctx.apis.core.delete_namespaced_pod(
+            ctx.pod_ref.name, ctx.pod_ref.namespace, body=options, _request_timeout=ctx.timeout
+        )
+
+    def _grace(self) -> str:
+        return f"grace period {self.grace_period_seconds}s"
+
+
+class EvictPod(_RemovePod):
     """Evict the pod through the Eviction API, so PodDisruptionBudgets are honoured.
 
     A budget that allows no disruption answers 429: transient, so Pub/Sub retries and,
@@ -60,42 +84,29 @@ class EvictPod(BaseAction):
     action: Literal["evict_pod"]
     grace_period_seconds: int | None = Field(default=None, ge=0, le=3600)
 
-    destructive: ClassVar[bool] = True
     rbac: ClassVar = (RbacRule("", ("pods/eviction",), ("create",)),)
+    verb: ClassVar[str] = "evict"
+    past: ClassVar[str] = "evicted"
 
-    def run(self, ctx: ActionContext) -> ActionResult:
-        """Evict; 404 (gone) and 409 (replaced since it was read) mean already handled."""
-        target = str(ctx.pod_ref)
-        if ctx.pod.metadata.deletion_timestamp is not None:
-            return self.result(target, ActionStatus.ALREADY_DONE, "pod is already terminating")
+    def _remove(self, ctx: ActionContext, preconditions: V1Preconditions) -> None:
         eviction = V1Eviction(
             metadata=V1ObjectMeta(name=ctx.pod_ref.name, namespace=ctx.pod_ref.namespace),
             delete_options=V1DeleteOptions(
-                grace_period_seconds=self.grace_period_seconds,
-                preconditions=V1Preconditions(uid=ctx.pod.metadata.uid),
+                grace_period_seconds=self.grace_period_seconds, preconditions=preconditions
             ),
         )
-        try:
-            ctx.apis.core.create_namespaced_pod_eviction(
-                ctx.pod_ref.name,
-                ctx.pod_ref.namespace,
-                eviction,
-                dry_run=ctx.dry_run_param,
-                _request_timeout=ctx.timeout,
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                return self.result(
-                    target, ActionStatus.ALREADY_DONE, "pod gone before the eviction"
-                )
-            if exc.status == 409:
-                return self.result(
-                    target,
-                    ActionStatus.ALREADY_DONE,
-                    "UID precondition failed: the pod was replaced after it was read",
-                )
-            raise
-        return self.done(ctx, target, "evicted (disruption budgets allowed it)", "evict")
+        ctx.apis.core.create_namespaced_pod_eviction(
+            ctx.pod_ref.name,
+            ctx.pod_ref.namespace,
+            eviction,
+            dry_run=ctx.dry_run_param,
+            _request_timeout=ctx.timeout,
+        )
+
+    def _grace(self) -> str:
+        if self.grace_period_seconds is None:
+            return "the pod's own grace period"
+        return f"grace period {self.grace_period_seconds}s"
 
 
 class _PatchPodMetadata(BaseAction):
