@@ -6,7 +6,7 @@ so a DaemonSet pod can still be labelled or isolated.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from kubernetes.client import V1Pod
 
@@ -16,6 +16,8 @@ from responder.workloads import is_ready, owning_workload, ready_pods
 from shared.alert import FalcoAlert, PodRef
 
 OPT_OUT_VALUE = "true"
+# An alert this far in the future defeats both replay guards (age and creation time).
+FUTURE_TOLERANCE = timedelta(minutes=2)
 
 
 def replacement_reason(pod: V1Pod, ref: PodRef, alert: FalcoAlert) -> str | None:
@@ -42,10 +44,19 @@ def replacement_reason(pod: V1Pod, ref: PodRef, alert: FalcoAlert) -> str | None
 
 @dataclass(frozen=True)
 class Verdict:
-    """What the rails allow: nothing (`refuse_all`), or all but destructive actions."""
+    """What the rails allow: nothing (`refuse_all`), or all but some destructive actions.
+
+    `refuse_pod_removal` holds for deleting or evicting this pod, `refuse_scale_down`
+    for scaling its whole workload to zero.
+    """
 
     refuse_all: str | None = None
-    refuse_destructive: str | None = None
+    refuse_pod_removal: str | None = None
+    refuse_scale_down: str | None = None
+
+    def refusal_for(self, removes_workload: bool) -> str | None:
+        """Why a destructive action may not run, or None."""
+        return self.refuse_scale_down if removes_workload else self.refuse_pod_removal
 
 
 def _opted_out(labels: dict[str, str] | None, key: str) -> bool:
@@ -55,6 +66,11 @@ def _opted_out(labels: dict[str, str] | None, key: str) -> bool:
 def precheck(alert: FalcoAlert, ref: PodRef, safety: Safety, now: datetime) -> str | None:
     """The rails that need no call to the cluster: why the rule may not act, or None."""
     age = alert.age(now)
+    if -age > FUTURE_TOLERANCE:
+        return (
+            f"alert is dated {-age} in the future (a clock off?): its pod cannot be told "
+            "from a replacement, so it is not acted on"
+        )
     if safety.max_alert_age is not None and age > safety.max_alert_age:
         return f"alert is {age} old, over max_alert_age {safety.max_alert_age}: not acted on"
     if safety.is_protected(ref.namespace):
@@ -83,27 +99,40 @@ def check(
         return Verdict(refuse_all=f"namespace {ref.namespace} is labelled {label}={OPT_OUT_VALUE}")
     if not destructive:
         return Verdict()
-    return Verdict(refuse_destructive=_owner_refusal(apis, pod, safety, timeout))
+    return _owner_verdict(apis, pod, safety, timeout)
 
 
-def _owner_refusal(apis: KubeApis, pod: V1Pod, safety: Safety, timeout: float) -> str | None:
+def _owner_verdict(apis: KubeApis, pod: V1Pod, safety: Safety, timeout: float) -> Verdict:
     workload = owning_workload(apis, pod, timeout)
     if workload is None:
-        return (
-            "a standalone pod (ignore_standalone_pods)" if safety.ignore_standalone_pods else None
-        )
+        if safety.ignore_standalone_pods:
+            return _refuse_both("a standalone pod (ignore_standalone_pods)")
+        return Verdict()
     if workload.kind == "DaemonSet" and safety.ignore_daemonset_pods:
-        return f"a pod of {workload} (ignore_daemonset_pods)"
+        return _refuse_both(f"a pod of {workload} (ignore_daemonset_pods)")
     if workload.kind == "StatefulSet" and safety.ignore_statefulset_pods:
-        return f"a pod of {workload} (ignore_statefulset_pods)"
+        return _refuse_both(f"a pod of {workload} (ignore_statefulset_pods)")
     if safety.min_healthy_replicas is None or workload.desired is None:
-        return None
+        return Verdict()
     required = safety.required_healthy(workload.desired)
+    if required == 0:
+        return Verdict()
+    setting = f"min_healthy_replicas {safety.min_healthy_replicas}"
+    scale_down = (
+        f"{setting}: scaling {workload} to zero would leave no ready pod, {required} required"
+    )
+    if workload.selector is None:
+        return _refuse_both(f"{setting}: cannot count the ready pods of {workload} (no selector)")
     ready = ready_pods(apis, workload, timeout)
     left = len(ready) - (1 if is_ready(pod) else 0)
     if left < required:
-        return (
-            f"min_healthy_replicas {safety.min_healthy_replicas}: acting would leave {left} "
-            f"ready pod(s) of {workload} ({workload.desired} desired), {required} required"
+        return Verdict(
+            refuse_pod_removal=f"{setting}: acting would leave {left} ready pod(s) of "
+            f"{workload} ({workload.desired} desired), {required} required",
+            refuse_scale_down=scale_down,
         )
-    return None
+    return Verdict(refuse_scale_down=scale_down)
+
+
+def _refuse_both(reason: str) -> Verdict:
+    return Verdict(refuse_pod_removal=reason, refuse_scale_down=reason)

@@ -20,7 +20,7 @@ from responder.actions import ActionContext, BaseAction, KubeApis, breaker_fallb
 from responder.circuit_breaker import Breaker
 from responder.decision import Plan, plan
 from responder.failures import classify
-from responder.guards import check, precheck
+from responder.guards import Verdict, check, precheck
 from responder.outcome import (
     ActionResult,
     ActionStatus,
@@ -34,7 +34,12 @@ from responder.outcome import (
 from responder.policy import Policy, Rule, Safety
 from shared import config
 from shared.alert import FalcoAlert, PodRef, parse_alert
-from shared.envelope import ReceivedMessage, dead_letter_attributes, message_from_event_data
+from shared.envelope import (
+    ReceivedMessage,
+    clip,
+    dead_letter_attributes,
+    message_from_event_data,
+)
 from shared.errors import PermanentError, TransientError
 from shared.pubsub import publish_confirmed
 from shared.structured_log import bind_trace, log
@@ -236,9 +241,9 @@ class Responder:
             return _skipped(rule.actions, target, verdict.refuse_all)
         breaker = Breaker(apis, safety.circuit_breaker, timeout) if safety.circuit_breaker else None
         results: list[ActionResult] = []
-        for action in rule.actions:
+        for position, action in enumerate(rule.actions):
             try:
-                results += self._run_action(action, context, verdict.refuse_destructive, breaker)
+                results += self._run_action(action, context, verdict, breaker)
             except Exception as exc:
                 failure = classify(exc)
                 if not isinstance(failure, PermanentError):
@@ -247,7 +252,7 @@ class Responder:
                 failures.append(f"{action.name} on {target}: {failure.detail}")
                 if not action.continue_on_failure:
                     results += _skipped(
-                        rule.actions[rule.actions.index(action) + 1 :],
+                        rule.actions[position + 1 :],
                         target,
                         f"not run: {action.name} failed",
                     )
@@ -255,19 +260,18 @@ class Responder:
         return results
 
     def _run_action(
-        self,
-        action: BaseAction,
-        context: ActionContext,
-        refusal: str | None,
-        breaker: Breaker | None,
+        self, action: BaseAction, context: ActionContext, verdict: Verdict, breaker: Breaker | None
     ) -> list[ActionResult]:
         target = str(context.pod_ref)
-        if not action.destructive:
-            return [action.run(context)]
-        if refusal:
-            return [action.result(target, ActionStatus.SKIPPED, f"refused: {refusal}")]
-        if breaker is not None:
-            key = f"{context.alert.alert_id}:{action.name}:{target}"
+        if action.destructive:
+            refusal = verdict.refusal_for(action.removes_workload)
+            if refusal:
+                return [action.result(target, ActionStatus.SKIPPED, f"refused: {refusal}")]
+        if action.counted and breaker is not None:
+            if done := action.nothing_to_do(context):
+                return [action.result(target, ActionStatus.ALREADY_DONE, done)]
+            # Keyed by the pod, not the alert: many alerts about one pod take one slot.
+            key = f"{action.name}:{context.pod.metadata.uid}"
             tripped = breaker.admit(key, context.dry_run)
             if tripped:
                 return breaker_fallback(action, context, tripped)
@@ -316,6 +320,7 @@ class Responder:
                 }.items()
                 if value
             }
+            attributes = {key: clip(value) for key, value in attributes.items()}
             try:
                 publish_confirmed(self.settings.responses_topic, [(to_json(record), attributes)])
             except Exception as exc:  # redelivery is safe: every action is idempotent

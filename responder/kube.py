@@ -57,6 +57,7 @@ def use_google_identity(configuration: client.Configuration, token: GoogleToken)
     def refresh(conf: client.Configuration) -> None:
         conf.api_key["authorization"] = token.current()
 
+    configuration.api_key.pop("BearerToken", None)  # a token in the kubeconfig would win
     configuration.api_key_prefix["authorization"] = "Bearer"
     configuration.api_key["authorization"] = ""  # the client sends only keys it has
     configuration.refresh_api_key_hook = refresh

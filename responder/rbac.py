@@ -51,8 +51,8 @@ def cluster_rules(policy: Policy) -> list[dict[str, Any]]:
             needed += OWNER_RBAC
             if safety.min_healthy_replicas is not None:
                 needed += MIN_HEALTHY_RBAC
-            if safety.circuit_breaker is not None:
-                needed += FALLBACK_RBAC
+        if safety.circuit_breaker is not None and any(a.counted for a in actions):
+            needed += FALLBACK_RBAC
     return _merged(needed)
 
 
@@ -62,7 +62,7 @@ def breaker_namespaces(policy: Policy) -> list[str]:
         {
             safety.circuit_breaker.namespace
             for rule, safety in zip(policy.rules, _safeties(policy), strict=True)
-            if safety.circuit_breaker is not None and any(a.destructive for a in rule.actions)
+            if safety.circuit_breaker is not None and any(a.counted for a in rule.actions)
         }
     )
 

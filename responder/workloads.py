@@ -6,7 +6,7 @@ Guards use it (DaemonSet and StatefulSet pods, min_healthy_replicas) and so does
 
 from dataclasses import dataclass
 
-from kubernetes.client import V1Pod
+from kubernetes.client import V1LabelSelector, V1Pod
 
 from responder.actions.base import KubeApis
 
@@ -22,7 +22,8 @@ class Workload:
     name: str
     namespace: str
     desired: int | None = None
-    selector: dict[str, str] | None = None
+    # The label selector in list syntax (`app=web,tier in (a,b)`); None: none usable.
+    selector: str | None = None
 
     def __str__(self) -> str:
         return f"{self.kind.lower()}/{self.namespace}/{self.name}"
@@ -58,11 +59,35 @@ def owning_workload(apis: KubeApis, pod: V1Pod, timeout: float) -> Workload | No
     return Workload(owner.kind, owner.name, namespace)
 
 
+_OPERATORS = {"In": "in", "NotIn": "notin"}
+
+
+def selector_text(selector: V1LabelSelector | None) -> str | None:
+    """A LabelSelector as `list` takes it, with its expressions; None if empty or unknown.
+
+    Empty would select every pod of the namespace: never a safe count of a workload.
+    """
+    if selector is None:
+        return None
+    terms = [f"{k}={v}" for k, v in sorted((selector.match_labels or {}).items())]
+    for expression in selector.match_expressions or []:
+        key, operator = expression.key, expression.operator
+        if operator in _OPERATORS:
+            terms.append(f"{key} {_OPERATORS[operator]} ({','.join(expression.values or [])})")
+        elif operator == "Exists":
+            terms.append(key)
+        elif operator == "DoesNotExist":
+            terms.append(f"!{key}")
+        else:
+            return None
+    return ",".join(terms) or None
+
+
 def _described(kind: str, obj: object, namespace: str) -> Workload:
     spec = obj.spec  # type: ignore[attr-defined]
-    selector = spec.selector.match_labels if spec.selector is not None else None
     replicas = spec.replicas if spec.replicas is not None else 1
-    return Workload(kind, obj.metadata.name, namespace, replicas, selector)  # type: ignore[attr-defined]
+    name = obj.metadata.name  # type: ignore[attr-defined]
+    return Workload(kind, name, namespace, replicas, selector_text(spec.selector))
 
 
 def is_ready(pod: V1Pod) -> bool:
@@ -75,8 +100,7 @@ def is_ready(pod: V1Pod) -> bool:
 
 def ready_pods(apis: KubeApis, workload: Workload, timeout: float) -> list[V1Pod]:
     """The workload's pods that are ready now (selected by its label selector)."""
-    selector = ",".join(f"{k}={v}" for k, v in sorted((workload.selector or {}).items()))
     pods = apis.core.list_namespaced_pod(
-        workload.namespace, label_selector=selector, _request_timeout=timeout
+        workload.namespace, label_selector=workload.selector, _request_timeout=timeout
     ).items
     return [p for p in pods if is_ready(p)]

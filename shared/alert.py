@@ -58,10 +58,9 @@ def parse_time(value: str) -> datetime:
     micros = (fraction or "").ljust(6, "0")[:6]
     zone = "+00:00" if offset in ("Z", "z") else offset
     try:
-        parsed = datetime.fromisoformat(f"{day}T{clock}.{micros}{zone}")
-    except ValueError as exc:
+        return datetime.fromisoformat(f"{day}T{clock}.{micros}{zone}").astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
         raise ValueError(f"{value!r} is not a valid time: {exc}") from None
-    return parsed.astimezone(UTC)
 
 
 # Values Falco prints for a field that has no value (host processes have no pod).
@@ -162,8 +161,11 @@ def _reject_constant(name: str) -> None:
 
 
 def loads_json(data: bytes | str) -> Any:
-    """Strict JSON: exact big integers (Python ints), no NaN/Infinity."""
-    return json.loads(data, parse_constant=_reject_constant)
+    """Strict JSON: exact big integers (Python ints), no NaN/Infinity, bounded nesting."""
+    try:
+        return json.loads(data, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 def _describe(error: ValidationError) -> str:

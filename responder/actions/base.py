@@ -81,9 +81,12 @@ class BaseAction(BaseModel):
     # Whether a failure of this action lets the rule's next actions run anyway.
     continue_on_failure: bool = False
 
-    # Deletes, evicts or scales: counted by the circuit breaker, and checked against
-    # min_healthy_replicas.
+    # Deletes, evicts or scales: behind the owner-aware rails and min_healthy_replicas.
     destructive: ClassVar[bool] = False
+    # Takes every replica of the workload, not just this pod (min_healthy_replicas).
+    removes_workload: ClassVar[bool] = False
+    # Counted by the circuit breaker: the destructive actions, and cordoning a node.
+    counted: ClassVar[bool] = False
     # The permissions `run` needs, for `falco-responder policy rbac` and the docs.
     rbac: ClassVar[tuple[RbacRule, ...]] = ()
 
@@ -95,6 +98,10 @@ class BaseAction(BaseModel):
     def run(self, ctx: ActionContext) -> ActionResult:
         """Act; return what became of it (raise for failures, see the module docstring)."""
         raise NotImplementedError
+
+    def nothing_to_do(self, ctx: ActionContext) -> str | None:
+        """Why the action is already done, seen without a call; so it takes no breaker slot."""
+        return None
 
     def result(self, target: str, status: ActionStatus, reason: str) -> ActionResult:
         """This action's result for `target`."""

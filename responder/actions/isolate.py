@@ -87,7 +87,19 @@ class IsolatePod(BaseAction):
         )
 
     def run(self, ctx: ActionContext) -> ActionResult:
-        """Ensure the policy (AlreadyExists counts as done), then label the pod."""
+        """Ensure the policy (AlreadyExists counts as done), then label the pod.
+
+        Isolation only ever tightens: a pod already isolated is never moved to a policy
+        with more allowances (deny-all may replace any other).
+        """
+        target = str(ctx.pod_ref)
+        current = (ctx.pod.metadata.labels or {}).get(ISOLATION_LABEL)
+        if current and current != self.variant and self.variant != "true":
+            return self.result(
+                target,
+                ActionStatus.ALREADY_DONE,
+                f"already isolated ({ISOLATION_LABEL}={current}); isolation is never loosened",
+            )
         policy = self.network_policy(ctx.pod_ref.namespace)
         created = True
         try:
@@ -102,7 +114,6 @@ class IsolatePod(BaseAction):
                 raise
             created = False
         label = LabelPod(action="label_pod", add={ISOLATION_LABEL: self.variant}).run(ctx)
-        target = str(ctx.pod_ref)
         where = f"network policy {policy.metadata.name}"
         if label.outcome is ActionStatus.ALREADY_DONE and not created:
             return self.result(target, ActionStatus.ALREADY_DONE, f"already isolated by {where}")

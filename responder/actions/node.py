@@ -14,6 +14,8 @@ class CordonNode(BaseAction):
     action: Literal["cordon_node"]
 
     rbac: ClassVar = (RbacRule("", ("nodes",), ("get", "patch")),)
+    # Not destructive for the pod, but an alert storm must not cordon every node.
+    counted: ClassVar[bool] = True
 
     def run(self, ctx: ActionContext) -> ActionResult:
         """Read the node; patch spec.unschedulable unless it is already cordoned."""

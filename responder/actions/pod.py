@@ -1,5 +1,6 @@
 """Actions on the alert's pod itself: delete it, evict it, label or annotate it."""
 
+import re
 from typing import ClassVar, Literal
 
 from kubernetes.client import V1DeleteOptions, V1Eviction, V1ObjectMeta, V1Preconditions
@@ -18,6 +19,7 @@ class _RemovePod(BaseAction):
     """
 
     destructive: ClassVar[bool] = True
+    counted: ClassVar[bool] = True
     verb: ClassVar[str]  # "delete"
     past: ClassVar[str]  # "deleted"
 
@@ -27,11 +29,15 @@ class _RemovePod(BaseAction):
     def _grace(self) -> str:
         raise NotImplementedError
 
+    def nothing_to_do(self, ctx: ActionContext) -> str | None:
+        """A pod already terminating is on its way out."""
+        return "pod is already terminating" if ctx.pod.metadata.deletion_timestamp else None
+
     def run(self, ctx: ActionContext) -> ActionResult:
         """Remove the pod unless it is already on its way out."""
         target = str(ctx.pod_ref)
-        if ctx.pod.metadata.deletion_timestamp is not None:
-            return self.result(target, ActionStatus.ALREADY_DONE, "pod is already terminating")
+        if done := self.nothing_to_do(ctx):
+            return self.result(target, ActionStatus.ALREADY_DONE, done)
         try:
             self._remove(ctx, V1Preconditions(uid=ctx.pod.metadata.uid))
         except ApiException as exc:
@@ -109,6 +115,12 @@ class EvictPod(_RemovePod):
         return f"grace period {self.grace_period_seconds}s"
 
 
+# Kubernetes' syntax for label and annotation keys, and for label values.
+_NAME = r"([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]"
+_QUALIFIED_NAME = re.compile(rf"([a-z0-9]([-a-z0-9.]{{0,251}}[a-z0-9])?/)?{_NAME}")
+_LABEL_VALUE = re.compile(rf"({_NAME})?")
+
+
 class _PatchPodMetadata(BaseAction):
     """Add and remove keys of one metadata map (labels or annotations) of the pod."""
 
@@ -122,6 +134,13 @@ class _PatchPodMetadata(BaseAction):
     def _something_to_do(self) -> "_PatchPodMetadata":
         if not self.add and not self.remove:
             raise ValueError("give keys to add or to remove")
+        for key in [*self.add, *self.remove]:
+            if not _QUALIFIED_NAME.fullmatch(key):
+                raise ValueError(f"{key!r} is not a valid key ([prefix/]name, name <= 63 chars)")
+        if self.field == "labels":
+            for key, value in self.add.items():
+                if not _LABEL_VALUE.fullmatch(value):
+                    raise ValueError(f"label {key}: {value!r} is not a valid label value")
         if overlap := set(self.add) & set(self.remove):
             raise ValueError(f"keys both added and removed: {sorted(overlap)}")
         return self
@@ -145,8 +164,8 @@ class _PatchPodMetadata(BaseAction):
                 _request_timeout=ctx.timeout,
             )
         except ApiException as exc:
-            # 404: gone. 422 (metadata.uid is immutable): the name now holds a replacement.
-            if exc.status in (404, 422):
+            # 404: gone. 422 on metadata.uid (immutable): the name holds a replacement now.
+            if exc.status == 404 or (exc.status == 422 and "metadata.uid" in (exc.body or "")):
                 return self.result(target, ActionStatus.SKIPPED, "pod gone or replaced meanwhile")
             raise
         summary = ", ".join(

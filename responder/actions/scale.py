@@ -13,6 +13,8 @@ class ScaleToZero(BaseAction):
     action: Literal["scale_to_zero"]
 
     destructive: ClassVar[bool] = True
+    removes_workload: ClassVar[bool] = True
+    counted: ClassVar[bool] = True
     rbac: ClassVar = (
         RbacRule("apps", ("replicasets",), ("get",)),
         RbacRule("apps", ("deployments", "statefulsets"), ("get", "patch")),

@@ -35,6 +35,9 @@ POLICY = {
         _rule("delete-keep-two", DELETE, safety={"min_healthy_replicas": 2}),
         _rule("delete-any-age", DELETE, safety={"max_alert_age": None}),
         _rule("dry-delete-keep-two", DELETE, dry_run=True, safety={"min_healthy_replicas": 2}),
+        _rule("scale-keep-two", {"action": "scale_to_zero"}, safety={"min_healthy_replicas": 2}),
+        _rule("isolate", {"action": "isolate_pod"}),
+        _rule("isolate-loosely", {"action": "isolate_pod", "allow_cidrs": ["0.0.0.0/0"]}),
     ],
 }
 
@@ -142,6 +145,39 @@ def test_the_rails_hold_in_dry_run_too(railed, unique):
     assert all(railed.kube.get_pod("default", p["metadata"]["name"]) for p in pods)
 
 
+def test_min_healthy_replicas_refuses_scaling_the_workload_to_zero(railed, unique):
+    pods = deployment_pods(railed, f"big-{unique}", replicas=5)
+    record = respond(railed, "scale-keep-two", pods[0]["metadata"]["name"])
+    assert record["actions"][0]["outcome"] == "skipped"
+    assert "scaling deployment/default/big-" in record["actions"][0]["reason"]
+    assert (
+        railed.kube.get_object("deployments", f"big-{unique}", namespace="default")["spec"][
+            "replicas"
+        ]
+        == 5
+    )
+
+
+def test_isolation_is_never_loosened(railed, unique):
+    name = f"web-{unique}"
+    old_pod(railed, "default", name)
+    assert respond(railed, "isolate", name)["actions"][0]["outcome"] == "done"
+    looser = respond(railed, "isolate-loosely", name)
+    assert looser["actions"][0]["outcome"] == "already_done"
+    assert "never loosened" in looser["actions"][0]["reason"]
+    labels = railed.kube.get_pod("default", name)["metadata"]["labels"]
+    assert labels["falco-responder/isolated"] == "true"
+
+
+def test_an_alert_dated_in_the_future_is_not_acted_on(railed, unique):
+    name = f"web-{unique}"
+    old_pod(railed, "default", name)
+    record = respond(railed, "delete", name, time=datetime.now(UTC) + timedelta(hours=1))
+    assert record["outcome"] == "skipped"
+    assert "in the future" in record["reason"]
+    assert railed.kube.get_pod("default", name) is not None
+
+
 def test_a_stale_alert_is_logged_not_acted_on(railed, unique):
     name = f"web-{unique}"
     railed.kube.create_pod(
@@ -160,20 +196,20 @@ def test_a_stale_alert_is_logged_not_acted_on(railed, unique):
 # The circuit breaker.
 
 
-@pytest.fixture(scope="module")
-def breaking(stack: LocalStack) -> Iterator[LocalStack]:
+@pytest.fixture
+def breaking(stack: LocalStack, unique: str) -> Iterator[LocalStack]:
+    """A stack whose breaker allows two destructive actions; its count starts empty."""
     policy = {
         "safety": {"circuit_breaker": {"max_actions": 2, "window": "10m"}},
-        "rules": [_rule("delete", DELETE)],
+        "rules": [_rule("delete", DELETE), _rule("evict", {"action": "evict_pod"})],
     }
-    with stack_with_policy(stack, policy, "falco-responder-breaker") as local:
+    with stack_with_policy(stack, policy, f"falco-responder-breaker-{unique}") as local:
         yield local
 
 
 def test_past_the_breaker_destructive_actions_become_a_label_and_an_event(breaking, unique):
     names = [f"web-{unique}-{i}" for i in range(3)]
-    for name in names:
-        old_pod(breaking, "default", name)
+    uids = [old_pod(breaking, "default", name)["metadata"]["uid"] for name in names]
     alerts = []
     for name in names:
         alert = shell_alert(name)
@@ -202,7 +238,28 @@ def test_past_the_breaker_destructive_actions_become_a_label_and_an_event(breaki
     redelivered = outcomes(breaking, alerts[0]["uuid"], 2)[1]
     assert redelivered["actions"][0]["reason"] == "pod not found: already gone"
     counted = breaking.kube.get_object("configmaps", CONFIGMAP, namespace="falco-responder")
-    assert counted["data"]["admitted"].count(alerts[0]["uuid"]) == 1
+    assert [counted["data"]["admitted"].count(uid) for uid in uids] == [1, 1, 0]
+
+
+def test_alerts_about_a_pod_already_going_take_no_breaker_slot(breaking, unique):
+    # Falco raises an alert per event, each with its own uuid. Evicted with its grace
+    # period, the pod is still terminating when the next alerts about it arrive.
+    noisy, other = f"noisy-{unique}", f"other-{unique}"
+    old_pod(breaking, "default", noisy)
+    old_pod(breaking, "default", other)
+    records = []
+    for name in (noisy, noisy, noisy, other):
+        alert = shell_alert(name)
+        alert["rule"] = "test: evict"
+        breaking.publish(as_bytes(alert))
+        records.append(outcomes(breaking, alert["uuid"], 1)[0])
+    assert [r["actions"][0]["outcome"] for r in records] == [
+        "done",
+        "already_done",
+        "already_done",
+        "done",
+    ]
+    assert records[1]["actions"][0]["reason"] == "pod is already terminating"
 
 
 def test_the_count_holds_across_instances_under_contention():

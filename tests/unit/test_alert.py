@@ -170,3 +170,15 @@ def test_invalid_json_is_its_own_reason(raw):
 def test_a_json_value_that_is_not_an_object_is_invalid():
     with pytest.raises(InvalidAlertError, match="expected a JSON object, got list"):
         parse_alert(b"[1, 2]")
+
+
+@pytest.mark.parametrize("time", ["0001-01-01T00:30:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_time_out_of_range_is_invalid_not_a_crash(time):
+    with pytest.raises(InvalidAlertError, match=r"field 'time'.*is not a valid time"):
+        parse_alert(json.dumps({**fixture("sidekick_test_event"), "time": time}))
+
+
+def test_json_nested_too_deeply_is_invalid_not_a_crash():
+    with pytest.raises(InvalidAlertError, match="nested too deeply") as caught:
+        parse_alert(b"[" * 100_000 + b"]" * 100_000)
+    assert caught.value.reason == "invalid_json"

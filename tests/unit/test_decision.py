@@ -77,3 +77,21 @@ def test_an_unknown_or_missing_cluster_is_permanent_never_the_default(fields, me
 
 def test_without_clusters_the_cluster_field_is_ignored():
     assert plan(POLICY, _alert(cluster="anything")).cluster is None
+
+
+def test_selectors_keep_their_expressions_and_an_empty_one_counts_nothing():
+    from kubernetes.client import V1LabelSelector, V1LabelSelectorRequirement
+
+    from responder.workloads import selector_text
+
+    selector = V1LabelSelector(
+        match_labels={"app": "web"},
+        match_expressions=[
+            V1LabelSelectorRequirement(key="tier", operator="In", values=["a", "b"]),
+            V1LabelSelectorRequirement(key="canary", operator="DoesNotExist"),
+            V1LabelSelectorRequirement(key="zone", operator="Exists"),
+        ],
+    )
+    assert selector_text(selector) == "app=web,tier in (a,b),!canary,zone"
+    assert selector_text(V1LabelSelector()) is None
+    assert selector_text(None) is None

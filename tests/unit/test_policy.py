@@ -285,6 +285,14 @@ def test_clusters_and_the_field_that_names_them():
         ),
         ({"actions": [{"action": "label_pod"}]}, "give keys to add or to remove"),
         (
+            {"actions": [{"action": "label_pod", "add": {"team": "not valid!"}}]},
+            "label team: 'not valid!' is not a valid label value",
+        ),
+        (
+            {"actions": [{"action": "annotate_pod", "remove": ["-bad"]}]},
+            "'-bad' is not a valid key",
+        ),
+        (
             {"actions": [{"action": "isolate_pod", "allow_cidrs": ["10.0.0.300/8"]}]},
             "rules[0] (r1).actions[0].isolate_pod.allow_cidrs",
         ),
