@@ -235,6 +235,14 @@ class Responder:
             verdict = check(
                 apis, context.pod, context.pod_ref, context.alert, safety, timeout, destructive
             )
+        except ApiException as exc:
+            if exc.status == 404:
+                # The namespace or the controller went away after the pod was read (a
+                # rollout, a deletion): retry; by then the pod is gone too, or settled.
+                raise TransientError(
+                    f"the pod's namespace or controller vanished: {exc.reason}"
+                ) from exc
+            raise classify(exc) from exc
         except Exception as exc:
             raise classify(exc) from exc
         if verdict.refuse_all:

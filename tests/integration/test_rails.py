@@ -12,9 +12,11 @@ from kubernetes import config as kube_config
 
 from k8s_api_emulator import KubeApiEmulator
 from local_stack.stack import LocalStack
+from local_stack.wait import wait_until
 from responder.actions import KubeApis
 from responder.circuit_breaker import CONFIGMAP, Breaker
 from responder.policy import CircuitBreaker
+from shared import config
 from tests.conftest import as_bytes, shell_alert
 from tests.integration.conftest import deployment_pods, old_pod, outcomes, stack_with_policy
 
@@ -175,6 +177,33 @@ def test_an_alert_dated_in_the_future_is_not_acted_on(railed, unique):
     record = respond(railed, "delete", name, time=datetime.now(UTC) + timedelta(hours=1))
     assert record["outcome"] == "skipped"
     assert "in the future" in record["reason"]
+    assert railed.kube.get_pod("default", name) is not None
+
+
+def test_a_controller_gone_while_checking_is_retried_not_dead_lettered_at_once(railed, unique):
+    # The pod names a ReplicaSet that no longer exists (deleted mid-rollout).
+    gone = {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": f"gone-{unique}",
+            "namespace": "default",
+            "uid": "00000000-0000-4000-8000-000000000001",
+        },
+    }
+    name = f"orphan-{unique}"
+    old_pod(railed, "default", name, owner=gone)
+    alert = shell_alert(name)
+    alert["rule"] = "test: delete"
+    railed.publish(as_bytes(alert))
+    [dead] = wait_until(
+        lambda: [m for m in railed.dead_letters.received if alert["uuid"].encode() in m.data],
+        90,
+        "Pub/Sub to dead-letter the alert after its retries",
+    )
+    assert dead.attributes["CloudPubSubDeadLetterSourceDeliveryCount"] == str(
+        config.MAX_DELIVERY_ATTEMPTS
+    )
     assert railed.kube.get_pod("default", name) is not None
 
 
