@@ -111,8 +111,8 @@ resource "google_monitoring_alert_policy" "dead_letter_backlog" {
       Falco alerts reached the dead-letter subscription `${local.dead_letter_subscription_name}`:
       the responder failed permanently on them, or they failed ${var.max_delivery_attempts} deliveries.
       Each message keeps `error_reason` / `error_detail` attributes when the responder put it there.
-      Inspect with `gcloud pubsub subscriptions pull ${local.dead_letter_subscription_name} --limit=10`,
-      fix the cause, then replay them to `${local.alerts_topic_name}`.
+      See what is there, by reason, with `falco-responder dead-letters --project ${var.project_id}`;
+      fix the cause, then `falco-responder replay --dry-run`, and replay without `--dry-run`.
     EOT
   }
 }
