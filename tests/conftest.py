@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from kubernetes.client.exceptions import ApiException
 
 from local_stack.fixtures import aimed_at
 
@@ -37,3 +38,8 @@ def shell_alert(
 def as_bytes(alert: dict[str, Any]) -> bytes:
     """The alert as Falcosidekick sends it."""
     return json.dumps(alert).encode()
+
+
+def status_of(error: ApiException) -> dict[str, Any]:
+    """The Kubernetes Status body of an API error."""
+    return json.loads(error.body)

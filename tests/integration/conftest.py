@@ -14,8 +14,10 @@ from google.cloud import pubsub_v1
 
 from local_stack.policies import MANY_ACTIONS, default_policy_with
 from local_stack.pubsub_emulator import EmulatorNotFoundError
-from local_stack.stack import Collector, LocalStack
+from local_stack.stack import Collector, LocalStack, Received
 from local_stack.wait import wait_until
+from shared import config
+from tests.conftest import shell_alert
 
 OBSERVER_SUBSCRIPTION = "falco-alerts-test-observer"
 
@@ -102,3 +104,28 @@ def outcomes(stack: LocalStack, alert_id: str, count: int) -> list[dict]:
         f"{count} outcome record(s) for {alert_id}",
     )
     return stack.outcomes_for(alert_id)
+
+
+def policy_rule(name: str, *actions: dict, **extra) -> dict:
+    """A policy rule matching the Falco rule `test: <name>` (see `rule_alert`)."""
+    return {"name": name, "match": {"rule": f"test: {name}"}, "actions": list(actions), **extra}
+
+
+def rule_alert(pod: str, rule: str, **options) -> dict:
+    """Falco's shell alert about `pod`, renamed so that only `policy_rule(rule)` matches."""
+    alert = shell_alert(pod, **options)
+    alert["rule"] = f"test: {rule}"
+    return alert
+
+
+def dead_lettered_by_pubsub(stack: LocalStack, alert: dict) -> Received:
+    """Wait until Pub/Sub itself dead-letters the alert: every delivery attempt failed."""
+    [dead] = wait_until(
+        lambda: [m for m in stack.dead_letters.received if alert["uuid"].encode() in m.data],
+        90,
+        f"Pub/Sub to dead-letter alert {alert['uuid']} after its retries",
+    )
+    assert dead.attributes["CloudPubSubDeadLetterSourceDeliveryCount"] == str(
+        config.MAX_DELIVERY_ATTEMPTS
+    )
+    return dead

@@ -10,22 +10,27 @@ import pytest
 from local_stack.stack import LocalStack
 from local_stack.wait import wait_until
 from shared import config
-from tests.conftest import as_bytes, shell_alert
-from tests.integration.conftest import deployment_pods, old_pod, outcomes, stack_with_policy
-
-
-def _rule(name: str, *actions: dict, **extra) -> dict:
-    return {"name": name, "match": {"rule": f"test: {name}"}, "actions": list(actions), **extra}
-
+from tests.conftest import as_bytes
+from tests.integration.conftest import (
+    dead_lettered_by_pubsub,
+    deployment_pods,
+    old_pod,
+    outcomes,
+    policy_rule,
+    rule_alert,
+    stack_with_policy,
+)
 
 POLICY = {
     "safety": {"circuit_breaker": {"max_actions": 100_000}},
     "rules": [
-        _rule("evict", {"action": "evict_pod", "grace_period_seconds": 0}),
-        _rule("label", {"action": "label_pod", "add": {"suspicious": "true"}, "remove": ["team"]}),
-        _rule("annotate", {"action": "annotate_pod", "add": {"falco/alert": "shell"}}),
-        _rule("isolate", {"action": "isolate_pod"}),
-        _rule(
+        policy_rule("evict", {"action": "evict_pod", "grace_period_seconds": 0}),
+        policy_rule(
+            "label", {"action": "label_pod", "add": {"suspicious": "true"}, "remove": ["team"]}
+        ),
+        policy_rule("annotate", {"action": "annotate_pod", "add": {"falco/alert": "shell"}}),
+        policy_rule("isolate", {"action": "isolate_pod"}),
+        policy_rule(
             "isolate-allowing",
             {
                 "action": "isolate_pod",
@@ -33,10 +38,10 @@ POLICY = {
                 "allow_namespaces": ["monitoring"],
             },
         ),
-        _rule("cordon", {"action": "cordon_node"}),
-        _rule("scale", {"action": "scale_to_zero"}),
-        _rule("event", {"action": "record_event", "reason": "ShellSpawned"}),
-        _rule(
+        policy_rule("cordon", {"action": "cordon_node"}),
+        policy_rule("scale", {"action": "scale_to_zero"}),
+        policy_rule("event", {"action": "record_event", "reason": "ShellSpawned"}),
+        policy_rule(
             "dry",
             {"action": "label_pod", "add": {"suspicious": "true"}},
             {"action": "isolate_pod"},
@@ -47,13 +52,15 @@ POLICY = {
             {"action": "delete_pod"},
             dry_run=True,
         ),
-        _rule("stop-on-failure", {"action": "record_event"}, {"action": "delete_pod"}),
-        _rule(
+        policy_rule("stop-on-failure", {"action": "record_event"}, {"action": "delete_pod"}),
+        policy_rule(
             "go-on-after-failure",
             {"action": "record_event", "continue_on_failure": True},
             {"action": "delete_pod"},
         ),
-        _rule("mark", {"action": "label_pod", "add": {"marked": "true"}}, **{"continue": True}),
+        policy_rule(
+            "mark", {"action": "label_pod", "add": {"marked": "true"}}, **{"continue": True}
+        ),
         {
             "name": "then-delete",
             "match": {"rule": "test: mark", "priority": ">=Critical"},
@@ -71,8 +78,7 @@ def acting(stack: LocalStack) -> Iterator[LocalStack]:
 
 def send(stack: LocalStack, rule: str, pod: str, times: int = 2, **fields) -> list[dict]:
     """Publish the alert, then again once handled (a redelivery); the outcome records."""
-    alert = shell_alert(pod)
-    alert["rule"] = f"test: {rule}"
+    alert = rule_alert(pod, rule)
     alert["output_fields"].update(fields)
     for delivery in range(1, times + 1):
         stack.publish(as_bytes(alert))
@@ -98,17 +104,9 @@ def test_eviction_refused_by_the_budget_is_retried_then_dead_lettered(acting, un
     pods = deployment_pods(acting, f"db-{unique}", replicas=2)
     acting.kube.create_pdb("default", f"db-{unique}", {"app": f"db-{unique}"}, min_available=2)
     name = pods[0]["metadata"]["name"]
-    alert = shell_alert(name)
-    alert["rule"] = "test: evict"
+    alert = rule_alert(name, "evict")
     acting.publish(as_bytes(alert))
-    [dead] = wait_until(
-        lambda: [m for m in acting.dead_letters.received if alert["uuid"].encode() in m.data],
-        90,
-        "the alert dead-lettered after the budget refused every eviction",
-    )
-    assert dead.attributes["CloudPubSubDeadLetterSourceDeliveryCount"] == str(
-        config.MAX_DELIVERY_ATTEMPTS
-    )
+    dead_lettered_by_pubsub(acting, alert)
     assert acting.kube.get_pod("default", name) is not None
     refusals = [r.status for r in acting.kube.requests if r.path.endswith(f"/{name}/eviction")]
     assert refusals == [429] * config.MAX_DELIVERY_ATTEMPTS
@@ -240,8 +238,7 @@ def test_a_failed_action_stops_the_rest_and_the_alert_is_dead_lettered(acting, u
     acting.kube.inject_fault(
         method="POST", path="/api/v1/namespaces/default/events", status=400, count=1
     )
-    alert = shell_alert(name)
-    alert["rule"] = "test: stop-on-failure"
+    alert = rule_alert(name, "stop-on-failure")
     acting.publish(as_bytes(alert))
     [record] = outcomes(acting, alert["uuid"], 1)
     assert (record["decision"], record["error_reason"]) == ("dead_letter", "action_failed")
@@ -256,8 +253,7 @@ def test_continue_on_failure_runs_the_next_action(acting, unique):
     acting.kube.inject_fault(
         method="POST", path="/api/v1/namespaces/default/events", status=400, count=1
     )
-    alert = shell_alert(name)
-    alert["rule"] = "test: go-on-after-failure"
+    alert = rule_alert(name, "go-on-after-failure")
     acting.publish(as_bytes(alert))
     [record] = outcomes(acting, alert["uuid"], 1)
     assert [a["outcome"] for a in record["actions"]] == ["failed", "done"]

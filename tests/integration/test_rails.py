@@ -12,34 +12,41 @@ from kubernetes import config as kube_config
 
 from k8s_api_emulator import KubeApiEmulator
 from local_stack.stack import LocalStack
-from local_stack.wait import wait_until
 from responder.actions import KubeApis
 from responder.circuit_breaker import CONFIGMAP, Breaker
 from responder.policy import CircuitBreaker
-from shared import config
-from tests.conftest import as_bytes, shell_alert
-from tests.integration.conftest import deployment_pods, old_pod, outcomes, stack_with_policy
-
-
-def _rule(name: str, *actions: dict, **extra) -> dict:
-    return {"name": name, "match": {"rule": f"test: {name}"}, "actions": list(actions), **extra}
-
+from tests.conftest import as_bytes
+from tests.integration.conftest import (
+    dead_lettered_by_pubsub,
+    deployment_pods,
+    old_pod,
+    outcomes,
+    policy_rule,
+    rule_alert,
+    stack_with_policy,
+)
 
 DELETE = {"action": "delete_pod"}
 POLICY = {
     "safety": {"circuit_breaker": {"max_actions": 100_000}},
     "rules": [
-        _rule("delete", DELETE),
-        _rule("label-then-delete", {"action": "label_pod", "add": {"flagged": "true"}}, DELETE),
-        _rule("delete-no-sts", DELETE, safety={"ignore_statefulset_pods": True}),
-        _rule("delete-no-standalone", DELETE, safety={"ignore_standalone_pods": True}),
-        _rule("delete-keep-half", DELETE, safety={"min_healthy_replicas": "50%"}),
-        _rule("delete-keep-two", DELETE, safety={"min_healthy_replicas": 2}),
-        _rule("delete-any-age", DELETE, safety={"max_alert_age": None}),
-        _rule("dry-delete-keep-two", DELETE, dry_run=True, safety={"min_healthy_replicas": 2}),
-        _rule("scale-keep-two", {"action": "scale_to_zero"}, safety={"min_healthy_replicas": 2}),
-        _rule("isolate", {"action": "isolate_pod"}),
-        _rule("isolate-loosely", {"action": "isolate_pod", "allow_cidrs": ["0.0.0.0/0"]}),
+        policy_rule("delete", DELETE),
+        policy_rule(
+            "label-then-delete", {"action": "label_pod", "add": {"flagged": "true"}}, DELETE
+        ),
+        policy_rule("delete-no-sts", DELETE, safety={"ignore_statefulset_pods": True}),
+        policy_rule("delete-no-standalone", DELETE, safety={"ignore_standalone_pods": True}),
+        policy_rule("delete-keep-half", DELETE, safety={"min_healthy_replicas": "50%"}),
+        policy_rule("delete-keep-two", DELETE, safety={"min_healthy_replicas": 2}),
+        policy_rule("delete-any-age", DELETE, safety={"max_alert_age": None}),
+        policy_rule(
+            "dry-delete-keep-two", DELETE, dry_run=True, safety={"min_healthy_replicas": 2}
+        ),
+        policy_rule(
+            "scale-keep-two", {"action": "scale_to_zero"}, safety={"min_healthy_replicas": 2}
+        ),
+        policy_rule("isolate", {"action": "isolate_pod"}),
+        policy_rule("isolate-loosely", {"action": "isolate_pod", "allow_cidrs": ["0.0.0.0/0"]}),
     ],
 }
 
@@ -51,8 +58,7 @@ def railed(stack: LocalStack) -> Iterator[LocalStack]:
 
 
 def respond(stack: LocalStack, rule: str, pod: str, namespace: str = "default", **alert) -> dict:
-    body = shell_alert(pod, namespace=namespace, **alert)
-    body["rule"] = f"test: {rule}"
+    body = rule_alert(pod, rule, namespace=namespace, **alert)
     stack.publish(as_bytes(body))
     return outcomes(stack, body["uuid"], 1)[0]
 
@@ -193,17 +199,9 @@ def test_a_controller_gone_while_checking_is_retried_not_dead_lettered_at_once(r
     }
     name = f"orphan-{unique}"
     old_pod(railed, "default", name, owner=gone)
-    alert = shell_alert(name)
-    alert["rule"] = "test: delete"
+    alert = rule_alert(name, "delete")
     railed.publish(as_bytes(alert))
-    [dead] = wait_until(
-        lambda: [m for m in railed.dead_letters.received if alert["uuid"].encode() in m.data],
-        90,
-        "Pub/Sub to dead-letter the alert after its retries",
-    )
-    assert dead.attributes["CloudPubSubDeadLetterSourceDeliveryCount"] == str(
-        config.MAX_DELIVERY_ATTEMPTS
-    )
+    dead_lettered_by_pubsub(railed, alert)
     assert railed.kube.get_pod("default", name) is not None
 
 
@@ -230,7 +228,7 @@ def breaking(stack: LocalStack, unique: str) -> Iterator[LocalStack]:
     """A stack whose breaker allows two destructive actions; its count starts empty."""
     policy = {
         "safety": {"circuit_breaker": {"max_actions": 2, "window": "10m"}},
-        "rules": [_rule("delete", DELETE), _rule("evict", {"action": "evict_pod"})],
+        "rules": [policy_rule("delete", DELETE), policy_rule("evict", {"action": "evict_pod"})],
     }
     with stack_with_policy(stack, policy, f"falco-responder-breaker-{unique}") as local:
         yield local
@@ -241,8 +239,7 @@ def test_past_the_breaker_destructive_actions_become_a_label_and_an_event(breaki
     uids = [old_pod(breaking, "default", name)["metadata"]["uid"] for name in names]
     alerts = []
     for name in names:
-        alert = shell_alert(name)
-        alert["rule"] = "test: delete"
+        alert = rule_alert(name, "delete")
         breaking.publish(as_bytes(alert))
         alerts.append(alert)
         outcomes(breaking, alert["uuid"], 1)
@@ -278,8 +275,7 @@ def test_alerts_about_a_pod_already_going_take_no_breaker_slot(breaking, unique)
     old_pod(breaking, "default", other)
     records = []
     for name in (noisy, noisy, noisy, other):
-        alert = shell_alert(name)
-        alert["rule"] = "test: evict"
+        alert = rule_alert(name, "evict")
         breaking.publish(as_bytes(alert))
         records.append(outcomes(breaking, alert["uuid"], 1)[0])
     assert [r["actions"][0]["outcome"] for r in records] == [
@@ -349,7 +345,7 @@ def clustered(stack: LocalStack) -> Iterator[LocalStack]:
     policy = {
         "safety": {"circuit_breaker": {"max_actions": 100_000}},
         "clusters": {"emulated": {"kubeconfig_context": "emulator"}},
-        "rules": [_rule("delete", DELETE)],
+        "rules": [policy_rule("delete", DELETE)],
     }
     with stack_with_policy(stack, policy, "falco-responder-clusters") as local:
         yield local
@@ -358,8 +354,7 @@ def clustered(stack: LocalStack) -> Iterator[LocalStack]:
 def test_the_cluster_named_in_the_alert_is_acted_on(clustered, unique):
     name = f"web-{unique}"
     old_pod(clustered, "default", name)
-    alert = shell_alert(name)
-    alert["rule"] = "test: delete"
+    alert = rule_alert(name, "delete")
     alert["output_fields"]["cluster"] = "emulated"
     clustered.publish(as_bytes(alert))
     record = outcomes(clustered, alert["uuid"], 1)[0]
@@ -372,8 +367,7 @@ def test_an_unknown_or_missing_cluster_is_dead_lettered_never_the_default(
 ):
     name = f"web-{unique}"
     old_pod(clustered, "default", name)
-    alert = shell_alert(name)
-    alert["rule"] = "test: delete"
+    alert = rule_alert(name, "delete")
     if cluster:
         alert["output_fields"]["cluster"] = cluster
     clustered.publish(as_bytes(alert), alert_id=alert["uuid"])

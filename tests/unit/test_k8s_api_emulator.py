@@ -19,24 +19,13 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from k8s_api_emulator import KubeApiEmulator
+from local_stack.wait import wait_until
+from tests.conftest import status_of
 
 ADMIN = "admin-token"
 RESPONDER = "system:serviceaccount:falco:responder"
 RFC3339_SECONDS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 CONTAINERS = [client.V1Container(name="app", image="nginx")]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll until `condition` holds; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(0.02)
-
-
-def status_of(exc: ApiException) -> dict:
-    return json.loads(exc.body)
 
 
 def new_pod(name: str | None = None, labels: dict | None = None, **meta) -> client.V1Pod:
@@ -341,7 +330,7 @@ def test_graceful_delete_marks_the_pod_then_it_goes(core, emulator):
     assert again.metadata.deletion_grace_period_seconds == 1
     assert again.metadata.resource_version == terminating.metadata.resource_version
 
-    wait_for(lambda: emulator.get_pod("default", "web") is None, timeout=5)
+    wait_until(lambda: emulator.get_pod("default", "web") is None, 5, "the pod to go")
     assert time.monotonic() - started >= 0.9
 
 
@@ -352,7 +341,7 @@ def test_a_shorter_grace_period_shortens_a_pending_deletion(core, emulator):
     shorter = core.delete_namespaced_pod("web", "default", grace_period_seconds=1)
     assert shorter.metadata.deletion_grace_period_seconds == 1
     assert shorter.metadata.deletion_timestamp < first.metadata.deletion_timestamp
-    wait_for(lambda: emulator.get_pod("default", "web") is None, timeout=5)
+    wait_until(lambda: emulator.get_pod("default", "web") is None, 5, "the pod to go")
 
 
 def test_default_grace_period_and_immediate_cases(core, emulator):
@@ -403,7 +392,7 @@ def test_namespace_create_get_list_delete(core, emulator):
     assert again.value.status == 409
     assert "The system is ensuring all content is removed" in status_of(again.value)["message"]
 
-    wait_for(lambda: emulator.get_object("namespaces", "falco") is None)
+    wait_until(lambda: emulator.get_object("namespaces", "falco") is None, 5, "the namespace to go")
     assert emulator.list_objects("pods", namespace="falco") == []
 
     with pytest.raises(ApiException) as immortal:

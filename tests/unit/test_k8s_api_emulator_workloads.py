@@ -3,7 +3,6 @@ networkpolicies, events, nodes, apps/v1, configmaps and leases, discovery, RBAC 
 subresource), driven only by the official `kubernetes` client as the responder drives it."""
 
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -13,6 +12,8 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from k8s_api_emulator import KubeApiEmulator
+from local_stack.wait import wait_until
+from tests.conftest import status_of
 
 ADMIN = "admin-token"
 RESPONDER = "system:serviceaccount:falco:responder"
@@ -21,19 +22,6 @@ OPTIMISTIC_LOCK = (
 )
 TOO_MANY = "Cannot evict pod as it would violate the pod's disruption budget."
 MERGE_PATCH = "application/merge-patch+json"
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll until `condition` holds; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(0.02)
-
-
-def status_of(exc: ApiException) -> dict:
-    return json.loads(exc.body)
 
 
 @dataclass
@@ -674,7 +662,7 @@ def test_scale_a_deployment_to_zero(k8s, emulator):
         status = k8s.apps.read_namespaced_deployment("web", "default").status
         return status.observed_generation == 2 and not status.ready_replicas
 
-    wait_for(settled)
+    wait_until(settled, 5, "the scaled status")
     status = k8s.apps.read_namespaced_deployment("web", "default").status
     assert (status.replicas, status.available_replicas) == (None, None)  # omitted when zero
     rs = k8s.apps.read_namespaced_replica_set(replicaset["metadata"]["name"], "default")
@@ -696,7 +684,11 @@ def test_statefulsets_and_daemonsets(k8s, emulator):
     assert (agent.status.number_ready, agent.status.number_misscheduled) == (2, 0)
 
     k8s.apps.patch_namespaced_stateful_set("db", "default", {"spec": {"replicas": 0}})
-    wait_for(lambda: k8s.apps.read_namespaced_stateful_set("db", "default").status.replicas == 0)
+    wait_until(
+        lambda: k8s.apps.read_namespaced_stateful_set("db", "default").status.replicas == 0,
+        5,
+        "the condition",
+    )
     # The budget counts the StatefulSet's scale, which is now zero: nothing is expected.
     emulator.create_pdb("default", "db-pdb", {"app": "db"}, max_unavailable=1)
     budget = k8s.policy.read_namespaced_pod_disruption_budget("db-pdb", "default").status
