@@ -22,10 +22,10 @@ test: lint
 	$(VENV)/bin/python -m pytest
 
 demo: $(STAMP)
-	$(VENV)/bin/python -m local_stack.demo
+	$(VENV)/bin/python -m localdev.local_stack.demo
 
 bench: $(STAMP)
-	$(VENV)/bin/python -m local_stack.bench
+	$(VENV)/bin/python -m localdev.local_stack.bench
 
 terraform-check:
 	bash .ci/terraform-checks

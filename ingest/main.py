@@ -41,7 +41,7 @@ def _bounded_body(request: flask.Request, limit: int) -> bytes:
 
 @functions_framework.http
 def ingest(request: flask.Request) -> flask.Response:
-    """POST one alert, a JSON array of alerts or NDJSON; see DESIGN.md for the answers."""
+    """POST one alert, a JSON array of alerts or NDJSON (answers: docs/architecture.md)."""
     trace_id = trace_id_from_headers(request.headers)
     with structured_log.bind_trace(trace_id):
         reply = handle(

@@ -1,11 +1,12 @@
 """The one place for the names other tools rely on: environment variables, topics, limits.
 
-DESIGN.md fixes these names; Terraform, the local stack and the tests read them from here.
+docs/architecture.md fixes these names; Terraform, the local stack and the tests read them
+from here.
 """
 
 import os
 
-# Environment variables (DESIGN.md, "Contracts").
+# Environment variables (docs/architecture.md, "Contracts").
 GOOGLE_CLOUD_PROJECT = "GOOGLE_CLOUD_PROJECT"
 PUBSUB_EMULATOR_HOST = "PUBSUB_EMULATOR_HOST"
 ALERTS_TOPIC = "ALERTS_TOPIC"

@@ -12,7 +12,7 @@ from shared.errors import PermanentError
 # Pub/Sub limits attribute values to 1024 bytes (keys to 256).
 MAX_ATTRIBUTE_VALUE_BYTES = 1024
 
-# Dead-letter attributes (DESIGN.md, "Dead-letter message").
+# Dead-letter attributes (docs/architecture.md, "Dead-letter message").
 ERROR_REASON = "error_reason"
 ERROR_DETAIL = "error_detail"
 FAILED_AT = "failed_at"

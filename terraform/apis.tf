@@ -1,5 +1,5 @@
 # APIs the module needs. Eventarc is not one of them: the responder is fed by a push
-# subscription this module owns, not by an Eventarc trigger (see DESIGN.md).
+# subscription this module owns, not by an Eventarc trigger (see docs/architecture.md).
 locals {
   apis = toset([
     "artifactregistry.googleapis.com", # images built for the functions

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from local_stack.fixtures import aimed_at
+from localdev.local_stack.fixtures import aimed_at
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ import pytest
 import yaml
 from google.cloud import pubsub_v1
 
-from local_stack.policies import MANY_ACTIONS, default_policy_with
-from local_stack.pubsub_emulator import EmulatorNotFoundError
-from local_stack.stack import Collector, LocalStack, Received
-from local_stack.wait import wait_until
+from localdev.local_stack.policies import MANY_ACTIONS, default_policy_with
+from localdev.local_stack.pubsub_emulator import EmulatorNotFoundError
+from localdev.local_stack.stack import Collector, LocalStack, Received
+from localdev.local_stack.wait import wait_until
 from shared import config
 from tests.conftest import shell_alert
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from local_stack.stack import LocalStack
-from local_stack.wait import wait_until
+from localdev.local_stack.stack import LocalStack
+from localdev.local_stack.wait import wait_until
 from shared import config
 from tests.conftest import as_bytes
 from tests.integration.conftest import (

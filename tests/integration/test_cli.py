@@ -20,11 +20,11 @@ import pytest
 from click.testing import CliRunner, Result
 from google.cloud import pubsub_v1
 
-from cli.main import cli
-from local_stack.fixtures import fixture
-from local_stack.pubsub_emulator import EmulatorNotFoundError, start_pubsub_emulator
-from local_stack.topology import Topology, create_topology
-from local_stack.wait import wait_until
+from falco_responder_cli.main import cli
+from localdev.local_stack.fixtures import fixture
+from localdev.local_stack.pubsub_emulator import EmulatorNotFoundError, start_pubsub_emulator
+from localdev.local_stack.topology import Topology, create_topology
+from localdev.local_stack.wait import wait_until
 from shared import config
 from shared.envelope import dead_letter_attributes, rfc3339
 from tests.conftest import as_bytes, shell_alert

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from local_stack.stack import LocalStack
+from localdev.local_stack.stack import LocalStack
 from tests.conftest import as_bytes, shell_alert
 
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from kubernetes.config import ConfigException
 
-from k8s_api_emulator import KubeApiEmulator
+from localdev.k8s_api_emulator import KubeApiEmulator
 from responder import kube
 from responder.kube import Clusters, GoogleToken
 from responder.policy import ClusterAccess

@@ -10,10 +10,10 @@ import requests
 from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent
 
-from local_stack.fixtures import fixture
-from local_stack.functions import start_ingest
-from local_stack.stack import INGEST_TOKEN, LocalStack
-from local_stack.wait import wait_until
+from localdev.local_stack.fixtures import fixture
+from localdev.local_stack.functions import start_ingest
+from localdev.local_stack.stack import INGEST_TOKEN, LocalStack
+from localdev.local_stack.wait import wait_until
 from shared import config
 from tests.conftest import as_bytes, shell_alert
 from tests.integration.conftest import dead_lettered_by_pubsub

@@ -10,8 +10,8 @@ import pytest
 from kubernetes import client
 from kubernetes import config as kube_config
 
-from k8s_api_emulator import KubeApiEmulator
-from local_stack.stack import LocalStack
+from localdev.k8s_api_emulator import KubeApiEmulator
+from localdev.local_stack.stack import LocalStack
 from responder.actions import KubeApis
 from responder.circuit_breaker import CONFIGMAP, Breaker
 from responder.policy import CircuitBreaker

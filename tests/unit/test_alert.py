@@ -3,7 +3,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from local_stack.fixtures import FIXTURES, fixture
+from falco_responder_cli.sample_alerts import SAMPLE_ALERTS as FIXTURES
+from falco_responder_cli.sample_alerts import sample_alert as fixture
 from shared.alert import PodRef, Priority, content_id, parse_alert, parse_time
 from shared.errors import InvalidAlertError
 

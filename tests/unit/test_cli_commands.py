@@ -2,7 +2,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
+from falco_responder_cli.main import cli
 
 
 def _commands(group, path=()):

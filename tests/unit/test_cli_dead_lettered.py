@@ -1,7 +1,7 @@
 import json
 from datetime import UTC, datetime
 
-from cli.dead_lettered import (
+from falco_responder_cli.dead_lettered import (
     DELIVERY_ATTEMPTS_EXHAUSTED,
     REPLAY_COUNT,
     UNKNOWN_REASON,
@@ -10,7 +10,7 @@ from cli.dead_lettered import (
     republish_attributes,
     rule_of,
 )
-from local_stack.fixtures import fixture
+from localdev.local_stack.fixtures import fixture
 from shared.envelope import ERROR_DETAIL, ERROR_REASON, FAILED_AT, dead_letter_attributes
 
 ORIGINAL = {"alert_id": "a1", "rule": "Terminal shell in container", "priority": "Critical"}

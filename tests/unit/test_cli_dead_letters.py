@@ -1,8 +1,8 @@
 import json
 from datetime import UTC, datetime, timedelta
 
-from cli.dead_letters import group_by_reason, render_text
-from cli.pulling import Pulled
+from falco_responder_cli.dead_letters import group_by_reason, render_text
+from falco_responder_cli.pulling import Pulled
 
 T0 = datetime(2026, 11, 20, 8, tzinfo=UTC)
 

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 import click
 import pytest
 
-from cli.durations import Duration, Rfc3339
+from falco_responder_cli.durations import Duration, Rfc3339
 from shared.durations import parse_duration
 
 

@@ -4,8 +4,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from cli.main import cli
-from local_stack.fixtures import FIXTURES
+from falco_responder_cli.main import cli
+from falco_responder_cli.sample_alerts import SAMPLE_ALERTS as FIXTURES
 from responder.decision import NO_POD
 from responder.handler import DEFAULT_POLICY_FILE
 

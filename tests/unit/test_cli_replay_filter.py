@@ -1,8 +1,8 @@
 import json
 from datetime import UTC, datetime, timedelta
 
-from cli.pulling import Pulled
-from cli.replay import ReplayFilter, ReplaySummary
+from falco_responder_cli.pulling import Pulled
+from falco_responder_cli.replay import ReplayFilter, ReplaySummary
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from local_stack.fixtures import fixture
+from localdev.local_stack.fixtures import fixture
 from responder.decision import NO_POD, plan
 from responder.policy import parse_policy
 from shared.alert import PodRef, parse_alert

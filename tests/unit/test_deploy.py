@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from local_stack import stack
+from localdev.local_stack import stack
 from responder import rbac
 from responder.actions import FALLBACK_RBAC, Action
 from responder.handler import DEFAULT_POLICY_FILE

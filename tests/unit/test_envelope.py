@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from local_stack.fixtures import fixture
+from localdev.local_stack.fixtures import fixture
 from shared.alert import parse_alert
 from shared.envelope import (
     alert_attributes,

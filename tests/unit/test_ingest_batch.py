@@ -3,7 +3,7 @@ import json
 import pytest
 
 from ingest.batch import BatchTooLargeError, parse_batch
-from local_stack.fixtures import fixture
+from localdev.local_stack.fixtures import fixture
 from shared.errors import InvalidAlertError
 
 SHELL = fixture("terminal_shell_in_container")

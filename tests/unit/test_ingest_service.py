@@ -7,7 +7,7 @@ import pytest
 
 from ingest import auth
 from ingest.service import BodyTooLargeError, Settings, handle
-from local_stack.fixtures import fixture
+from localdev.local_stack.fixtures import fixture
 from shared import config
 
 SETTINGS = Settings(topic="falco-alerts", max_body_bytes=1000, max_alerts=2)

@@ -18,8 +18,8 @@ import urllib3
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from k8s_api_emulator import KubeApiEmulator
-from local_stack.wait import wait_until
+from localdev.k8s_api_emulator import KubeApiEmulator
+from localdev.local_stack.wait import wait_until
 from tests.conftest import status_of
 
 ADMIN = "admin-token"
@@ -691,7 +691,7 @@ def test_cli_serves_seed_and_kubeconfig_until_sigterm(tmp_path):
         [
             sys.executable,
             "-m",
-            "k8s_api_emulator",
+            "localdev.k8s_api_emulator",
             "--seed",
             str(seed),
             "--token",

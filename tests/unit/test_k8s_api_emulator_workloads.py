@@ -11,8 +11,8 @@ import pytest
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from k8s_api_emulator import KubeApiEmulator
-from local_stack.wait import wait_until
+from localdev.k8s_api_emulator import KubeApiEmulator
+from localdev.local_stack.wait import wait_until
 from tests.conftest import status_of
 
 ADMIN = "admin-token"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.fixtures import fixture
+from localdev.local_stack.fixtures import fixture
 from responder.handler import DEFAULT_POLICY_FILE
 from responder.policy import PolicyError, PriorityCondition, load_policy, parse_policy
 from shared.alert import Priority, parse_alert

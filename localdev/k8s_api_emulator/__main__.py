@@ -1,4 +1,4 @@
-"""``python -m k8s_api_emulator``: serve until SIGINT/SIGTERM.
+"""``python -m localdev.k8s_api_emulator``: serve until SIGINT/SIGTERM.
 
 Prints ``k8s-api-emulator listening on <url>`` on stdout once serving (and once the seed is
 loaded and the kubeconfig written), so a parent process can wait for that line.
@@ -17,7 +17,7 @@ from .emulator import KubeApiEmulator
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m k8s_api_emulator",
+        prog="python -m localdev.k8s_api_emulator",
         description="Serve an emulated Kubernetes API on 127.0.0.1 until SIGINT or SIGTERM.",
     )
     parser.add_argument(

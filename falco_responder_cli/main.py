@@ -2,14 +2,15 @@
 
 import click
 
-from cli.dead_letters import dead_letters_command
-from cli.policy_commands import policy_group
-from cli.replay import replay_command
-from cli.seek import seek_command
-from cli.send_test_alert import send_test_alert_command
+from falco_responder_cli.dead_letters import dead_letters_command
+from falco_responder_cli.policy_commands import policy_group
+from falco_responder_cli.replay import replay_command
+from falco_responder_cli.seek import seek_command
+from falco_responder_cli.send_test_alert import send_test_alert_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="falco-responder", prog_name="falco-responder")
 def cli() -> None:
     """Operate falco-responder: dead letters, replays, seeks, test alerts and policies.
 

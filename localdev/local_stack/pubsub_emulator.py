@@ -2,7 +2,7 @@
 
 import shutil
 
-from local_stack.processes import Service, free_port, http_answers
+from localdev.local_stack.processes import Service, free_port, http_answers
 
 START_TIMEOUT_SECONDS = 90
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import requests
 
-from local_stack.wait import wait_until
+from localdev.local_stack.wait import wait_until
 
 
 def free_port() -> int:

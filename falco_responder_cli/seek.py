@@ -12,8 +12,8 @@ import click
 from google.cloud import pubsub_v1
 from google.protobuf import timestamp_pb2
 
-from cli.common import project_option, pubsub_errors, resource_path
-from cli.durations import Duration, Rfc3339
+from falco_responder_cli.common import project_option, pubsub_errors, resource_path
+from falco_responder_cli.durations import Duration, Rfc3339
 from shared import config
 from shared.envelope import rfc3339
 

@@ -9,9 +9,9 @@ from typing import Any
 import click
 from google.cloud import pubsub_v1
 
-from cli.common import project_option, pubsub_errors, resource_path
-from cli.dead_lettered import reason_of, rule_of
-from cli.pulling import Lease, Pulled
+from falco_responder_cli.common import project_option, pubsub_errors, resource_path
+from falco_responder_cli.dead_lettered import reason_of, rule_of
+from falco_responder_cli.pulling import Lease, Pulled
 from shared import config
 from shared.envelope import ERROR_DETAIL, rfc3339
 

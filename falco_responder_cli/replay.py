@@ -15,10 +15,15 @@ import click
 from google.cloud import pubsub_v1
 from tqdm import tqdm
 
-from cli.common import project_option, pubsub_errors, resource_path
-from cli.dead_lettered import reason_of, replay_count_of, republish_attributes, rule_of
-from cli.durations import Duration
-from cli.pulling import BATCH_SIZE, Lease, Pulled
+from falco_responder_cli.common import project_option, pubsub_errors, resource_path
+from falco_responder_cli.dead_lettered import (
+    reason_of,
+    replay_count_of,
+    republish_attributes,
+    rule_of,
+)
+from falco_responder_cli.durations import Duration
+from falco_responder_cli.pulling import BATCH_SIZE, Lease, Pulled
 from shared import config
 from shared.envelope import rfc3339
 from shared.pubsub import PUBLISH_TIMEOUT_SECONDS

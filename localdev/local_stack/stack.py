@@ -17,13 +17,13 @@ from typing import Any, TypeVar
 import requests
 from google.cloud import pubsub_v1
 
-from k8s_api_emulator import KubeApiEmulator
-from k8s_api_emulator.kinds import EMULATOR_NODE
-from local_stack.functions import start_ingest, start_responder
-from local_stack.processes import Service
-from local_stack.pubsub_emulator import start_pubsub_emulator
-from local_stack.topology import Topology, create_topology
-from local_stack.wait import wait_until
+from localdev.k8s_api_emulator import KubeApiEmulator
+from localdev.k8s_api_emulator.kinds import EMULATOR_NODE
+from localdev.local_stack.functions import start_ingest, start_responder
+from localdev.local_stack.processes import Service
+from localdev.local_stack.pubsub_emulator import start_pubsub_emulator
+from localdev.local_stack.topology import Topology, create_topology
+from localdev.local_stack.wait import wait_until
 from responder import rbac
 from responder.handler import DEFAULT_POLICY_FILE
 from responder.policy import load_policy

@@ -26,12 +26,12 @@ from pathlib import Path
 
 from google.cloud import pubsub_v1
 
-from local_stack.fixtures import aimed_at, fixture
-from local_stack.functions import REPO_ROOT, start_responder
-from local_stack.policies import MANY_ACTIONS, default_policy_with
-from local_stack.processes import Service
-from local_stack.stack import LocalStack
-from local_stack.wait import wait_until
+from localdev.local_stack.fixtures import aimed_at, fixture
+from localdev.local_stack.functions import REPO_ROOT, start_responder
+from localdev.local_stack.policies import MANY_ACTIONS, default_policy_with
+from localdev.local_stack.processes import Service
+from localdev.local_stack.stack import LocalStack
+from localdev.local_stack.wait import wait_until
 from shared import config
 
 SINGLE_REQUESTS = 400
@@ -103,7 +103,7 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
 def start_baseline(stack: LocalStack, markers: Path) -> Service:
     """The empty handler behind a second push subscription on the same alerts topic."""
     service, url = start_responder(
-        {"BENCH_MARKER_DIR": str(markers)}, "local_stack/empty_handler.py", "empty"
+        {"BENCH_MARKER_DIR": str(markers)}, "localdev/local_stack/empty_handler.py", "empty"
     )
     subscriber = pubsub_v1.SubscriberClient()
     subscriber.create_subscription(

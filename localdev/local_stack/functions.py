@@ -4,9 +4,9 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from local_stack.processes import Service, free_port, http_answers
+from localdev.local_stack.processes import Service, free_port, http_answers
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def start_function(

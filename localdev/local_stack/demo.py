@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from local_stack.fixtures import aimed_at, fixture
-from local_stack.policies import default_policy_with
-from local_stack.stack import LocalStack
-from local_stack.wait import WaitTimeoutError
+from localdev.local_stack.fixtures import aimed_at, fixture
+from localdev.local_stack.policies import default_policy_with
+from localdev.local_stack.stack import LocalStack
+from localdev.local_stack.wait import WaitTimeoutError
 from shared import config
 
 OUTCOME_WAIT_SECONDS = 60

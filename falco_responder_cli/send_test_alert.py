@@ -8,7 +8,7 @@ from typing import Any
 import click
 import requests
 
-from local_stack.fixtures import FIXTURES, fixture
+from falco_responder_cli.sample_alerts import SAMPLE_ALERTS, sample_alert
 from shared import config
 from shared.alert import loads_json
 
@@ -19,8 +19,8 @@ ACCEPTED = 202
 
 
 def fixture_names() -> list[str]:
-    """The stems of the alerts shipped in local_stack/fixtures."""
-    return sorted(p.stem for p in FIXTURES.glob("*.json"))
+    """The stems of the sample alerts shipped with the command."""
+    return sorted(p.stem for p in SAMPLE_ALERTS.glob("*.json"))
 
 
 def load_alert_file(path: Path) -> dict[str, Any]:
@@ -89,7 +89,9 @@ def send_test_alert_command(
     """
     if fixture_name and alert_file:
         raise click.UsageError("give --fixture or --file, not both")
-    alert = load_alert_file(alert_file) if alert_file else fixture(fixture_name or DEFAULT_FIXTURE)
+    alert = (
+        load_alert_file(alert_file) if alert_file else sample_alert(fixture_name or DEFAULT_FIXTURE)
+    )
     if not token:
         click.echo(
             f"warning: no --token or {config.INGEST_TOKEN}: sending no Authorization", err=True

@@ -1,0 +1,1 @@
+"""Development tooling, not shipped: the Kubernetes API emulator and the local stack."""
