@@ -270,6 +270,8 @@ def test_variables_that_can_be_wrong_are_validated():
         "dead_letter_retention",
         "notification_channels",
         "ingest_invokers",
+        "policy_file",
+        "responder_vpc_egress",
     }
     missing = {name for name in must_validate if not tf().variables[name].get("validation")}
     assert not missing, f"variables without validation: {sorted(missing)}"
