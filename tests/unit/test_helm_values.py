@@ -82,6 +82,7 @@ def render(template: str, values: dict[str, str] = SAMPLE) -> str:
     unknown = set(PLACEHOLDER.findall(template)) - set(values)
     assert not unknown, f"placeholders without a value: {sorted(unknown)}"
     assert "%{" not in template, "template directives are not expected here"
+    assert "$${" not in template, "escaped placeholders are not expected here"
     return PLACEHOLDER.sub(lambda m: values[m[1]], template)
 
 
