@@ -65,9 +65,11 @@ def protected_namespaces(policy: Policy, rules: list[Rule]) -> dict[str, Any]:
 def read_only_apis(kubeconfig: Path | None, context: str | None) -> KubeApis:
     """Clients for the cluster of a kubeconfig (default: $KUBECONFIG, ~/.kube/config)."""
     configuration = client.Configuration()
+    # Read now: the client library reads $KUBECONFIG once, when it is imported.
+    path = str(kubeconfig) if kubeconfig else config.env(config.KUBECONFIG)
     try:
         kube_config.load_kube_config(
-            config_file=str(kubeconfig) if kubeconfig else None,
+            config_file=path,
             context=context,
             client_configuration=configuration,
         )
