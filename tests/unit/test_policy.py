@@ -156,7 +156,7 @@ def test_a_value_longer_than_the_matcher_reads_is_refused_not_guessed():
         policy = _policy({"output_fields": {"proc.cmdline": condition}})
         with pytest.raises(
             FieldTooLongError,
-            match="output field 'proc.cmdline' is 65552 characters, over the 65536",
+            match=r"output field 'proc\.cmdline' is 65552 characters, over the 65536",
         ):
             policy.matching_rules(_alert(fields={"proc.cmdline": long}), None)
     # equality needs no cap, and a value at the cap is read whole
