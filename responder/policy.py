@@ -334,6 +334,13 @@ class Safety(_Strict):
         update = {name: getattr(overrides, name) for name in overrides.model_fields_set}
         for name in _ADDITIVE:
             update[name] = list(dict.fromkeys([*getattr(self, name), *getattr(overrides, name)]))
+        breaker = overrides.circuit_breaker
+        if "circuit_breaker" in update and breaker and self.circuit_breaker:
+            # Field by field: a rule raising max_actions still counts in the policy's
+            # ConfigMap, not in a count of its own that the policy's limit never sees.
+            update["circuit_breaker"] = self.circuit_breaker.model_copy(
+                update={name: getattr(breaker, name) for name in breaker.model_fields_set}
+            )
         return self.model_copy(update=update)
 
 

@@ -265,6 +265,36 @@ def test_a_rule_overrides_only_the_rails_it_names():
     assert effective.circuit_breaker is not None
 
 
+def test_a_rules_circuit_breaker_keeps_the_policys_count_and_window():
+    policy = parse_policy(
+        {
+            "safety": {"circuit_breaker": {"namespace": "security", "window": "1h"}},
+            "rules": [
+                _rule("more", {}, safety={"circuit_breaker": {"max_actions": 50}}),
+                _rule("off", {}, safety={"circuit_breaker": None}),
+            ],
+        },
+        "p.yaml",
+    )
+    more, off = (policy.safety.overridden_by(r.safety) for r in policy.rules)
+    assert (more.circuit_breaker.namespace, more.circuit_breaker.window) == (
+        "security",
+        timedelta(hours=1),
+    )
+    assert more.circuit_breaker.max_actions == 50
+    assert off.circuit_breaker is None
+    # with the policy's breaker off, a rule's own starts from the defaults
+    alone = parse_policy(
+        {
+            "safety": {"circuit_breaker": None},
+            "rules": [_rule("r", {}, safety={"circuit_breaker": {"max_actions": 3}})],
+        },
+        "p.yaml",
+    )
+    breaker = alone.safety.overridden_by(alone.rules[0].safety).circuit_breaker
+    assert (breaker.max_actions, breaker.namespace) == (3, "falco-responder")
+
+
 # Protected namespaces: the built-in list always holds; additions add up.
 
 
