@@ -115,7 +115,7 @@ def explanation(
     """The responder's evaluation as plain values: what it would do, and why."""
     pod = alert.pod
     try:
-        rules = list(plan(policy, alert, record.dry_run).rules)
+        rules = list(plan(policy, alert).rules)
     except PermanentError:
         rules = []
     parameters = [
