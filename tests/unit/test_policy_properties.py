@@ -5,6 +5,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +15,12 @@ from responder.policy import MAX_MATCHED_CHARS, PolicyError, parse_policy
 from shared.alert import parse_alert
 from shared.errors import InvalidAlertError, PermanentError
 
+# In a full run the integration stack's Pub/Sub client threads are still alive and draw
+# from the `random` module; Hypothesis then blames our strategies, which use none.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Do not use the `random` module inside strategies"
+    ":hypothesis.errors.HypothesisDeprecationWarning"
+)
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 FIELDS = ["proc.cmdline", "proc.name", "k8s.ns.name", "k8s.pod.name", "k8s.pod.uid", "cluster"]
 PROPERTIES = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
