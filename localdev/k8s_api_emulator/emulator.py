@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from . import builders, clock, kubeconfig
+from .admission import ValidatingAdmission
 from .api import ResourceApi
 from .auth import TokenAuth, VerbSpec
 from .codec import typed
@@ -32,6 +33,7 @@ from .kinds import (
 )
 from .requestlog import RequestLog, RequestRecord
 from .router import Router
+from .scale import ScaleApi
 from .scheduler import Scheduler
 from .seed import load_seed
 from .server import ApiHttpServer
@@ -67,6 +69,8 @@ class KubeApiEmulator:
         scaler = WorkloadScaler(self._store, self._scheduler)
         self._updates = UpdateApi(self._api, self._store, scaler.observe)
         self._evictions = EvictionApi(self._api, self._store)
+        self._scales = ScaleApi(self._store, self._updates)
+        self._admission = ValidatingAdmission(self._store)
         self._auth = TokenAuth()
         self._faults = FaultInjector()
         self._log = RequestLog()
@@ -88,6 +92,8 @@ class KubeApiEmulator:
             self._stopping,
             updates=self._updates,
             evictions=self._evictions,
+            scales=self._scales,
+            admission=self._admission,
         )
         self._server = ApiHttpServer(self._host, self._port, router)
         self._scheduler.start()
@@ -319,11 +325,14 @@ class KubeApiEmulator:
         count: int | None = 1,
         hang_seconds: float | None = None,
         retry_after: int | None = None,
+        after_performing: bool = False,
     ) -> Fault:
         """Fail the next ``count`` requests matching ``method`` (None: any) and ``path`` (exact,
         no query string; None: any) with ``status``, or stall them ``hang_seconds`` and then
         answer 504. ``count=None`` keeps failing until ``clear_faults``. Checked before
-        authentication, like a proxy in front of the server."""
+        authentication, like a proxy in front of the server. ``after_performing`` performs
+        the request first (it takes effect, authorized and admitted as usual) and then
+        fails or stalls the answer: "done, but the answer was lost"."""
         fault = Fault(
             method=method.upper() if method else None,
             path=path,
@@ -331,6 +340,7 @@ class KubeApiEmulator:
             hang_seconds=hang_seconds,
             remaining=count,
             retry_after=retry_after,
+            after_performing=after_performing,
         )
         self._faults.add(fault)
         return fault

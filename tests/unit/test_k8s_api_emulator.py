@@ -485,7 +485,7 @@ def test_unknown_paths_and_methods(core, emulator):
     ):
         status, body, _ = raw(core, method, path)
         assert (status, body["reason"]) == (405, "MethodNotAllowed"), (method, path)
-    assert raw(core, "GET", "/api/v1/namespaces/default/pods/web/status")[0] == 404
+    assert raw(core, "GET", "/api/v1/namespaces/default/pods/web/binding")[0] == 404
 
 
 def test_discovery(core):
@@ -501,6 +501,9 @@ def test_discovery(core):
         "nodes",
         "pods",
         "pods/eviction",
+        "pods/status",
+        "namespaces/status",
+        "nodes/status",
     }
     assert resources["pods"].namespaced and resources["pods"].kind == "Pod"
     assert not resources["namespaces"].namespaced and not resources["nodes"].namespaced
@@ -508,6 +511,9 @@ def test_discovery(core):
     eviction = resources["pods/eviction"]
     assert (eviction.group, eviction.version, eviction.kind) == ("policy", "v1", "Eviction")
     assert eviction.verbs == ["create"]
+    status = resources["pods/status"]  # the object's own kind: no group or version given
+    assert (status.group, status.version, status.kind) == (None, None, "Pod")
+    assert status.verbs == ["get", "patch", "update"]
 
 
 # --- selectors -----------------------------------------------------------------------------

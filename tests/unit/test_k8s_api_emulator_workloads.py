@@ -735,6 +735,7 @@ def test_discovery_of_api_groups(k8s):
         "apps",
         "networking.k8s.io",
         "policy",
+        "admissionregistration.k8s.io",
         "coordination.k8s.io",
     ]
     assert all(g.preferred_version.version == "v1" for g in groups)
