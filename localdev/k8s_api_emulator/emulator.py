@@ -11,6 +11,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+import yaml
+
 from . import builders, clock, kubeconfig
 from .admission import ValidatingAdmission
 from .api import ResourceApi
@@ -51,11 +53,18 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+# Namespaces every cluster has from the start (the API server's system namespaces
+# controller creates them); the kubeconfig's context points at "default".
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
 class KubeApiEmulator:
     """A Kubernetes API server stand-in speaking the real REST protocol over HTTP.
 
-    Objects created through the Python helpers skip authentication, fault injection and the
-    request log; everything sent over HTTP goes through all three.
+    Objects created through the Python helpers skip authentication, admission, fault
+    injection and the request log; everything sent over HTTP goes through all four. A new
+    emulator holds the system namespaces (``default``, ``kube-system``, ``kube-public``,
+    ``kube-node-lease``), as a new cluster does.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -76,6 +85,8 @@ class KubeApiEmulator:
         self._log = RequestLog()
         self._stopping = threading.Event()
         self._server: ApiHttpServer | None = None
+        for namespace in SYSTEM_NAMESPACES:
+            self.create_namespace(namespace)
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -200,6 +211,18 @@ class KubeApiEmulator:
             namespace = (body.get("metadata") or {}).get("namespace")
         kind, scope = self._kind(resource, namespace)
         return self._api.create(kind, scope, dict(body))
+
+    def apply(self, source: str | os.PathLike[str]) -> list[dict[str, Any]]:
+        """Create every document of a YAML manifest (``kubectl create -f``), e.g. the
+        admission policy in deploy/; each document names its ``apiVersion`` and ``kind``."""
+        with open(source, encoding="utf-8") as handle:
+            documents = [d for d in yaml.safe_load_all(handle) if d]
+        created = []
+        for document in documents:
+            kind = self._registry.for_kind(document.get("apiVersion", ""), document.get("kind", ""))
+            namespace = (document.get("metadata") or {}).get("namespace", "default")
+            created.append(self._api.create(kind, namespace if kind.namespaced else "", document))
+        return created
 
     def create_node(
         self,

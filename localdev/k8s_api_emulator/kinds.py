@@ -111,6 +111,13 @@ class Registry:
             raise KeyError(f"unknown resource {resource!r}")
         return matches[0]
 
+    def for_kind(self, api_version: str, kind: str) -> ResourceKind:
+        """The served resource of ``kind`` in ``api_version`` (``v1``, ``apps/v1``...)."""
+        for candidate in self:
+            if (candidate.api_version, candidate.kind) == (api_version, kind):
+                return candidate
+        raise KeyError(f"no served resource for kind {kind!r} in {api_version!r}")
+
     def __iter__(self) -> Iterator[ResourceKind]:
         return iter(self._kinds.values())
 

@@ -19,7 +19,7 @@ from google.cloud import pubsub_v1
 
 from localdev.k8s_api_emulator import KubeApiEmulator
 from localdev.k8s_api_emulator.kinds import EMULATOR_NODE
-from localdev.local_stack.functions import start_ingest, start_responder
+from localdev.local_stack.functions import REPO_ROOT, start_ingest, start_responder
 from localdev.local_stack.processes import Service
 from localdev.local_stack.pubsub_emulator import start_pubsub_emulator
 from localdev.local_stack.topology import Topology, create_topology
@@ -33,16 +33,11 @@ PROJECT = "falco-responder-local"
 INGEST_TOKEN = "local-ingest-token"  # noqa: S105 (the local stack's own test token)
 RESPONDER_TOKEN = "responder-token"  # noqa: S105
 RESPONDER_USER = "system:serviceaccount:falco-responder:responder"
-# The emulated cluster starts with the namespaces every cluster has, Falco's, and the
+# Besides the namespaces every cluster has, the emulated cluster holds Falco's and the
 # responder's own (where the circuit breaker keeps its count).
-NAMESPACES = (
-    "default",
-    "kube-system",
-    "kube-public",
-    "kube-node-lease",
-    "falco",
-    "falco-responder",
-)
+NAMESPACES = ("falco", "falco-responder")
+# The cluster-side rails for the responder's identity, loaded as on a real cluster.
+ADMISSION_RAILS = REPO_ROOT / "deploy" / "admission" / "responder-rails.yaml"
 
 
 def responder_permissions(policy_file: Path) -> dict[str, set[str]]:
@@ -210,6 +205,7 @@ class LocalStack:
         for namespace in NAMESPACES:
             self.kube.create_namespace(namespace)
         self.kube.create_node(EMULATOR_NODE)  # where the emulator schedules every pod
+        self.kube.apply(ADMISSION_RAILS)
         permissions = responder_permissions(self.policy_file or DEFAULT_POLICY_FILE)
         self.kube.add_token(RESPONDER_TOKEN, user=RESPONDER_USER, verbs=permissions)
         path = self._workdir / "kubeconfig"
