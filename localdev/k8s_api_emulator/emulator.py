@@ -13,7 +13,7 @@ from typing import Any, Self
 
 import yaml
 
-from . import builders, clock, kubeconfig
+from . import builders, clock, kubeconfig, rbacfile
 from .admission import ValidatingAdmission
 from .api import ResourceApi
 from .auth import TokenAuth, VerbSpec
@@ -139,10 +139,27 @@ class KubeApiEmulator:
 
     # --- access ------------------------------------------------------------------------
 
-    def add_token(self, token: str, user: str = "kubernetes-admin", verbs: VerbSpec = "*") -> None:
+    def add_token(
+        self,
+        token: str,
+        user: str = "kubernetes-admin",
+        verbs: VerbSpec = "*",
+        namespaces: Mapping[str, VerbSpec] | None = None,
+    ) -> None:
         """Accept ``Bearer <token>`` as ``user``. ``verbs``: ``"*"``, a verb set for every
-        resource, or per resource, e.g. ``{"pods": {"get", "delete"}}``."""
-        self._auth.add_token(token, user, verbs)
+        resource, or per resource, e.g. ``{"pods": {"get", "delete"}}``, in every namespace;
+        ``namespaces`` adds rules that hold in one namespace only (a bound Role), e.g.
+        ``{"falco-responder": {"configmaps": {"get"}}}``."""
+        self._auth.add_token(token, user, verbs, namespaces)
+
+    def add_token_from_rbac(
+        self, token: str, documents: list[dict[str, Any]], user: str | None = None
+    ) -> str:
+        """Accept ``token`` with exactly the rights of RBAC ``documents`` (ClusterRoles,
+        Roles, and optionally their bindings, see ``rbacfile.py``); returns its user name."""
+        grant = rbacfile.grant(documents, user)
+        self._auth.add_token(token, grant.user, grant.cluster, grant.namespaced)
+        return grant.user
 
     def kubeconfig_dict(
         self, token: str, context: str = "emulator", namespace: str = "default"

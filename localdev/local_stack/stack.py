@@ -9,7 +9,6 @@ import json
 import os
 import tempfile
 import threading
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,20 +37,6 @@ RESPONDER_USER = "system:serviceaccount:falco-responder:responder"
 NAMESPACES = ("falco", "falco-responder")
 # The cluster-side rails for the responder's identity, loaded as on a real cluster.
 ADMISSION_RAILS = REPO_ROOT / "deploy" / "admission" / "responder-rails.yaml"
-
-
-def responder_permissions(policy_file: Path) -> dict[str, set[str]]:
-    """Exactly what `falco-responder policy rbac` grants for the policy, by resource.
-
-    The integration tests run with these, so an action whose declared RBAC falls short
-    of what it calls fails there with 403, as it would on a real cluster.
-    """
-    permissions: dict[str, set[str]] = defaultdict(set)
-    for document in rbac.manifests(load_policy(policy_file)):
-        for rule in document["rules"]:
-            for resource in rule["resources"]:
-                permissions[resource] |= set(rule["verbs"])
-    return dict(permissions)
 
 
 T = TypeVar("T")
@@ -206,8 +191,11 @@ class LocalStack:
             self.kube.create_namespace(namespace)
         self.kube.create_node(EMULATOR_NODE)  # where the emulator schedules every pod
         self.kube.apply(ADMISSION_RAILS)
-        permissions = responder_permissions(self.policy_file or DEFAULT_POLICY_FILE)
-        self.kube.add_token(RESPONDER_TOKEN, user=RESPONDER_USER, verbs=permissions)
+        # Exactly what `falco-responder policy rbac` grants for the policy (the circuit
+        # breaker's Role in its namespace only), so an action whose declared RBAC falls short
+        # of what it calls fails here with 403, as it would on a real cluster.
+        manifests = rbac.manifests(load_policy(self.policy_file or DEFAULT_POLICY_FILE))
+        self.kube.add_token_from_rbac(RESPONDER_TOKEN, manifests, user=RESPONDER_USER)
         path = self._workdir / "kubeconfig"
         self.kube.write_kubeconfig(path, token=RESPONDER_TOKEN)
         return path
