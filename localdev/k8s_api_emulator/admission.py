@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .auth import User
-from .cel_expressions import CelError, compile_expression, evaluate
+from .cel_expressions import CelError, activation, compile_expression, evaluate
 from .kinds import (
     NAMESPACES,
     VALIDATING_ADMISSION_POLICIES,
@@ -124,14 +124,16 @@ class ValidatingAdmission:
             )
         if not policies or not bindings:
             return
-        variables = {
-            "object": attrs.object,
-            "oldObject": attrs.old_object,
-            "request": _request(attrs, user),
-            "params": None,
-            "namespaceObject": _namespace_object(namespace),
-            "variables": {},
-        }
+        variables = activation(
+            {
+                "object": attrs.object,
+                "oldObject": attrs.old_object,
+                "request": _request(attrs, user),
+                "params": None,
+                "namespaceObject": _namespace_object(namespace),
+                "variables": {},
+            }
+        )
         denials: list[tuple[str, str, str, str]] = []  # policy, binding, reason, message
         for policy in policies:
             spec = policy["spec"]
@@ -194,7 +196,7 @@ def _evaluation_error(source: str, error: CelError) -> str:
     return f"expression '{source}' resulted in error: {error}"
 
 
-def _match_conditions(spec: Mapping[str, Any], variables: Mapping[str, Any]) -> str | None:
+def _match_conditions(spec: Mapping[str, Any], variables: Any) -> str | None:
     """None when every matchCondition holds; "" when one is false; else the error text."""
     errors = []
     for condition in spec.get("matchConditions") or []:
@@ -211,7 +213,7 @@ def _match_conditions(spec: Mapping[str, Any], variables: Mapping[str, Any]) -> 
     return errors[0] if len(errors) == 1 else "[" + ", ".join(errors) + "]"
 
 
-def _denials(spec: Mapping[str, Any], variables: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _denials(spec: Mapping[str, Any], variables: Any) -> list[tuple[str, str]]:
     """(reason, message) of each validation that denies the request."""
     fail = spec.get("failurePolicy", "Fail") == "Fail"
     condition_error = _match_conditions(spec, variables)
@@ -234,7 +236,7 @@ def _denials(spec: Mapping[str, Any], variables: Mapping[str, Any]) -> list[tupl
     return denials
 
 
-def _message(validation: Mapping[str, Any], variables: Mapping[str, Any]) -> str:
+def _message(validation: Mapping[str, Any], variables: Any) -> str:
     """messageExpression if it yields a one-line string, else message, else the expression."""
     if validation.get("messageExpression"):
         try:

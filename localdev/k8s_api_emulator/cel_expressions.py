@@ -11,6 +11,7 @@ error does on a real server, so the emulator is never kinder than one.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -33,9 +34,11 @@ class Expression:
     program: Any
 
 
+@functools.lru_cache(maxsize=1024)
 def compile_expression(source: str) -> Expression:
     """Parse ``source``; raises CelError with the parser's message, or for an unknown name
-    (a real server type-checks and reports an undeclared reference)."""
+    (a real server type-checks and reports an undeclared reference). Compiled programs are
+    cached: every admitted request evaluates the same few expressions."""
     try:
         program = cel.compile(source)
     except ValueError as error:
@@ -47,11 +50,17 @@ def compile_expression(source: str) -> Expression:
     return Expression(source, program)
 
 
-def evaluate(expression: Expression, variables: Mapping[str, Any]) -> Any:
-    """The value of ``expression``; raises CelError in cel-go's words where they differ."""
-    context = cel.Context(variables=dict(variables))
+def activation(variables: Mapping[str, Any]) -> Any:
+    """The variables of one request, converted to CEL values once for all its expressions
+    (not to be shared between threads)."""
+    return cel.Context(variables=dict(variables))
+
+
+def evaluate(expression: Expression, variables: Any) -> Any:
+    """The value of ``expression`` over an ``activation``; raises CelError in cel-go's words
+    where they differ."""
     try:
-        return expression.program.execute(context)
+        return expression.program.execute(variables)
     except KeyError as error:
         raise CelError(f"no such key: {error.args[0]}") from None
     except (TypeError, ValueError, RuntimeError, ArithmeticError) as error:
