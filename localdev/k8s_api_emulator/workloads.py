@@ -16,11 +16,11 @@ from .meta import label_selector
 from .status import FieldError
 from .strategy import Strategy
 
-# Status counters Go serialises even when zero (no omitempty), by kind.
+# Status counters Go serialises even when zero (no omitempty), by kind (k8s.io/api apps/v1).
 REQUIRED_COUNTERS = {
     "Deployment": (),
     "ReplicaSet": ("replicas",),
-    "StatefulSet": ("replicas",),
+    "StatefulSet": ("replicas", "availableReplicas"),
     "DaemonSet": (
         "currentNumberScheduled",
         "numberMisscheduled",

@@ -408,3 +408,27 @@ def test_a_policy_is_validated_and_compiled_when_written(apis_for):
     assert error.status == 422
     created = admission.create_validating_admission_policy(policy({"expression": "true"}))
     assert (created.spec.failure_policy, created.metadata.generation) == ("Fail", 1)
+
+
+def test_namespace_and_object_selectors_narrow_a_policy(emulator, apis_for, tmp_path):
+    emulator.create_namespace("prod", labels={"env": "prod"})
+    for namespace in ("prod", "shop"):
+        emulator.create_pod(namespace, "web", labels={"app": "web"})
+        emulator.create_pod(namespace, "db", labels={"app": "db"})
+    selectors = {
+        "namespaceSelector": {"matchLabels": {"env": "prod"}},
+        "objectSelector": {
+            "matchExpressions": [{"key": "app", "operator": "In", "values": ["web"]}]
+        },
+    }
+    rules = policy()["spec"]["matchConstraints"]["resourceRules"]
+    install(
+        emulator,
+        tmp_path,
+        policy({"expression": "false"}, matchConstraints={"resourceRules": rules, **selectors}),
+        binding(),
+    )
+    core = apis_for(ADMIN).core
+    assert refused(lambda: core.patch_namespaced_pod("web", "prod", label_patch())).status == 422
+    core.patch_namespaced_pod("db", "prod", label_patch())  # not selected by its labels
+    core.patch_namespaced_pod("web", "shop", label_patch())  # nor by its namespace's

@@ -95,6 +95,8 @@ def test_every_object_the_responder_reads_deserializes_after_scaling_to_zero(emu
         "the StatefulSet's status to follow",
     )
     assert apps.read_namespaced_replica_set(rs_name, "shop").status.replicas == 0
+    db = apps.read_namespaced_stateful_set("db", "shop").status
+    assert (db.replicas, db.available_replicas, db.ready_replicas) == (0, 0, None)
     assert apps.read_namespaced_deployment("api", "shop").spec.replicas == 0
     assert apps.read_namespaced_deployment_scale("api", "shop").status.replicas == 0
     assert core.read_namespaced_pod("api-1", "shop").metadata.owner_references[0].name == rs_name
@@ -250,3 +252,13 @@ def test_cli_tokens_with_rights_from_rbac_files(tmp_path):
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=5) == 0
+
+
+def test_a_node_registered_without_a_status_reads_back_with_the_fields_go_always_writes(api):
+    core = client.CoreV1Api(api)
+    core.create_node(client.V1Node(metadata=client.V1ObjectMeta(name="bare")))
+    status = core.read_node("bare").status
+    assert (status.node_info.kubelet_version, status.daemon_endpoints.kubelet_endpoint.port) == (
+        "",
+        0,
+    )
