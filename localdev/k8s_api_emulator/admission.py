@@ -12,6 +12,10 @@ refuses the request with the first denial (``<resource> "<name>" is forbidden:
 ValidatingAdmissionPolicy '<policy>' with binding '<binding>' denied request: <message>``,
 with the reason's code), Warn adds a ``Warning`` header, Audit has no visible effect.
 
+CEL sees ``object``, ``oldObject``, ``request`` (AdmissionRequest as JSON), ``namespaceObject``
+and ``params`` (null: parameters are not supported); ``authorizer`` and ``variables`` are
+not provided, so an expression using them fails as an evaluation error would.
+
 Admission runs where upstream's does: after the object is decoded, defaulted and
 validated, before it is stored; for a DELETE after the preconditions, with ``object`` null
 and ``oldObject`` the stored object. Objects created through the emulator's Python
