@@ -427,8 +427,10 @@ def test_admission_rails_apply_to_both_responder_identities() -> None:
     policy, binding = documents(ADMISSION_RAILS)
     [condition] = policy["spec"]["matchConditions"]
     (sa,) = one_object(KUBECONFIG_MODE, "ClusterRoleBinding")["subjects"]
-    assert stack.RESPONDER_USER == f"system:serviceaccount:{sa['namespace']}:{sa['name']}"
-    assert admission.DEFAULT_GOOGLE_IDENTITY == responder_google_account()
+    bound = f"system:serviceaccount:{sa['namespace']}:{sa['name']}"
+    assert admission.service_account_user(admission.DEFAULT_SERVICE_ACCOUNT) == bound
+    assert bound == stack.RESPONDER_USER  # the local stack's responder: the same identity
+    assert responder_google_account() == admission.DEFAULT_GOOGLE_IDENTITY
     for user in (stack.RESPONDER_USER, responder_google_account()):
         assert f"'{user}'" in condition["expression"]
     assert policy["spec"]["failurePolicy"] == "Fail"
