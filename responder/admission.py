@@ -23,7 +23,7 @@ import yaml
 from responder import rbac
 from responder.actions import RbacRule
 from responder.circuit_breaker import CONFIGMAP
-from responder.policy import Policy
+from responder.policy import Policy, Safety
 
 NAME = "falco-responder-rails"
 LABELS = {"app.kubernetes.io/name": "falco-responder"}
@@ -125,10 +125,14 @@ def _bracket_end(pattern: str, start: int) -> int | None:
     return end if end >= 0 else None
 
 
+def _is_glob(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[")
+
+
 def _any_of(patterns: Sequence[str]) -> list[str]:
-    """CEL terms true when request.namespace matches one of the globs."""
-    names = [p for p in patterns if not re.search(r"[*?\[]", p) and _NAMESPACE.fullmatch(p)]
-    regexes = [r for p in patterns if re.search(r"[*?\[]", p) if (r := glob_regex(p))]
+    """CEL terms, one of which holds when request.namespace matches one of the globs."""
+    names = [p for p in patterns if not _is_glob(p) and _NAMESPACE.fullmatch(p)]
+    regexes = [r for p in patterns if _is_glob(p) if (r := glob_regex(p))]
     terms = [f"request.namespace in {_cel_list(names)}"] if names else []
     if regexes:
         alternatives = "|".join(dict.fromkeys(r[1:-1] for r in regexes))
@@ -136,10 +140,14 @@ def _any_of(patterns: Sequence[str]) -> list[str]:
     return terms
 
 
+def _safeties(policy: Policy) -> list[Safety]:
+    """Each rule's rails (a policy without rules acts nowhere: its own rails stand in)."""
+    return rbac.rule_safeties(policy) or [policy.safety]
+
+
 def refused_namespaces(policy: Policy) -> list[str]:
     """CEL terms, one of which holds for a namespace protected for every rule."""
-    safeties = rbac.rule_safeties(policy) or [policy.safety]
-    lists = [s.effective_protected_namespaces for s in safeties]
+    lists = [s.effective_protected_namespaces for s in _safeties(policy)]
     common = [p for p in lists[0] if all(p in other for other in lists)]
     rest = list(dict.fromkeys(tuple(p for p in ps if p not in common) for ps in lists))
     terms = _any_of(common)
@@ -151,8 +159,7 @@ def refused_namespaces(policy: Policy) -> list[str]:
 
 
 def _is_refused(policy: Policy, namespace: str) -> bool:
-    safeties = rbac.rule_safeties(policy) or [policy.safety]
-    return all(s.is_protected(namespace) for s in safeties)
+    return all(s.is_protected(namespace) for s in _safeties(policy))
 
 
 def _writes(policy: Policy) -> dict[tuple[str, str, str], set[str]]:
