@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.auth import expected_token, is_authorized
+from ingest.auth import expected_tokens, is_authorized
 from ingest.batch import BatchTooLargeError, parse_batch
 from shared import config
 from shared.envelope import alert_attributes
@@ -82,7 +82,7 @@ def handle(
     if method != "POST":
         return _error(405, f"method {method} not allowed; POST alerts to /", Allow="POST")
     try:
-        expected = expected_token()
+        expected = expected_tokens()
     except Exception as exc:  # any failure to read the secret: refuse, the sender retries
         log(logger, logging.ERROR, "cannot read the ingest token", error=repr(exc))
         return _error(503, "authentication is unavailable: the ingest token cannot be read")
