@@ -6,7 +6,8 @@ import json
 import pytest
 
 from ingest import auth
-from ingest.service import BodyTooLargeError, Settings, handle
+from ingest.body import BodyTooLargeError
+from ingest.service import Settings, handle
 from localdev.local_stack.fixtures import fixture
 from shared import config
 from shared.secrets import SecretVersion
