@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
 
 from localdev.local_stack.fixtures import fixture
 from localdev.local_stack.functions import start_ingest
@@ -22,6 +23,8 @@ from localdev.local_stack.processes import Service
 from localdev.local_stack.stack import INGEST_TOKEN, LocalStack
 from localdev.local_stack.wait import wait_until
 from shared import config
+from shared.alert import parse_alert
+from tests.alert_strategies import bodies
 from tests.conftest import shell_alert
 
 MAX_BODY = 64 * 1024
@@ -242,3 +245,23 @@ def test_lone_surrogates_published_straight_are_dead_lettered_once_as_invalid(st
     record = stack.wait_for_outcome(unique)
     assert (record["decision"], record["error_reason"]) == ("dead_letter", "invalid_json")
     assert unique in stack.responder.log_text()
+
+
+@given(body=bodies())
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_any_body_through_the_real_function_is_2xx_or_4xx(ingest, published, body):
+    _, port = ingest
+    response = _post(port, body)
+    assert response.status_code in {202, 400, 413}, response.text
+    if response.status_code != 202:
+        assert response.json()["error"]
+        return
+    for message_id in response.json()["message_ids"]:
+        [message] = wait_until(
+            lambda m=message_id: [r for r in published.received if r.message_id == m],
+            30,
+            f"message {message_id} on the topic",
+        )
+        assert parse_alert(message.data).alert_id == message.attributes["alert_id"]
