@@ -9,11 +9,13 @@ pip's cache keeps the installs quick.
 """
 
 import json
+import os
 import subprocess
 import sys
 import venv
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -48,13 +50,24 @@ def _deployed(name: str, workdir: Path) -> tuple[Path, Path]:
         [str(python), "-m", "pip", "install", "--quiet", "-r", str(source / "requirements.txt")],
         check=True,
         cwd=source,
-        env={**ISOLATED, "PATH": "/usr/bin:/bin", "HOME": str(Path.home())},
+        env={**os.environ, **ISOLATED},
     )
     return source, python
 
 
-def _serve(name: str, workdir: Path, env: dict[str, str]) -> tuple[Service, str]:
-    source, python = _deployed(name, workdir)
+@pytest.fixture(scope="session")
+def deployed(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
+    """Every function's unpacked archive and virtualenv, installed side by side."""
+    names = sorted(function_specs())
+    with ThreadPoolExecutor(len(names)) as pool:
+        built = pool.map(lambda n: _deployed(n, tmp_path_factory.mktemp(f"{n}-archive")), names)
+        return dict(zip(names, built, strict=True))
+
+
+def _serve(
+    name: str, deployed: dict[str, tuple[Path, Path]], env: dict[str, str]
+) -> tuple[Service, str]:
+    source, python = deployed[name]
     spec = function_specs()[name]
     return start_function(
         f"{name}-archive",
@@ -68,10 +81,10 @@ def _serve(name: str, workdir: Path, env: dict[str, str]) -> tuple[Service, str]
 
 
 @pytest.fixture(scope="session")
-def ingest_archive(stack: LocalStack, tmp_path_factory) -> Iterator[str]:
+def ingest_archive(stack: LocalStack, deployed) -> Iterator[str]:
     service, url = _serve(
         "ingest",
-        tmp_path_factory.mktemp("ingest-archive"),
+        deployed,
         {
             config.GOOGLE_CLOUD_PROJECT: stack.project,
             config.PUBSUB_EMULATOR_HOST: stack.pubsub_host,
@@ -84,8 +97,8 @@ def ingest_archive(stack: LocalStack, tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def responder_archive(stack: LocalStack, tmp_path_factory) -> Iterator[str]:
-    workdir = tmp_path_factory.mktemp("responder-archive")
+def responder_archive(stack: LocalStack, deployed, tmp_path_factory) -> Iterator[str]:
+    workdir = tmp_path_factory.mktemp("responder-kubeconfig")
     kubeconfig = stack.kube.write_kubeconfig(workdir / "kubeconfig", token=RESPONDER_TOKEN)
     env = {
         config.GOOGLE_CLOUD_PROJECT: ARCHIVE_PROJECT,
@@ -96,7 +109,7 @@ def responder_archive(stack: LocalStack, tmp_path_factory) -> Iterator[str]:
     }
     if stack.policy_file is not None:
         env[config.POLICY_FILE] = str(stack.policy_file)
-    service, url = _serve("responder", workdir, env)
+    service, url = _serve("responder", deployed, env)
     create_topology(ARCHIVE_PROJECT, push_endpoint=f"{url}/")
     yield url
     service.stop()
