@@ -82,7 +82,7 @@ class PodRef:
 
 def _field_text(fields: dict[str, Any], key: str) -> str | None:
     value = fields.get(key)
-    if not isinstance(value, str) or value in _NO_VALUE:  # a list or object is no name either
+    if not isinstance(value, str) or value in _NO_VALUE:  # a list or dict is no name
         return None
     return value
 

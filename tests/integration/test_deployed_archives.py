@@ -33,6 +33,8 @@ from shared import config
 from tests.conftest import shell_alert
 from tests.function_archive import REPO_ROOT, build_archive, function_specs
 
+# Installing both functions' requirements, on a shared machine, can outlast the default.
+pytestmark = pytest.mark.timeout(900)
 ARCHIVE_PROJECT = "falco-responder-archive"
 # Nothing from this checkout or the user's site-packages may leak into the function.
 ISOLATED = {"PYTHONPATH": "", "PYTHONNOUSERSITE": "1", "PYTHONSAFEPATH": "1"}

@@ -27,6 +27,12 @@ from shared.alert import parse_alert
 from tests.alert_strategies import bodies
 from tests.conftest import shell_alert
 
+# In a full run the session stack's Pub/Sub client threads draw from the `random` module;
+# Hypothesis then blames these strategies, which use none.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Do not use the `random` module inside strategies"
+    ":hypothesis.errors.HypothesisDeprecationWarning"
+)
 MAX_BODY = 64 * 1024
 BODY_TIMEOUT = 2
 

@@ -19,6 +19,12 @@ from shared.envelope import MAX_ATTRIBUTE_VALUE_BYTES
 from shared.errors import InvalidAlertError
 from tests.alert_strategies import bodies
 
+# In a full run the session stack's Pub/Sub client threads draw from the `random` module;
+# Hypothesis then blames these strategies, which use none.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Do not use the `random` module inside strategies"
+    ":hypothesis.errors.HypothesisDeprecationWarning"
+)
 SETTINGS = Settings(topic="falco-alerts", max_body_bytes=100_000, max_alerts=2)
 PROPERTIES = settings(
     max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
