@@ -10,6 +10,7 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from localdev.local_stack.stack import RESPONDER_TOKEN, LocalStack
+from localdev.local_stack.wait import wait_until
 from responder.policy import MAX_MATCHED_CHARS
 from tests.conftest import as_bytes, status_of
 from tests.integration.conftest import (
@@ -161,7 +162,10 @@ def test_an_alert_naming_another_cluster_is_dead_lettered_not_acted_on(guarded, 
         f"alert names cluster 'emulated-us' in output field 'cluster'; "
         f"this responder serves only '{CLUSTER}' (cluster_name)"
     )
-    [dead] = guarded.dead_letters.where(alert_id=alert["uuid"])
+    # the dead letter and the outcome record arrive separately, in either order
+    [dead] = wait_until(
+        lambda: guarded.dead_letters.where(alert_id=alert["uuid"]), 60, "the dead letter"
+    )
     assert dead.attributes["error_reason"] == "unknown_cluster"
     # redelivered (a replay), it is dead-lettered again, and the pod is never read
     send(guarded, alert, count=2)
