@@ -1,4 +1,4 @@
-"""The one small vocabulary of failure (STYLE.md, "Errors").
+"""The one small vocabulary of failure (docs/architecture.md, "Contracts").
 
 A PermanentError can never succeed on redelivery: the responder dead-letters the message
 with the error's reason and acks it; ingest answers 400. A TransientError may pass: the

@@ -65,6 +65,30 @@ def test_validate_prints_the_effective_protected_namespaces(tmp_path):
     ]
 
 
+def test_explain_shows_the_effective_protected_namespaces_of_the_matching_rules(tmp_path):
+    # Adding `payments` keeps the built-in names; a rule's `unprotect` shows as its own list.
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "safety: {protected_namespaces: [payments]}\n"
+        "rules:\n"
+        "  - {name: b, match: {}, safety: {unprotect: [falco]}, actions: [{action: delete_pod}]}\n"
+    )
+    explain = ["policy", "explain", "--policy", policy, "-"]
+    alert = _fresh("terminal_shell_in_container", **{"k8s.ns.name": "payments"})
+    explained = json.loads(_run(*explain[:2], "--json", *explain[2:], input=alert).stdout)
+    assert explained["protected_namespaces"] == {
+        "policy": [*BUILT_IN.split(", "), "payments"],
+        "rules": {"b": ["kube-system", "kube-public", "kube-node-lease", "payments"]},
+    }
+    assert (explained["decision"], explained["reason"]) == (
+        "refuse",
+        "namespace payments is protected",
+    )
+    lines = _run(*explain, input=alert).stdout.splitlines()
+    assert f"protected: {BUILT_IN}, payments" in lines
+    assert "  [b] protected: kube-system, kube-public, kube-node-lease, payments" in lines
+
+
 def test_an_invalid_policy_names_file_rule_and_field_and_exits_1(tmp_path):
     path = tmp_path / "policy.yaml"
     path.write_text(

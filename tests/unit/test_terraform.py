@@ -870,3 +870,38 @@ def test_the_example_policy_is_valid_and_its_ci_checks_it():
     # PyYAML reads the workflow's `on:` key as True
     paths = ["policy.yaml", "rbac.yaml", "admission.yaml"]
     assert workflow[True]["pull_request"]["paths"] == paths
+
+
+def _table_names(markdown: str, heading: str) -> set[str]:
+    """The backticked names in the first column of the table under `heading`."""
+    section = markdown.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    return {name for row in rows for name in re.findall(r"`(\w+)`", row)}
+
+
+def test_the_module_readme_lists_every_input_and_output():
+    readme = (TERRAFORM / "README.md").read_text(encoding="utf-8")
+    assert _table_names(readme, "Inputs") == set(tf().variables)
+    assert _table_names(readme, "Outputs") == set(tf().outputs)
+
+
+def test_the_example_sets_only_variables_that_exist():
+    tfvars = (EXAMPLE / "terraform.tfvars.example").read_text(encoding="utf-8")
+    # commented-out settings too: a user uncomments them
+    assigned = set(re.findall(r"^(?:# )?(\w+) *=", tfvars, re.MULTILINE))
+    assert assigned <= set(example().variables), assigned - set(example().variables)
+    (module,) = _example_module_calls()
+    assert set(module) - {"source"} <= set(tf().variables)
+    for output in example().outputs.values():
+        referenced = re.fullmatch(r"\$\{module\.falco_responder\.(\w+)\}", output["value"])
+        assert referenced and referenced[1] in tf().outputs, output["value"]
+
+
+def test_every_terraform_output_the_docs_run_exists_in_the_example():
+    # The README's deploy path runs `terraform output` in the team's copy of the example.
+    docs = ["README.md", "deploy/README.md", "terraform/examples/basic/README.md"]
+    text = "".join((TERRAFORM.parent / doc).read_text(encoding="utf-8") for doc in docs)
+    named = set(re.findall(r"terraform output(?: -raw| -json)? (\w+)", text))
+    named |= set(re.findall(r"`(falcosidekick_helm_values\w*)`", text))
+    assert named, "the docs run terraform output"
+    assert named <= set(example().outputs), named - set(example().outputs)

@@ -32,3 +32,8 @@ output "falcosidekick_helm_values" {
   description = "falcosecurity/falco chart values (Falcosidekick webhook output), by cluster."
   value       = module.falco_responder.falcosidekick_helm_values
 }
+
+output "falcosidekick_helm_values_gcppubsub" {
+  description = "falcosecurity/falco chart values (Falcosidekick gcppubsub output, Workload Identity), by cluster."
+  value       = module.falco_responder.falcosidekick_helm_values_gcppubsub
+}
