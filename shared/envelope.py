@@ -95,7 +95,8 @@ def dead_letter_attributes(
         FAILED_AT: rfc3339(failed_at),
     }
     candidates = [k for k in FIRST_KEPT if k in original]
-    candidates += [k for k in original if k not in FIRST_KEPT and k not in ours]
+    # Then by name: what is dropped must not depend on the order attributes arrived in.
+    candidates += sorted(k for k in original if k not in FIRST_KEPT and k not in ours)
     fits = [k for k in candidates if _publishable_key(k)]
     dropped = [k for k in candidates if not _publishable_key(k)]
     room = MAX_ATTRIBUTES - len(ours)
