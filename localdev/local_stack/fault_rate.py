@@ -1,8 +1,9 @@
 """Keep a share of the Kubernetes API calls failing, through the emulator's fault injection.
 
 The emulator fails "the next N calls"; this tops that up as calls come in, so about
-`share` of them fail, in turn with 500, 429 (Retry-After: 1) and a hang past the client's
-timeout (then 504), whichever path they are for.
+`share` of them fail, in turn with 500, 429 (Retry-After: 1), a hang past the client's
+timeout (then 504), and a 500 after the call took effect (the answer lost on the way
+back), whichever path they are for.
 """
 
 import threading
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 
 from localdev.k8s_api_emulator import KubeApiEmulator
 
-KINDS = ("500", "429", "hang")
+KINDS = ("500", "429", "hang", "answer lost")
 CHECK_EVERY_SECONDS = 0.1
 
 
@@ -48,6 +49,8 @@ class FaultRate:
     def _inject(self, kind: str) -> None:
         if kind == "hang":
             self.kube.inject_fault(hang_seconds=self.hang_seconds)
+        elif kind == "answer lost":
+            self.kube.inject_fault(status=500, after_performing=True)
         elif kind == "429":
             self.kube.inject_fault(status=429, retry_after=1)
         else:

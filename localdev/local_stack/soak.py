@@ -2,10 +2,11 @@
 
 80% of the alerts go through ingest in arrays, 20% straight to the topic (as
 Falcosidekick's gcppubsub output sends them); 10% of the Kubernetes API calls fail (500,
-429, or a hang past the client's timeout); the responder is killed with SIGKILL
-mid-burst and started again. Delivery follows Pub/Sub's push contract through our push
-driver (the emulator's own push is not Pub/Sub's). At the end every alert is accounted
-for (soak_ledger.py) and the run fails on any loss or any double action.
+429, a hang past the client's timeout, or a 500 after the call took effect); the
+responder is killed with SIGKILL mid-burst and started again. Delivery follows
+Pub/Sub's push contract through our push driver (the emulator's own push is not
+Pub/Sub's). At the end every alert is accounted for (soak_ledger.py) and the run fails
+on any loss or any double action.
 
     python -m localdev.local_stack.soak [--alerts 10000]
 """
@@ -148,12 +149,18 @@ class Soak:
                 self.stack.outcomes.received,
                 self.stack.dead_letters.received,
                 deletions(self.stack.kube.requests, NAMESPACE),
+                self._gone(),
             )
             return not ledger.unaccounted()
 
         with contextlib.suppress(AssertionError):  # what is missing is reported as lost
             self._wait(accounted, "an outcome record or a dead letter for every alert")
         return self._report(ledger, elapsed)
+
+    def _gone(self) -> set[str]:
+        kube = self.stack.kube
+        pods = {s.pod for s in self.sent if s.kind is Kind.ACT}
+        return {pod for pod in pods if kube.get_pod(NAMESPACE, pod) is None}
 
     def _wait(self, condition: Callable[[], bool], what: str) -> None:
         wait_until(condition, 60 + self.count * SECONDS_PER_ALERT, what, interval=0.2)

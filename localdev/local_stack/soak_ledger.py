@@ -1,9 +1,9 @@
 """Accounting for every alert of a soak run, from what the pipeline left behind.
 
-Three independent sources: the outcome records on the responses topic, the dead-letter
-subscription, and the Kubernetes API emulator's request log (every pod deletion the
-cluster actually performed). An alert is lost when none of them knows it; an alert is
-acted on twice when its pod was deleted twice or two records say `acted`.
+Independent sources: the outcome records on the responses topic, the dead-letter
+subscription, and the Kubernetes API emulator (which pods are gone, and its request log:
+every deletion answered 200). An alert is lost when none of them knows it; an alert is
+acted on twice when its pod's deletion was answered 200 twice or two records say `acted`.
 """
 
 import json
@@ -63,9 +63,17 @@ class Ledger:
     outcomes: dict[str, list[dict]] = field(default_factory=lambda: defaultdict(list))
     dead_letters: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     deleted: Counter[str] = field(default_factory=Counter)
+    gone: set[str] = field(default_factory=set)
 
-    def read(self, records: list[Received], dead: list[Received], deleted: Counter[str]) -> None:
-        """Take in the outcome records, the dead letters and the deletions seen so far."""
+    def read(
+        self,
+        records: list[Received],
+        dead: list[Received],
+        deleted: Counter[str],
+        gone: set[str],
+    ) -> None:
+        """Take in the outcome records, the dead letters, the deletions answered 200 and the
+        pods no longer in the cluster (a deletion whose answer was lost shows only there)."""
         self.outcomes.clear()
         self.dead_letters.clear()
         for record in records:
@@ -74,6 +82,7 @@ class Ledger:
         for message in dead:
             self.dead_letters[_alert_id(message) or ""].append(reason_of(message.attributes))
         self.deleted = deleted
+        self.gone = gone
 
     def unaccounted(self) -> list[Sent]:
         """Alerts with neither an outcome record nor a dead letter."""
@@ -97,7 +106,7 @@ class Ledger:
         problems = []
         for s in self.sent:
             dead = s.alert_id in self.dead_letters
-            if s.kind is Kind.ACT and not dead and not self.deleted[s.pod]:
+            if s.kind is Kind.ACT and not dead and s.pod not in self.gone:
                 problems.append(f"{s.alert_id}: pod {s.pod} not deleted, alert not dead-lettered")
             if s.kind is not Kind.ACT and s.pod is not None and self.deleted[s.pod]:
                 problems.append(f"{s.alert_id}: pod {s.pod} deleted by a {s.kind} alert")
@@ -118,8 +127,8 @@ class Ledger:
             if s.alert_id in self.dead_letters:
                 reasons = sorted(set(self.dead_letters[s.alert_id]))
                 ends[f"dead-lettered ({', '.join(reasons)})"] += 1
-            elif s.kind is Kind.ACT and self.deleted[s.pod]:
-                ends["acted (pod deleted once)"] += 1
+            elif s.kind is Kind.ACT and s.pod in self.gone:
+                ends["acted (pod deleted)"] += 1
             elif records:
                 last = records[-1]
                 why = last["actions"][0]["reason"] if last["actions"] else last["reason"]
