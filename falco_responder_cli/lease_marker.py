@@ -43,6 +43,7 @@ class LeaseMarker:
         self.directory = directory or markers_dir()
         self.path = self.directory / f"{uuid.uuid4().hex}.json"
         self._until = datetime.min.replace(tzinfo=UTC)
+        self._warned = False
 
     def others(self, now: datetime) -> list[ForeignLease]:
         """Markers of other runs on the same subscription whose holds may not have expired.
@@ -50,6 +51,8 @@ class LeaseMarker:
         Expired and unreadable markers are removed on the way: they say nothing any more.
         """
         found = []
+        if not self.directory.is_dir():
+            return found
         for path in self.directory.glob("*.json"):
             if path == self.path:
                 continue
@@ -80,10 +83,19 @@ class LeaseMarker:
             "until": self._until.isoformat(),
             "pid": os.getpid(),
         }
-        self.directory.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_suffix(".tmp")
-        partial.write_text(json.dumps(document))
-        partial.replace(self.path)  # atomic: a reader sees the old marker or the new one
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            partial = self.path.with_suffix(".tmp")
+            partial.write_text(json.dumps(document))
+            partial.replace(self.path)  # atomic: a reader sees the old marker or the new one
+        except OSError as exc:  # the run itself is unharmed; only the next one knows less
+            if not self._warned:
+                self._warned = True
+                click.echo(
+                    f"warning: cannot write the lease marker {self.path} ({exc}): if this "
+                    "run is killed, the next one cannot say what it held",
+                    err=True,
+                )
 
     def remove(self) -> None:
         """Nothing held any more."""

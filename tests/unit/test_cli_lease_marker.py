@@ -50,3 +50,12 @@ def test_the_warning_says_how_many_and_until_when(tmp_path):
     warning = held_elsewhere_warning(LeaseMarker(SUB, tmp_path).others(NOW), SUB)
     assert warning.startswith(f"warning: up to 120 messages of {SUB} may still be held")
     assert "until 2026-11-28T01:01:00+00:00" in warning
+
+
+def test_a_marker_that_cannot_be_written_warns_once_and_harms_nothing(tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    marker = LeaseMarker(SUB, tmp_path / "file" / "leases")
+    marker.mark(1, NOW)
+    marker.mark(2, NOW)
+    assert capsys.readouterr().err.count("cannot write the lease marker") == 1
+    assert marker.others(NOW) == []
