@@ -32,6 +32,8 @@ PROJECT = "falco-responder-local"
 INGEST_TOKEN = "local-ingest-token"  # noqa: S105 (the local stack's own test token)
 RESPONDER_TOKEN = "responder-token"  # noqa: S105
 RESPONDER_USER = "system:serviceaccount:falco-responder:responder"
+# The responder's timeout on every Kubernetes call here: short, so retries come soon.
+KUBE_TIMEOUT_SECONDS = 3
 # Besides the namespaces every cluster has, the emulated cluster holds Falco's and the
 # responder's own (where the circuit breaker keeps its count).
 NAMESPACES = ("falco", "falco-responder")
@@ -105,8 +107,10 @@ class LocalStack:
         policy_file: Path | None = None,
         pubsub_host: str | None = None,
         project: str = PROJECT,
+        kube_timeout: float = KUBE_TIMEOUT_SECONDS,
     ) -> None:
         """`pubsub_host` reuses a running emulator; a distinct `project` keeps stacks apart."""
+        self.kube_timeout = kube_timeout
         self.external_kubeconfig = kubeconfig
         self.dry_run = dry_run
         self.policy_file = policy_file
@@ -158,7 +162,7 @@ class LocalStack:
             config.RESPONSES_TOPIC: config.DEFAULT_RESPONSES_TOPIC,
             config.KUBECONFIG: str(kubeconfig),
             config.DRY_RUN: "true" if self.dry_run else "false",
-            config.KUBE_TIMEOUT_SECONDS: "3",
+            config.KUBE_TIMEOUT_SECONDS: str(self.kube_timeout),
         }
         if self.policy_file is not None:
             responder_env[config.POLICY_FILE] = str(self.policy_file)
