@@ -184,7 +184,16 @@ class Responder:
                 continue
             ran.append(rule)
             dry = decided.dry_run or rule.dry_run
-            context = ActionContext(apis, alert, decided.pod, pod, dry, self.settings.kube_timeout)
+            context = ActionContext(
+                apis,
+                alert,
+                decided.pod,
+                pod,
+                dry,
+                self.settings.kube_timeout,
+                cluster=decided.cluster,
+                received=message.data,
+            )
             results += self._run_rule(rule, safety, context, failures)
         dry_run = decided.dry_run or any(r.dry_run for r in ran)
         outcome = summarize(results)
@@ -254,6 +263,10 @@ class Responder:
                 results += self._run_action(action, context, verdict, breaker)
             except Exception as exc:
                 failure = classify(exc)
+                if isinstance(failure, TransientError) and action.continue_on_failure:
+                    # The rest of the rule does not wait for this action: it runs now, and
+                    # the alert is dead-lettered with this reason for a person to replay.
+                    failure = PermanentError("action_failed", str(failure))
                 if not isinstance(failure, PermanentError):
                     raise failure from exc
                 results.append(action.result(target, ActionStatus.FAILED, failure.detail))

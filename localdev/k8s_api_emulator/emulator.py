@@ -30,6 +30,7 @@ from .kinds import (
     ResourceKind,
     default_registry,
 )
+from .logs import ContainerLogs, restarted
 from .requestlog import RequestLog, RequestRecord
 from .router import Router
 from .scheduler import Scheduler
@@ -67,6 +68,7 @@ class KubeApiEmulator:
         scaler = WorkloadScaler(self._store, self._scheduler)
         self._updates = UpdateApi(self._api, self._store, scaler.observe)
         self._evictions = EvictionApi(self._api, self._store)
+        self._logs = ContainerLogs(self._api)
         self._auth = TokenAuth()
         self._faults = FaultInjector()
         self._log = RequestLog()
@@ -88,6 +90,7 @@ class KubeApiEmulator:
             self._stopping,
             updates=self._updates,
             evictions=self._evictions,
+            logs=self._logs,
         )
         self._server = ApiHttpServer(self._host, self._port, router)
         self._scheduler.start()
@@ -184,6 +187,28 @@ class KubeApiEmulator:
         return self._api.create(
             PODS, namespace, body, uid=uid, creation_timestamp=creation_timestamp
         )
+
+    def write_logs(
+        self, namespace: str, pod: str, container: str, text: str, *, previous: bool = False
+    ) -> None:
+        """Add ``text`` to what the container printed (its ``previous`` instance's, once it
+        restarted); raises ApiError 400 for a container that never started, as a read would."""
+        self._logs.append(namespace, pod, container, text, previous)
+
+    def restart_container(self, namespace: str, pod: str, container: str) -> dict[str, Any]:
+        """The kubelet restarted the container: its instance so far becomes ``previous``."""
+        with self._store.lock:
+            obj = self._store.get(PODS.resource, namespace, pod)
+            if obj is None:
+                raise KeyError(f"no pod {namespace}/{pod}")
+            statuses = obj.get("status", {}).get("containerStatuses") or []
+            if not any(s.get("name") == container for s in statuses):
+                raise KeyError(f"pod {namespace}/{pod} has no status for container {container}")
+            obj["status"]["containerStatuses"] = [
+                restarted(s, clock.normalize(clock.now())) if s.get("name") == container else s
+                for s in statuses
+            ]
+            return typed(PODS, self._store.put(PODS.resource, obj))
 
     def create_object(
         self, resource: str, body: Mapping[str, Any], namespace: str | None = None

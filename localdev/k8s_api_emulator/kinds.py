@@ -145,7 +145,10 @@ PODS = ResourceKind(
         "status.podIP": ("status", "podIP"),
         "status.nominatedNodeName": ("status", "nominatedNodeName"),
     },
-    subresources=(Subresource("eviction", "policy", "v1", "Eviction", ("create",)),),
+    subresources=(
+        Subresource("eviction", "policy", "v1", "Eviction", ("create",)),
+        Subresource("log", "", "v1", "Pod", ("get",)),
+    ),
 )
 
 NODES = ResourceKind(

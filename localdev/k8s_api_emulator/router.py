@@ -15,6 +15,7 @@ from .discovery import VERSION_INFO, api_group, api_group_list, api_versions, re
 from .eviction import EvictionApi
 from .faults import Fault, FaultInjector
 from .kinds import Registry, ResourceKind
+from .logs import ContainerLogs
 from .options import delete_options_from_body, delete_options_from_query, dry_run_from_query
 from .requestinfo import RequestInfo, parse_request_info
 from .requestlog import RequestLog, RequestRecord
@@ -47,6 +48,8 @@ class Response:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    # A plain-text answer (pods/log) instead of the JSON `body`.
+    text: bytes | None = None
 
 
 def _error_response(error: ApiError) -> Response:
@@ -77,11 +80,13 @@ class Router:
         *,
         updates: UpdateApi,
         evictions: EvictionApi,
+        logs: ContainerLogs,
     ) -> None:
         self._registry = registry
         self._api = api
         self._updates = updates
         self._evictions = evictions
+        self._logs = logs
         self._auth = auth
         self._faults = faults
         self._log = log
@@ -210,7 +215,11 @@ class Router:
         raise method_not_allowed()
 
     def _subresource(self, request: Request, info: RequestInfo, namespace: str) -> Response:
-        # pods/eviction is the only subresource served, and it only takes a POST.
+        # pods/log takes only a GET, pods/eviction only a POST.
+        if info.subresource == "log":
+            if info.verb != "get":
+                raise method_not_allowed()
+            return Response(200, {}, text=self._logs.read(namespace, info.name, request.query))
         if info.verb != "create":
             raise method_not_allowed()
         dry_run = dry_run_from_query(request.query, "CreateOptions")

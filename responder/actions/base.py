@@ -61,6 +61,9 @@ class ActionContext:
     pod: V1Pod
     dry_run: bool
     timeout: float
+    # The cluster the policy named (None: single-cluster mode), and the message's bytes.
+    cluster: str | None = None
+    received: bytes = b""
 
     @property
     def dry_run_option(self) -> list[str] | None:

@@ -29,6 +29,8 @@ GOOGLE_MODULES = {
     "google.auth": "google-auth",
     "google.cloud.pubsub_v1": "google-cloud-pubsub",
     "google.cloud.secretmanager": "google-cloud-secret-manager",
+    "google.cloud.storage": "google-cloud-storage",
+    "google.api_core": "google-cloud-storage",
 }
 
 
