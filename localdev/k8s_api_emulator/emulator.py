@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -197,6 +197,34 @@ class KubeApiEmulator:
 
     def restart_container(self, namespace: str, pod: str, container: str) -> dict[str, Any]:
         """The kubelet restarted the container: its instance so far becomes ``previous``."""
+        when = clock.normalize(clock.now())
+        return self._set_container_status(
+            namespace, pod, container, lambda status: restarted(status, when)
+        )
+
+    def container_waiting(
+        self, namespace: str, pod: str, container: str, reason: str
+    ) -> dict[str, Any]:
+        """The container never started (``reason``: ImagePullBackOff, ContainerCreating...)."""
+        return self._set_container_status(
+            namespace,
+            pod,
+            container,
+            lambda status: {
+                **status,
+                "ready": False,
+                "started": False,
+                "state": {"waiting": {"reason": reason}},
+            },
+        )
+
+    def _set_container_status(
+        self,
+        namespace: str,
+        pod: str,
+        container: str,
+        change: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> dict[str, Any]:
         with self._store.lock:
             obj = self._store.get(PODS.resource, namespace, pod)
             if obj is None:
@@ -205,8 +233,7 @@ class KubeApiEmulator:
             if not any(s.get("name") == container for s in statuses):
                 raise KeyError(f"pod {namespace}/{pod} has no status for container {container}")
             obj["status"]["containerStatuses"] = [
-                restarted(s, clock.normalize(clock.now())) if s.get("name") == container else s
-                for s in statuses
+                change(s) if s.get("name") == container else s for s in statuses
             ]
             return typed(PODS, self._store.put(PODS.resource, obj))
 

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import requests
 from google.cloud import pubsub_v1
 
+from falco_responder_cli.evidence import evidence_objects
 from localdev.k8s_api_emulator import KubeApiEmulator
 from localdev.k8s_api_emulator.kinds import EMULATOR_NODE
 from localdev.local_stack.functions import start_ingest, start_responder
@@ -264,8 +265,8 @@ class LocalStack:
 
     def evidence(self, alert_id: str) -> dict[str, bytes]:
         """The objects stored for the alert, by name under its prefix."""
-        blobs = self.storage().list_blobs(EVIDENCE_BUCKET, match_glob=f"**/{alert_id}/**")
-        return {b.name.split(f"/{alert_id}/", 1)[1]: b.download_as_bytes() for b in blobs}
+        found = evidence_objects(self.storage(), EVIDENCE_BUCKET, alert_id)
+        return {name: blob.download_as_bytes() for name, blob in found.items()}
 
     def post(
         self,

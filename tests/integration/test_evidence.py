@@ -1,0 +1,171 @@
+"""capture_evidence through the deployed path: Pub/Sub push subscription, the responder
+under functions-framework, the Kubernetes API emulator and fake-gcs-server (which, like
+Cloud Storage, enforces ifGenerationMatch)."""
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from localdev.local_stack.stack import LocalStack
+from localdev.local_stack.storage_emulator import RefusingStorage
+from responder.actions.evidence import MANIFEST, sha256
+from shared import config
+from tests.conftest import as_bytes
+from tests.integration.conftest import (
+    dead_lettered_by_pubsub,
+    deployment_pods,
+    old_pod,
+    outcomes,
+    policy_rule,
+    rule_alert,
+    stack_with_policy,
+)
+
+CAPTURE_THEN_DELETE = policy_rule(
+    "capture-then-delete", {"action": "capture_evidence"}, {"action": "delete_pod"}
+)
+POLICY = {
+    "safety": {"circuit_breaker": None},
+    "rules": [
+        CAPTURE_THEN_DELETE,
+        policy_rule("capture", {"action": "capture_evidence", "log_lines": 5}),
+        policy_rule("capture-small", {"action": "capture_evidence", "max_bytes": 1024}),
+        policy_rule(
+            "capture-dry", {"action": "capture_evidence"}, {"action": "delete_pod"}, dry_run=True
+        ),
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def capturing(stack: LocalStack) -> Iterator[LocalStack]:
+    with stack_with_policy(stack, POLICY, "falco-responder-evidence") as local:
+        yield local
+
+
+def send(stack: LocalStack, rule: str, pod: str, times: int = 1) -> tuple[dict, list[dict]]:
+    """Publish the alert `times` times, each once the previous one was handled."""
+    alert = rule_alert(pod, rule)
+    for delivery in range(1, times + 1):
+        stack.publish(as_bytes(alert))
+        records = outcomes(stack, alert["uuid"], delivery)
+    return alert, records
+
+
+def manifest_of(objects: dict[str, bytes]) -> dict:
+    manifest = json.loads(objects[MANIFEST])
+    for entry in manifest["objects"]:
+        assert sha256(objects[entry["name"]]) == entry["sha256"], entry["name"]
+    assert set(objects) == {MANIFEST, *(e["name"] for e in manifest["objects"])}
+    return manifest
+
+
+def test_captured_then_deleted_and_a_redelivery_writes_nothing(capturing, unique):
+    [pod] = deployment_pods(capturing, f"web-{unique}", replicas=1)
+    name = pod["metadata"]["name"]
+    capturing.kube.write_logs("default", name, "app", "GET /\nsh -i\n")
+    capturing.kube.restart_container("default", name, "app")
+    capturing.kube.write_logs("default", name, "app", "started again\n")
+    alert, records = send(capturing, "capture-then-delete", name, times=2)
+    assert [[a["outcome"] for a in r["actions"]] for r in records] == [
+        ["done", "done"],
+        ["already_done", "already_done"],
+    ]
+    assert capturing.kube.get_pod("default", name) is None
+    objects = capturing.evidence(alert["uuid"])
+    manifest = manifest_of(objects)
+    assert json.loads(objects["alert.json"]) == alert
+    assert json.loads(objects["pod.json"])["metadata"]["uid"] == pod["metadata"]["uid"]
+    assert objects["logs/app.log"] == b"started again\n"
+    assert objects["logs/app.previous.log"] == b"GET /\nsh -i\n"
+    owners = json.loads(objects["owners.json"])
+    assert [o["kind"] for o in owners] == ["ReplicaSet", "Deployment"]
+    assert manifest["pod"] == name
+    assert manifest["not_captured"] == []
+    # The evidence was read from the pod before it was deleted.
+    paths = [(r.method, r.path) for r in capturing.kube.requests if name in r.path]
+    assert paths.index(("GET", f"/api/v1/namespaces/default/pods/{name}/log")) < paths.index(
+        ("DELETE", f"/api/v1/namespaces/default/pods/{name}")
+    )
+
+
+def test_redelivery_of_a_capture_finds_it_stored(capturing, unique):
+    name = f"web-{unique}"
+    old_pod(capturing, "default", name)
+    capturing.kube.write_logs("default", name, "app", "".join(f"{i}\n" for i in range(10)))
+    alert, records = send(capturing, "capture", name, times=2)
+    assert [r["actions"][0]["outcome"] for r in records] == ["done", "already_done"]
+    objects = capturing.evidence(alert["uuid"])
+    manifest_of(objects)
+    assert objects["logs/app.log"] == b"5\n6\n7\n8\n9\n"  # log_lines: 5
+
+
+def test_a_container_that_never_started_is_a_note(capturing, unique):
+    name = f"web-{unique}"
+    old_pod(
+        capturing,
+        "default",
+        name,
+        spec={"containers": [{"name": "app", "image": "app"}, {"name": "side", "image": "x"}]},
+    )
+    capturing.kube.container_waiting("default", name, "side", "ImagePullBackOff")
+    capturing.kube.write_logs("default", name, "app", "hello\n")
+    alert, [record] = send(capturing, "capture", name)
+    assert record["actions"][0]["outcome"] == "done"
+    manifest = manifest_of(capturing.evidence(alert["uuid"]))
+    assert manifest["not_captured"] == [
+        {
+            "object": "logs/side.log",
+            "reason": f'no logs: container "side" in pod "{name}" is waiting to start: '
+            "trying and failing to pull image",
+        }
+    ]
+
+
+def test_logs_over_max_bytes_are_cut_at_the_start(capturing, unique):
+    name = f"web-{unique}"
+    old_pod(capturing, "default", name)
+    lines = "".join(f"line {i:04d} {'x' * 40}\n" for i in range(100))
+    capturing.kube.write_logs("default", name, "app", lines)
+    alert, _ = send(capturing, "capture-small", name)
+    objects = capturing.evidence(alert["uuid"])
+    manifest = manifest_of(objects)
+    kept = objects["logs/app.log"]
+    assert len(kept) <= 1024
+    assert lines.encode().endswith(kept)
+    assert kept.startswith(b"line ")  # from a whole line
+    [note] = manifest["not_captured"]
+    assert note["object"] == "logs/app.log"
+    assert f"of {len(lines)} bytes" in note["reason"]
+
+
+def test_dry_run_reads_everything_and_writes_nothing(capturing, unique):
+    name = f"web-{unique}"
+    old_pod(capturing, "default", name)
+    alert, [record] = send(capturing, "capture-dry", name)
+    assert [a["outcome"] for a in record["actions"]] == ["dry_run", "dry_run"]
+    assert capturing.evidence(alert["uuid"]) == {}
+    assert capturing.kube.get_pod("default", name) is not None
+    reads = [r.path for r in capturing.kube.requests if r.path.endswith(f"/{name}/log")]
+    assert reads
+
+
+def test_a_bucket_that_refuses_us_holds_the_kill_then_dead_letters(stack, unique):
+    refusing = RefusingStorage().start()
+    policy = {"safety": {"circuit_breaker": None}, "rules": [CAPTURE_THEN_DELETE]}
+    try:
+        with stack_with_policy(
+            stack, policy, "falco-responder-evidence-403", storage_url=refusing.url
+        ) as local:
+            name = f"web-{unique}"
+            old_pod(local, "default", name)
+            alert = rule_alert(name, "capture-then-delete")
+            local.publish(as_bytes(alert))
+            dead_lettered_by_pubsub(local, alert)
+            assert local.kube.get_pod("default", name) is not None
+            assert not [r for r in local.kube.requests if r.method == "DELETE"]
+            log = local.responder.log_text()
+            assert log.count("the evidence bucket refused us") == config.MAX_DELIVERY_ATTEMPTS
+    finally:
+        refusing.stop()
