@@ -26,7 +26,7 @@ JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
 EARLIER_ATTEMPT = "an earlier, interrupted attempt"
 # The prefix's first part when the policy names no clusters (single-cluster mode).
-SINGLE_CLUSTER = "default"
+SINGLE_CLUSTER = "single-cluster"
 # Owners followed up the controller chain, and how each is read.
 _OWNER_READERS = {
     ("apps", "ReplicaSet"): "read_namespaced_replica_set",

@@ -6,9 +6,11 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from click.testing import CliRunner
 
+from falco_responder_cli.main import cli
 from localdev.local_stack.stack import LocalStack
-from localdev.local_stack.storage_emulator import RefusingStorage
+from localdev.local_stack.storage_emulator import EVIDENCE_BUCKET, RefusingStorage
 from responder.actions.evidence import MANIFEST, sha256
 from shared import config
 from tests.conftest import as_bytes
@@ -151,21 +153,83 @@ def test_dry_run_reads_everything_and_writes_nothing(capturing, unique):
     assert reads
 
 
-def test_a_bucket_that_refuses_us_holds_the_kill_then_dead_letters(stack, unique):
+@pytest.fixture(scope="module")
+def refused(stack: LocalStack) -> Iterator[LocalStack]:
+    """A pipeline whose Cloud Storage answers 403 to everything."""
     refusing = RefusingStorage().start()
-    policy = {"safety": {"circuit_breaker": None}, "rules": [CAPTURE_THEN_DELETE]}
+    policy = {
+        "safety": {"circuit_breaker": None},
+        "rules": [
+            CAPTURE_THEN_DELETE,
+            policy_rule(
+                "kill-without-evidence",
+                {"action": "capture_evidence", "continue_on_failure": True},
+                {"action": "delete_pod"},
+            ),
+        ],
+    }
     try:
         with stack_with_policy(
             stack, policy, "falco-responder-evidence-403", storage_url=refusing.url
         ) as local:
-            name = f"web-{unique}"
-            old_pod(local, "default", name)
-            alert = rule_alert(name, "capture-then-delete")
-            local.publish(as_bytes(alert))
-            dead_lettered_by_pubsub(local, alert)
-            assert local.kube.get_pod("default", name) is not None
-            assert not [r for r in local.kube.requests if r.method == "DELETE"]
-            log = local.responder.log_text()
-            assert log.count("the evidence bucket refused us") == config.MAX_DELIVERY_ATTEMPTS
+            yield local
     finally:
         refusing.stop()
+
+
+def test_a_bucket_that_refuses_us_holds_the_kill_then_dead_letters(refused, unique):
+    name = f"web-{unique}"
+    old_pod(refused, "default", name)
+    alert = rule_alert(name, "capture-then-delete")
+    refused.publish(as_bytes(alert))
+    dead_lettered_by_pubsub(refused, alert)
+    assert refused.kube.get_pod("default", name) is not None
+    assert not [r for r in refused.kube.requests if r.method == "DELETE" and name in r.path]
+    log = refused.responder.log_text()
+    # Logged at CRITICAL on every attempt: a configuration fault, never skipped quietly.
+    refusals = [line for line in log.splitlines() if "the evidence bucket refused us" in line]
+    assert len(refusals) >= config.MAX_DELIVERY_ATTEMPTS
+    assert all('"severity": "CRITICAL"' in line for line in refusals)
+
+
+def test_continue_on_failure_kills_without_evidence_and_dead_letters_at_once(refused, unique):
+    name = f"web-{unique}"
+    old_pod(refused, "default", name)
+    alert = rule_alert(name, "kill-without-evidence")
+    refused.publish(as_bytes(alert))
+    [record] = outcomes(refused, alert["uuid"], 1)
+    assert (record["decision"], record["error_reason"]) == ("dead_letter", "action_failed")
+    assert [a["outcome"] for a in record["actions"]] == ["failed", "done"]
+    assert "Cloud Storage answered 403" in record["actions"][0]["reason"]
+    assert refused.kube.get_pod("default", name) is None
+
+
+def test_the_evidence_command_lists_verifies_and_downloads(capturing, unique, tmp_path):
+    name = f"web-{unique}"
+    old_pod(capturing, "default", name)
+    capturing.kube.write_logs("default", name, "app", "hello\n")
+    alert, _ = send(capturing, "capture", name)
+    env = {config.STORAGE_EMULATOR_HOST: capturing.storage_url}
+    arguments = ["evidence", alert["uuid"], "--bucket", EVIDENCE_BUCKET]
+    result = CliRunner().invoke(cli, [*arguments, "--download", str(tmp_path)], env=env)
+    assert result.exit_code == 0, result.output
+    prefix = f"gs://{EVIDENCE_BUCKET}/single-cluster/default/{name}/{alert['uuid']}/"
+    assert result.output.splitlines()[0] == prefix
+    assert "MISMATCH" not in result.output
+    assert (tmp_path / "logs" / "app.log").read_bytes() == b"hello\n"
+    assert json.loads((tmp_path / "alert.json").read_text()) == alert
+
+    # Someone with more rights than the responder altered the pod's spec: the check says so.
+    bucket = capturing.storage().bucket(EVIDENCE_BUCKET)
+    bucket.blob(prefix.split("/", 3)[3] + "pod.json").upload_from_string(b"{}")
+    altered = CliRunner().invoke(cli, arguments, env=env)
+    assert altered.exit_code == 1
+    assert any(
+        line.split() == ["MISMATCH", "2", "pod.json"] for line in altered.output.splitlines()
+    )
+
+    missing = CliRunner().invoke(
+        cli, ["evidence", "no-such-alert", "--bucket", EVIDENCE_BUCKET], env=env
+    )
+    assert missing.exit_code == 1
+    assert "no evidence for alert no-such-alert" in missing.output

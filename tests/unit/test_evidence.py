@@ -23,7 +23,7 @@ def test_logs_are_cut_at_the_start_on_a_line_boundary():
 
 def test_prefix_is_cluster_namespace_pod_alert():
     assert evidence_prefix("prod", "shop", "web-1", "A") == "prod/shop/web-1/A/"
-    assert evidence_prefix(None, "shop", "web-1", "A") == "default/shop/web-1/A/"
+    assert evidence_prefix(None, "shop", "web-1", "A") == "single-cluster/shop/web-1/A/"
 
 
 @pytest.mark.parametrize("error", [google_errors.Forbidden, google_errors.NotFound])
