@@ -58,8 +58,11 @@ def resource_list(registry: Registry, group: str, version: str) -> dict[str, Any
                 "name": f"{kind.plural}/{sub.name}",
                 "singularName": "",
                 "namespaced": kind.namespaced,
-                "group": sub.group,
-                "version": sub.version,
+                **(
+                    {"group": sub.group, "version": sub.version}
+                    if (sub.group, sub.version) != (kind.group, kind.version)
+                    else {}
+                ),
                 "kind": sub.kind,
                 "verbs": list(sub.verbs),
             }

@@ -501,6 +501,7 @@ def test_discovery(core):
         "nodes",
         "pods",
         "pods/eviction",
+        "pods/log",
     }
     assert resources["pods"].namespaced and resources["pods"].kind == "Pod"
     assert not resources["namespaces"].namespaced and not resources["nodes"].namespaced
@@ -508,6 +509,8 @@ def test_discovery(core):
     eviction = resources["pods/eviction"]
     assert (eviction.group, eviction.version, eviction.kind) == ("policy", "v1", "Eviction")
     assert eviction.verbs == ["create"]
+    log = resources["pods/log"]
+    assert (log.group, log.version, log.kind, log.verbs) == (None, None, "Pod", ["get"])
 
 
 # --- selectors -----------------------------------------------------------------------------
