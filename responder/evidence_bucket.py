@@ -35,11 +35,18 @@ def create_object(bucket: str, name: str, data: bytes, content_type: str, timeou
     the right to overwrite (or delete) evidence.
     """
     from google.api_core.exceptions import PreconditionFailed
+    from google.cloud.storage.retry import DEFAULT_RETRY
 
     blob = _storage_client().bucket(bucket).blob(name)
     try:
+        # The precondition makes a retried upload safe; retries stop after `timeout`, so
+        # one alert stays within the responder's time budget (Pub/Sub retries the rest).
         blob.upload_from_string(
-            data, content_type=content_type, if_generation_match=0, timeout=timeout
+            data,
+            content_type=content_type,
+            if_generation_match=0,
+            timeout=timeout,
+            retry=DEFAULT_RETRY.with_timeout(timeout),
         )
     except PreconditionFailed:
         return False

@@ -62,8 +62,8 @@ class ActionContext:
     dry_run: bool
     timeout: float
     # The cluster the policy named (None: single-cluster mode), and the message's bytes.
-    cluster: str | None = None
-    received: bytes = b""
+    cluster: str | None
+    received: bytes
 
     @property
     def dry_run_option(self) -> list[str] | None:
