@@ -85,7 +85,12 @@ class CaptureEvidence(BaseAction):
     """Store the pod's evidence in Cloud Storage before anything destructive runs."""
 
     action: Literal["capture_evidence"]
-    bucket: str | None = Field(default=None, description=f"default: ${config.EVIDENCE_BUCKET}")
+    # Cloud Storage's bucket name syntax, so a typo stops the policy at start.
+    bucket: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$",
+        description=f"default: ${config.EVIDENCE_BUCKET}",
+    )
     log_lines: int = Field(default=1000, ge=1, le=100_000)
     max_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     previous_logs: bool = True

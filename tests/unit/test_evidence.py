@@ -70,6 +70,13 @@ def test_rbac_of_a_policy_that_captures_evidence():
     assert rules[("apps", "daemonsets")] == ["get"]
 
 
+def test_a_bucket_name_that_cannot_exist_stops_the_policy():
+    rule = {"name": "r", "match": {"rule": "x"}}
+    action = {"action": "capture_evidence", "bucket": "gs://Evidence"}
+    with pytest.raises(ValueError, match="bucket"):
+        Policy.model_validate({"rules": [{**rule, "actions": [action]}]})
+
+
 def _stored(**objects: bytes) -> dict[str, bytes]:
     manifest = {
         "objects": [{"name": n, "sha256": sha256(d), "bytes": len(d)} for n, d in objects.items()]
