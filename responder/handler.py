@@ -88,20 +88,35 @@ def _skipped(actions: list[BaseAction], target: str, reason: str) -> list[Action
     return [a.result(target, ActionStatus.SKIPPED, reason) for a in actions]
 
 
+# Read-only without clients (`policy explain` with no kubeconfig): what was not checked.
+UNCHECKED = (
+    "would run unless a rail that reads the cluster refuses: not checked (the pod's UID "
+    "and age, opt-out labels, its owner, min_healthy_replicas, the circuit breaker)"
+)
+WOULD_RUN = "would run (read-only: nothing sent)"
+
+
 class Responder:
-    """Handles messages for one function instance."""
+    """Handles messages for one function instance.
+
+    `read_only` (for `falco-responder policy explain`) decides and checks every rail the
+    same way but writes nothing: an action that would run is reported as a dry run. With
+    `apis` None too, the rails that read the cluster are reported unchecked.
+    """
 
     def __init__(
         self,
         settings: Settings,
         policy: Policy,
-        apis: Callable[[str | None], KubeApis],
+        apis: Callable[[str | None], KubeApis] | None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        read_only: bool = False,
     ) -> None:
         self.settings = settings
         self.policy = policy
         self.apis = apis
         self.now = now
+        self.read_only = read_only or apis is None
 
     def handle_event_data(self, event_data: Any, trace_id: str | None = None) -> OutcomeRecord:
         """Entry for a `messagePublished` CloudEvent's data.
@@ -122,7 +137,7 @@ class Responder:
         alert: FalcoAlert | None = None
         try:
             alert = parse_alert(message.data)
-            record = self._respond(alert, message)
+            record = self.evaluate(alert, message.message_id, message.data)
         except PermanentError as exc:
             return self._dead_letter(message, exc, alert)
         except TransientError as exc:
@@ -139,23 +154,37 @@ class Responder:
         return record
 
     def _record_for(
-        self, alert: FalcoAlert, message: ReceivedMessage, decided: Plan, **fields: Any
+        self, alert: FalcoAlert, message_id: str, decided: Plan, **fields: Any
     ) -> OutcomeRecord:
         return OutcomeRecord(
             alert_id=alert.alert_id,
             rule=alert.rule,
             priority=alert.priority.label,
-            message_id=message.message_id,
+            message_id=message_id,
             cluster=decided.cluster,
             **fields,
         )
 
-    def _respond(self, alert: FalcoAlert, message: ReceivedMessage) -> OutcomeRecord:
+    def evaluate(
+        self, alert: FalcoAlert, message_id: str = "", received: bytes = b""
+    ) -> OutcomeRecord:
+        """Decide, check the rails and act; raises PermanentError or TransientError.
+
+        `received` is the message's bytes (empty when evaluated offline)."""
         decided = plan(self.policy, alert, self.settings.dry_run)
+        if decided.refusal is not None:
+            return self._record_for(
+                alert,
+                message_id,
+                decided,
+                decision=Decision.REFUSE,
+                outcome=Outcome.SKIPPED,
+                reason=decided.refusal,
+            )
         if not decided.acts or decided.pod is None:
             return self._record_for(
                 alert,
-                message,
+                message_id,
                 decided,
                 decision=Decision.SKIP,
                 outcome=Outcome.SKIPPED,
@@ -163,8 +192,10 @@ class Responder:
             )
         results: list[ActionResult] = []
         failures: list[str] = []
+        refusals: list[str] = []
         ran: list[Rule] = []
         apis: KubeApis | None = None
+        connect = self.apis
         pod = None
         for rule in decided.rules:
             safety = self.policy.safety.overridden_by(rule.safety)
@@ -172,9 +203,14 @@ class Responder:
             refused = precheck(alert, decided.pod, safety, self.now())
             if refused:
                 results += _skipped(rule.actions, target, refused)
+                refusals.append(refused)
+                continue
+            if connect is None:
+                results += [a.result(target, ActionStatus.DRY_RUN, UNCHECKED) for a in rule.actions]
+                ran.append(rule)
                 continue
             if apis is None:
-                apis = self._apis(decided.cluster)
+                apis = self._apis(connect, decided.kube_cluster)
                 pod = self._read_pod(apis, decided.pod)
             if pod is None:
                 results += [
@@ -192,11 +228,13 @@ class Responder:
                 dry,
                 self.settings.kube_timeout,
                 cluster=decided.cluster,
-                received=message.data,
+                received=received,
             )
-            results += self._run_rule(rule, safety, context, failures)
+            results += self._run_rule(rule, safety, context, failures, refusals)
         dry_run = decided.dry_run or any(r.dry_run for r in ran)
         outcome = summarize(results)
+        # Nothing done because a rail said no: a refusal, never counted as a response.
+        refused_all = outcome is Outcome.SKIPPED and bool(refusals)
         reasons = {r.reason for r in results}
         if outcome is Outcome.SKIPPED and len(reasons) == 1:
             reason = reasons.pop()  # one refusal for everything: say it plainly
@@ -205,9 +243,9 @@ class Responder:
             reason += " (dry run)" if dry_run else ""
         record = self._record_for(
             alert,
-            message,
+            message_id,
             decided,
-            decision=Decision.ACT,
+            decision=Decision.REFUSE if refused_all else Decision.ACT,
             outcome=outcome,
             reason=reason,
             policy_rule=decided.rules[0].name,
@@ -218,9 +256,9 @@ class Responder:
             raise ActionFailedError("; ".join(failures), record)
         return record
 
-    def _apis(self, cluster: str | None) -> KubeApis:
+    def _apis(self, connect: Callable[[str | None], KubeApis], cluster: str | None) -> KubeApis:
         try:
-            return self.apis(cluster)
+            return connect(cluster)
         except Exception as exc:  # credentials may be fixed: retry, then dead-letter
             raise TransientError(f"cannot load Kubernetes credentials: {exc!r}") from exc
 
@@ -235,7 +273,12 @@ class Responder:
             raise classify(exc) from exc
 
     def _run_rule(
-        self, rule: Rule, safety: Safety, context: ActionContext, failures: list[str]
+        self,
+        rule: Rule,
+        safety: Safety,
+        context: ActionContext,
+        failures: list[str],
+        refusals: list[str],
     ) -> list[ActionResult]:
         """The rule's actions in order, behind the rails; a failure stops the rest."""
         apis, target, timeout = context.apis, str(context.pod_ref), context.timeout
@@ -255,12 +298,13 @@ class Responder:
         except Exception as exc:
             raise classify(exc) from exc
         if verdict.refuse_all:
+            refusals.append(verdict.refuse_all)
             return _skipped(rule.actions, target, verdict.refuse_all)
         breaker = Breaker(apis, safety.circuit_breaker, timeout) if safety.circuit_breaker else None
         results: list[ActionResult] = []
         for position, action in enumerate(rule.actions):
             try:
-                results += self._run_action(action, context, verdict, breaker)
+                results += self._run_action(action, context, verdict, breaker, refusals)
             except Exception as exc:
                 failure = classify(exc)
                 if isinstance(failure, TransientError) and action.continue_on_failure:
@@ -281,21 +325,37 @@ class Responder:
         return results
 
     def _run_action(
-        self, action: BaseAction, context: ActionContext, verdict: Verdict, breaker: Breaker | None
+        self,
+        action: BaseAction,
+        context: ActionContext,
+        verdict: Verdict,
+        breaker: Breaker | None,
+        refusals: list[str],
     ) -> list[ActionResult]:
         target = str(context.pod_ref)
         if action.destructive:
             refusal = verdict.refusal_for(action.removes_workload)
             if refusal:
+                refusals.append(refusal)
                 return [action.result(target, ActionStatus.SKIPPED, f"refused: {refusal}")]
         if action.counted and breaker is not None:
             if done := action.nothing_to_do(context):
                 return [action.result(target, ActionStatus.ALREADY_DONE, done)]
             # Keyed by the pod, not the alert: many alerts about one pod take one slot.
             key = f"{action.name}:{context.pod.metadata.uid}"
-            tripped = breaker.admit(key, context.dry_run)
+            tripped = breaker.admit(key, context.dry_run or self.read_only)
+            if tripped and self.read_only:
+                return [
+                    action.result(
+                        target, ActionStatus.DRY_RUN, f"{tripped}: would label and record instead"
+                    )
+                ]
             if tripped:
                 return breaker_fallback(action, context, tripped)
+        if self.read_only:
+            if done := action.nothing_to_do(context):
+                return [action.result(target, ActionStatus.ALREADY_DONE, done)]
+            return [action.result(target, ActionStatus.DRY_RUN, WOULD_RUN)]
         return [action.run(context)]
 
     def _dead_letter(

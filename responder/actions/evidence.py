@@ -140,7 +140,8 @@ class CaptureEvidence(BaseAction):
         """Everything the manifest lists: reads only."""
         evidence = Evidence()
         serialize = ctx.apis.client.sanitize_for_serialization
-        evidence.add("alert.json", ctx.received)
+        alert = ctx.received or _json(ctx.alert.model_dump(mode="json", by_alias=True))
+        evidence.add("alert.json", alert)
         evidence.add("pod.json", _json(serialize(ctx.pod)))
         events = ctx.apis.core.list_namespaced_event(
             ctx.pod_ref.namespace,

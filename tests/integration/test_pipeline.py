@@ -149,7 +149,7 @@ def test_replay_after_the_pod_was_recreated_leaves_the_new_pod(stack, pod):
     stack.publish(as_bytes(alert))
     wait_until(lambda: len(stack.outcomes_for(alert["uuid"])) == 2, 60, "the replay's outcome")
     replay = stack.outcomes_for(alert["uuid"])[1]
-    assert replay["outcome"] == "skipped"
+    assert (replay["decision"], replay["outcome"]) == ("refuse", "skipped")
     assert "a replacement, left alone" in replay["actions"][0]["reason"]
     assert stack.kube.get_pod("default", name)["metadata"]["uid"] == replacement["metadata"]["uid"]
 
@@ -163,7 +163,8 @@ def test_replay_without_a_uid_leaves_a_pod_created_after_the_alert(stack, pod):
     stack.kube.create_pod("default", name)  # created now: after the alert
     stack.publish(as_bytes(alert))
     wait_until(lambda: len(stack.outcomes_for(alert["uuid"])) == 2, 60, "the replay's outcome")
-    assert stack.outcomes_for(alert["uuid"])[1]["outcome"] == "skipped"
+    replay = stack.outcomes_for(alert["uuid"])[1]
+    assert (replay["decision"], replay["outcome"]) == ("refuse", "skipped")
     assert stack.kube.get_pod("default", name) is not None
 
 
@@ -266,6 +267,24 @@ def test_kubernetes_throttling_and_a_hung_call_are_retried(stack, pod):
     assert stack.wait_for_outcome(alert["uuid"])["outcome"] == "acted"
 
 
+def test_a_delete_done_but_its_answer_lost_is_already_handled_on_redelivery(stack, pod):
+    # The API server deletes the pod, then the answer never reaches the responder (its
+    # call times out): the alert is redelivered and finds the pod gone.
+    name = pod["metadata"]["name"]
+    stack.kube.inject_fault(
+        method="DELETE", path=pod_path("default", name), hang_seconds=6, after_performing=True
+    )
+    alert = shell_alert(name)
+    stack.publish(as_bytes(alert))
+    record = stack.wait_for_outcome(alert["uuid"])
+    assert record["outcome"] == "already_handled", record
+    assert stack.kube.get_pod("default", name) is None
+    [delete] = deletes_of(stack, "default", name)  # one delete: no double action
+    assert delete.status == 504
+    assert [r["outcome"] for r in stack.outcomes_for(alert["uuid"])] == ["already_handled"]
+    assert not [m for m in stack.dead_letters.received if alert["uuid"].encode() in m.data]
+
+
 def test_forbidden_is_logged_loudly_and_retried(stack, pod):
     name = pod["metadata"]["name"]
     stack.kube.inject_fault(method="DELETE", path=pod_path("default", name), status=403, count=1)
@@ -286,7 +305,8 @@ def test_protected_namespace_is_never_touched(stack, unique):
     alert = shell_alert(name, namespace="kube-system")
     assert stack.post(alert).status_code == 202
     record = stack.wait_for_outcome(alert["uuid"])
-    assert (record["outcome"], record["reason"]) == (
+    assert (record["decision"], record["outcome"], record["reason"]) == (
+        "refuse",
         "skipped",
         "namespace kube-system is protected",
     )
@@ -309,7 +329,8 @@ def test_falcosidekick_test_event_is_skipped(stack, unique):
     alert = {**fixture("sidekick_test_event"), "uuid": unique}
     assert stack.post(alert).status_code == 202
     record = stack.wait_for_outcome(unique)
-    assert (record["outcome"], record["reason"]) == (
+    assert (record["decision"], record["outcome"], record["reason"]) == (
+        "skip",
         "skipped",
         "Falcosidekick test event: the wiring works",
     )

@@ -18,7 +18,6 @@ TWO = {"containers": [{"name": "app", "image": "a"}, {"name": "side", "image": "
 def emulator() -> Iterator[KubeApiEmulator]:
     with KubeApiEmulator().start() as emu:
         emu.add_token(ADMIN, verbs="*")
-        emu.create_namespace("default")
         yield emu
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from responder.outcome import Decision, Outcome
 from shared import config
 
 hcl2 = pytest.importorskip("hcl2")
@@ -737,8 +738,16 @@ def test_log_based_metrics_count_responder_outcomes():
     assert {k: literal(v) for k, v in failures["label_extractors"].items()} == {
         "error_reason": "EXTRACT(jsonPayload.error_reason)",
     }
-    labels = {literal(lab["key"]) for lab in block(outcomes, "metric_descriptor")["labels"]}
-    assert labels == {"outcome", "decision"}
+    labels = {
+        literal(lab["key"]): literal(lab["description"])
+        for lab in block(outcomes, "metric_descriptor")["labels"]
+    }
+    assert set(labels) == {"outcome", "decision"}
+    # Every value the responder writes is documented, refusals apart from act.
+    for decision in Decision:
+        assert re.search(rf"\b{decision.value}\b", labels["decision"]), decision
+    for outcome in Outcome:
+        assert re.search(rf"\b{outcome.value}\b", labels["outcome"]), outcome
 
 
 def test_dead_letter_backlog_raises_an_alert():
