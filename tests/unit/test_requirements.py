@@ -31,7 +31,6 @@ GOOGLE_MODULES = {
     "google.cloud.pubsub_v1": "google-cloud-pubsub",
     "google.cloud.secretmanager": "google-cloud-secret-manager",
     "google.cloud.storage": "google-cloud-storage",
-    "google.api_core": "google-cloud-storage",
 }
 
 
