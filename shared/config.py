@@ -22,6 +22,8 @@ DRY_RUN = "DRY_RUN"
 KUBECONFIG = "KUBECONFIG"
 KUBECONFIG_SECRET = "KUBECONFIG_SECRET"  # noqa: S105
 KUBE_TIMEOUT_SECONDS = "KUBE_TIMEOUT_SECONDS"
+EVIDENCE_BUCKET = "EVIDENCE_BUCKET"  # capture_evidence's default bucket (Terraform sets it)
+STORAGE_EMULATOR_HOST = "STORAGE_EMULATOR_HOST"
 
 # Default resource names, shared by Terraform and the local stack.
 DEFAULT_ALERTS_TOPIC = "falco-alerts"
