@@ -1,7 +1,5 @@
 """Reading a Secret Manager secret version (the ingest token, kubeconfigs)."""
 
-from google.cloud import secretmanager
-
 SECRET_TIMEOUT_SECONDS = 10.0
 
 
@@ -11,6 +9,9 @@ def read_secret(version_name: str) -> bytes:
     Callers cache the value once per instance; a failure propagates (the caller decides
     whether that is a 503 or a retry).
     """
+    # Imported here: only an instance configured with a secret pays for the client.
+    from google.cloud import secretmanager
+
     client = secretmanager.SecretManagerServiceClient()
     response = client.access_secret_version(
         request={"name": version_name}, timeout=SECRET_TIMEOUT_SECONDS
