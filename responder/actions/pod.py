@@ -7,11 +7,11 @@ from kubernetes.client import V1DeleteOptions, V1Eviction, V1ObjectMeta, V1Preco
 from kubernetes.client.exceptions import ApiException
 from pydantic import Field, model_validator
 
-from responder.actions.base import ActionContext, BaseAction, RbacRule
+from responder.actions.base import ActionContext, BaseAction, Change, CountedAction, RbacRule
 from responder.outcome import ActionResult, ActionStatus
 
 
-class _RemovePod(BaseAction):
+class _RemovePod(CountedAction):
     """Delete or evict: guarded by the pod's UID, so a replacement is never touched.
 
     404 (gone) and 409 (UID precondition failed: replaced since it was read) mean the
@@ -19,7 +19,6 @@ class _RemovePod(BaseAction):
     """
 
     destructive: ClassVar[bool] = True
-    counted: ClassVar[bool] = True
     verb: ClassVar[str]  # "delete"
     past: ClassVar[str]  # "deleted"
 
@@ -29,15 +28,17 @@ class _RemovePod(BaseAction):
     def _grace(self) -> str:
         raise NotImplementedError
 
-    def nothing_to_do(self, ctx: ActionContext) -> str | None:
-        """A pod already terminating is on its way out."""
-        return "pod is already terminating" if ctx.pod.metadata.deletion_timestamp else None
-
-    def run(self, ctx: ActionContext) -> ActionResult:
-        """Remove the pod unless it is already on its way out."""
+    def plan(self, ctx: ActionContext) -> Change | ActionResult:
+        """The pod, by UID (delete and evict of one pod are one change); nothing to do
+        for a pod already terminating: it is on its way out."""
         target = str(ctx.pod_ref)
-        if done := self.nothing_to_do(ctx):
-            return self.result(target, ActionStatus.ALREADY_DONE, done)
+        if ctx.pod.metadata.deletion_timestamp:
+            return self.result(target, ActionStatus.ALREADY_DONE, "pod is already terminating")
+        return Change(f"pod/{ctx.pod.metadata.uid}", target)
+
+    def apply(self, ctx: ActionContext, change: Change) -> ActionResult:
+        """Remove the pod, on condition that its UID is still the one read."""
+        target = change.target
         try:
             self._remove(ctx, V1Preconditions(uid=ctx.pod.metadata.uid))
         except ApiException as exc:
