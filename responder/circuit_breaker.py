@@ -35,21 +35,15 @@ MAX_CONFLICTS = 8
 
 @dataclass
 class LastSeen:
-    """The count's ConfigMap as this instance last read or wrote it (None: absent)."""
+    """The count's ConfigMap as this instance last read or wrote it (None: absent).
+
+    `lock` lets one thread of the instance at a time count: threads of one instance
+    would only conflict with each other, each conflict costing a read and a write more.
+    """
 
     configmap: V1ConfigMap | None = None
     known: bool = False
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def get(self) -> tuple[bool, V1ConfigMap | None]:
-        """Whether anything was seen yet, and what."""
-        with self._lock:
-            return self.known, self.configmap
-
-    def remember(self, configmap: V1ConfigMap | None) -> None:
-        """What the API server last returned (a read or a write)."""
-        with self._lock:
-            self.configmap, self.known = configmap, True
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class Breaker:
@@ -74,7 +68,11 @@ class Breaker:
 
         In dry run nothing is written: the answer is what would happen, on a fresh read.
         """
-        known, stored = self.last_seen.get()
+        with self.last_seen.lock:
+            return self._admit(key, dry_run)
+
+    def _admit(self, key: str, dry_run: bool) -> str | None:
+        known, stored = self.last_seen.known, self.last_seen.configmap
         fresh = False
         for _ in range(MAX_CONFLICTS):
             if dry_run or not known:
@@ -98,7 +96,7 @@ class Breaker:
             admitted[key] = moment.isoformat()
             written = self._write(stored, admitted)
             if written is not None:
-                self.last_seen.remember(written)
+                self._remember(written)
                 return None
             known, fresh = False, False  # someone wrote first: read again
         raise TransientError(f"circuit breaker: {MAX_CONFLICTS} write conflicts in a row")
@@ -112,8 +110,11 @@ class Breaker:
             if exc.status != 404:
                 raise
             stored = None
-        self.last_seen.remember(stored)
+        self._remember(stored)
         return stored
+
+    def _remember(self, configmap: V1ConfigMap | None) -> None:
+        self.last_seen.configmap, self.last_seen.known = configmap, True
 
     def _write(self, stored: V1ConfigMap | None, admitted: dict[str, str]) -> V1ConfigMap | None:
         """Create, or replace at `stored`'s resourceVersion; what the server stored, or

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from kubernetes.client import ApiClient, AppsV1Api, CoreV1Api, NetworkingV1Api, V1Pod
 from pydantic import BaseModel, ConfigDict
 
+from responder.namespaces import NamespaceLabels
 from responder.outcome import ActionResult, ActionStatus
 from shared.alert import FalcoAlert, PodRef
 
@@ -49,6 +50,11 @@ class KubeApis:
     def networking(self) -> NetworkingV1Api:
         """networking.k8s.io/v1: network policies."""
         return NetworkingV1Api(self.client)
+
+    @cached_property
+    def namespace_labels(self) -> NamespaceLabels:
+        """This cluster's namespace labels, kept a few seconds (responder.namespaces)."""
+        return NamespaceLabels(self.core.read_namespace)
 
 
 @dataclass(frozen=True)

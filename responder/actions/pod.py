@@ -73,9 +73,17 @@ class DeletePod(_RemovePod):
             preconditions=preconditions,
             dry_run=ctx.dry_run_option,
         )
-        ctx.apis.core.delete_namespaced_pod(
-            ctx.pod_ref.name, ctx.pod_ref.namespace, body=options, _request_timeout=ctx.timeout
+        # The answer is the deleted pod, which nothing needs: read, never decoded (decoding
+        # a pod costs more than the call).
+        answer = ctx.apis.core.delete_namespaced_pod(
+            ctx.pod_ref.name,
+            ctx.pod_ref.namespace,
+            body=options,
+            _request_timeout=ctx.timeout,
+            _preload_content=False,
         )
+        answer.read()
+        answer.release_conn()
 
     def _grace(self) -> str:
         return f"grace period {self.grace_period_seconds}s"
