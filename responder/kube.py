@@ -74,6 +74,21 @@ def use_google_identity(configuration: client.Configuration, token: GoogleToken)
     configuration.refresh_api_key_hook = refresh
 
 
+class KubeApiClient(client.ApiClient):
+    """The client, decoding Kubernetes times (RFC 3339) with the standard library.
+
+    dateutil's general-purpose parser, which the client uses, was the largest single
+    cost of reading a pod. This replaces the client's private decoder (kubernetes < 37,
+    as pinned); anything fromisoformat refuses still goes to the client's own.
+    """
+
+    def _ApiClient__deserialize_datetime(self, text: str) -> datetime:
+        try:
+            return datetime.fromisoformat(text)
+        except (TypeError, ValueError):
+            return super()._ApiClient__deserialize_datetime(text)
+
+
 def _finish(configuration: client.Configuration, source: str) -> KubeApis:
     # Pub/Sub owns retries (with backoff and a dead-letter topic), so the client makes none.
     configuration.retries = False
@@ -84,7 +99,7 @@ def _finish(configuration: client.Configuration, source: str) -> KubeApis:
         source=source,
         server=configuration.host,
     )
-    return KubeApis(client.ApiClient(configuration))
+    return KubeApis(KubeApiClient(configuration))
 
 
 def _default_configuration() -> tuple[client.Configuration, str]:
