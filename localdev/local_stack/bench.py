@@ -35,7 +35,7 @@ from google.cloud import pubsub_v1
 from localdev.k8s_api_emulator.requestinfo import parse_request_info
 from localdev.local_stack.fixtures import aimed_at, fixture
 from localdev.local_stack.functions import REPO_ROOT, start_responder
-from localdev.local_stack.policies import MANY_ACTIONS, default_policy_with
+from localdev.local_stack.policies import default_policy_with
 from localdev.local_stack.processes import Service
 from localdev.local_stack.stack import INGEST_TOKEN, RESPONDER_USER, LocalStack
 from localdev.local_stack.wait import wait_until
@@ -43,9 +43,13 @@ from shared import config
 
 POSTS = 200
 BURST = 150
-ROUNDS = 3
+ROUNDS = 5
 IMPORT_RUNS = 7
 RESULTS = REPO_ROOT / "bench-results" / "bench.md"
+# The breaker stays on, as by default, but never trips; its short window keeps the count
+# as small as a real cluster's (the default admits 10 per 10 minutes), where a 10-minute
+# window would make every write carry all of the run's hundreds of deletes.
+BREAKER_ON = {"safety": {"circuit_breaker": {"max_actions": 100_000, "window": "1s"}}}
 FLOOR_TOPIC = "falco-alerts-bench-floor"
 
 
@@ -224,6 +228,10 @@ def burst(stack: LocalStack) -> tuple[Row, Row]:
     _create_pods(stack, "warm", 1)
     _publish_at_once(stack.topology.alerts_topic, _delete_alerts("warm", 1))
     wait_until(lambda: stack.kube.get_pod("default", "warm-0") is None, 60, "a warm-up delete")
+    # The outcomes are still published; only the stack's own readers of them, which tests
+    # use and no deployment has in the responder's path, stop taking the emulator's time.
+    stack.outcomes.stop()
+    stack.dead_letters.stop()
     ours: list[float] = []
     floors: list[float] = []
     calls: Counter[str] = Counter()
@@ -241,11 +249,13 @@ def burst(stack: LocalStack) -> tuple[Row, Row]:
                 calls += counted
         finally:
             floor_service.stop()
+    # Each round's ratio is of two bursts a few seconds apart: their median shrugs off
+    # the rounds a busy machine slowed down.
+    ratio = statistics.median(f / o for f, o in zip(floors, ours, strict=True))
     seconds, floor_seconds = statistics.median(ours), statistics.median(floors)
     ours_rate, floor_rate = BURST / seconds, BURST / floor_seconds
-    ratio = ours_rate / floor_rate
     throughput = Row(
-        f"{BURST} delete alerts at once: until every pod is gone (median of {ROUNDS})",
+        f"{BURST} delete alerts at once: until every pod is gone (median of {ROUNDS} rounds)",
         f"{seconds:.2f} s ({ours_rate:.0f}/s)",
         f"empty handler: {floor_seconds:.2f} s ({floor_rate:.0f}/s)",
         f"{ratio:.2f}",
@@ -335,7 +345,7 @@ def table(rows: list[Row]) -> str:
 def main() -> int:
     """Run every measurement, print the table, write it to bench-results/bench.md."""
     rows: list[Row] = []
-    with LocalStack(policy_file=default_policy_with(MANY_ACTIONS)) as stack:
+    with LocalStack(policy_file=default_policy_with(BREAKER_ON)) as stack:
         print("measuring ingest...", flush=True)
         rows.append(ingest_latency(stack))
         print(f"measuring a burst of {BURST} delete alerts...", flush=True)

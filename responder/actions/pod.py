@@ -22,7 +22,8 @@ class _RemovePod(CountedAction):
     verb: ClassVar[str]  # "delete"
     past: ClassVar[str]  # "deleted"
 
-    def _remove(self, ctx: ActionContext, preconditions: V1Preconditions) -> None:
+    def _remove(self, ctx: ActionContext) -> None:
+        """Delete or evict the pod on condition that its UID is still ctx.pod's."""
         raise NotImplementedError
 
     def _grace(self) -> str:
@@ -40,7 +41,7 @@ class _RemovePod(CountedAction):
         """Remove the pod, on condition that its UID is still the one read."""
         target = change.target
         try:
-            self._remove(ctx, V1Preconditions(uid=ctx.pod.metadata.uid))
+            self._remove(ctx)
         except ApiException as exc:
             if exc.status == 404:
                 return self.result(
@@ -67,18 +68,20 @@ class DeletePod(_RemovePod):
     verb: ClassVar[str] = "delete"
     past: ClassVar[str] = "deleted"
 
-    def _remove(self, ctx: ActionContext, preconditions: V1Preconditions) -> None:
-        options = V1DeleteOptions(
-            grace_period_seconds=self.grace_period_seconds,
-            preconditions=preconditions,
-            dry_run=ctx.dry_run_option,
-        )
+    def _remove(self, ctx: ActionContext) -> None:
+        # DeleteOptions as a plain body: a client model built by hand first deep-copies
+        # the client's default configuration, on every alert.
+        options = {
+            "gracePeriodSeconds": self.grace_period_seconds,
+            "preconditions": {"uid": ctx.pod.metadata.uid},
+            "dryRun": ctx.dry_run_option,
+        }
         # The answer is the deleted pod, which nothing needs: read, never decoded (decoding
         # a pod costs more than the call).
         answer = ctx.apis.core.delete_namespaced_pod(
             ctx.pod_ref.name,
             ctx.pod_ref.namespace,
-            body=options,
+            body={k: v for k, v in options.items() if v is not None},
             _request_timeout=ctx.timeout,
             _preload_content=False,
         )
@@ -103,7 +106,8 @@ class EvictPod(_RemovePod):
     verb: ClassVar[str] = "evict"
     past: ClassVar[str] = "evicted"
 
-    def _remove(self, ctx: ActionContext, preconditions: V1Preconditions) -> None:
+    def _remove(self, ctx: ActionContext) -> None:
+        preconditions = V1Preconditions(uid=ctx.pod.metadata.uid)
         eviction = V1Eviction(
             metadata=V1ObjectMeta(name=ctx.pod_ref.name, namespace=ctx.pod_ref.namespace),
             delete_options=V1DeleteOptions(
