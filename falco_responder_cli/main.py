@@ -3,6 +3,7 @@
 import click
 
 from falco_responder_cli.dead_letters import dead_letters_command
+from falco_responder_cli.kubeconfig import kubeconfig_command
 from falco_responder_cli.policy_commands import policy_group
 from falco_responder_cli.replay import replay_command
 from falco_responder_cli.seek import seek_command
@@ -12,7 +13,7 @@ from falco_responder_cli.send_test_alert import send_test_alert_command
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="falco-responder", prog_name="falco-responder")
 def cli() -> None:
-    """Operate falco-responder: dead letters, replays, seeks, test alerts and policies.
+    """Operate falco-responder: dead letters, replays, seeks, test alerts, policies, kubeconfigs.
 
     Pub/Sub commands talk to the emulator when PUBSUB_EMULATOR_HOST is set.
     """
@@ -24,6 +25,7 @@ for command in (
     seek_command,
     send_test_alert_command,
     policy_group,
+    kubeconfig_command,
 ):
     cli.add_command(command)
 

@@ -1,19 +1,34 @@
-"""`policy validate`, `explain` and `rbac`: check a policy, see what it does, what it needs."""
+"""`policy validate`, `explain` and `rbac`: check a policy, see what it does, what it needs.
+
+`explain` runs the responder's own decision and rails (responder.handler.Responder,
+read-only), so what it prints is what the responder would do, not a second opinion.
+"""
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 import yaml
+from kubernetes import client
+from kubernetes import config as kube_config
 
-from responder.decision import Plan, plan
-from responder.handler import DEFAULT_POLICY_FILE
-from responder.policy import Policy, PolicyError, load_policy
+from responder.actions import KubeApis
+from responder.decision import plan
+from responder.handler import DEFAULT_POLICY_FILE, Responder, Settings
+from responder.outcome import Decision, Outcome, OutcomeRecord
+from responder.policy import Policy, PolicyError, Rule, load_policy
 from responder.rbac import manifests
 from shared import config
 from shared.alert import FalcoAlert, parse_alert
-from shared.errors import InvalidAlertError, PermanentError
+from shared.errors import InvalidAlertError, PermanentError, TransientError
+
+OFFLINE_RAILS = "protected namespaces, alert age, future dates, cluster"
+CLUSTER_RAILS = (
+    "and, read from the cluster: replacement pods, opt-out labels, owners, "
+    "min_healthy_replicas, the circuit breaker"
+)
 
 
 def read_policy(path: Path) -> Policy:
@@ -35,27 +50,98 @@ def read_alert(name: str) -> FalcoAlert:
         raise click.ClickException(f"alert {where}: {exc.reason}: {exc.detail}") from None
 
 
-def explanation(alert: FalcoAlert, decided: Plan) -> dict[str, Any]:
-    """The plan as plain values: what the responder would do with the alert, and why."""
-    pod = decided.pod
+def protected_namespaces(policy: Policy, rules: list[Rule]) -> dict[str, Any]:
+    """The effective protected namespaces: the policy's, and each rule's that differs."""
+    default = policy.safety.effective_protected_namespaces
+    by_rule = {
+        r.name: effective
+        for r in rules
+        if (effective := policy.safety.overridden_by(r.safety).effective_protected_namespaces)
+        != default
+    }
+    return {"policy": default, "rules": by_rule}
+
+
+def read_only_apis(kubeconfig: Path | None, context: str | None) -> KubeApis:
+    """Clients for the cluster of a kubeconfig (default: $KUBECONFIG, ~/.kube/config)."""
+    configuration = client.Configuration()
+    # Read now: the client library reads $KUBECONFIG once, when it is imported.
+    path = str(kubeconfig) if kubeconfig else config.env(config.KUBECONFIG)
+    try:
+        kube_config.load_kube_config(
+            config_file=path,
+            context=context,
+            client_configuration=configuration,
+        )
+    except (kube_config.ConfigException, OSError) as exc:
+        raise click.ClickException(f"cannot load the kubeconfig: {exc}") from None
+    configuration.retries = False
+    return KubeApis(client.ApiClient(configuration))
+
+
+def evaluate(
+    policy: Policy,
+    alert: FalcoAlert,
+    dry_run: bool,
+    apis: Callable[[str | None], KubeApis] | None,
+    policy_file: Path,
+) -> OutcomeRecord:
+    """What the responder would do with the alert now, read-only; a dead letter as a record."""
+    settings = Settings(
+        dead_letter_topic="",
+        responses_topic=None,
+        policy_file=policy_file,
+        dry_run=dry_run,
+        kube_timeout=config.DEFAULT_KUBE_TIMEOUT_SECONDS,
+    )
+    responder = Responder(settings, policy, apis, read_only=True)
+    try:
+        return responder.evaluate(alert)
+    except PermanentError as exc:
+        return OutcomeRecord(
+            alert_id=alert.alert_id,
+            decision=Decision.DEAD_LETTER,
+            outcome=Outcome.DEAD_LETTERED,
+            reason=exc.detail,
+            error_reason=exc.reason,
+        )
+    except TransientError as exc:
+        raise click.ClickException(f"cannot check against the cluster: {exc}") from None
+
+
+def explanation(
+    policy: Policy, alert: FalcoAlert, record: OutcomeRecord, cluster_checked: bool
+) -> dict[str, Any]:
+    """The responder's evaluation as plain values: what it would do, and why."""
+    pod = alert.pod
+    try:
+        rules = list(plan(policy, alert).rules)
+    except PermanentError:
+        rules = []
+    parameters = [
+        {"rule": r.name, **a.model_dump(exclude={"continue_on_failure"})}
+        for r in rules
+        for a in r.actions
+    ]
+    results = record.actions or [None] * len(parameters)
     return {
         "alert_id": alert.alert_id,
         "rule": alert.rule,
         "priority": alert.priority.label,
         "pod": {"namespace": pod.namespace, "name": pod.name, "uid": pod.uid} if pod else None,
-        "cluster": decided.cluster,
-        "policy_rules": [r.name for r in decided.rules],
-        "decision": "act" if decided.acts else "skip",
-        "skip_reason": decided.skip_reason,
+        "cluster": record.cluster,
+        "policy_rules": [r.name for r in rules],
+        "decision": record.decision.value,
+        "reason": record.reason,
+        "error_reason": record.error_reason,
+        "dry_run": record.dry_run,
+        "cluster_checked": cluster_checked,
+        "rails_checked": OFFLINE_RAILS + (f" {CLUSTER_RAILS}" if cluster_checked else ""),
+        "protected_namespaces": protected_namespaces(policy, rules),
         "actions": [
-            {
-                "rule": r.name,
-                **a.model_dump(exclude={"continue_on_failure"}),
-            }
-            for r in decided.rules
-            for a in r.actions
+            {**p, "outcome": r.outcome.value, "reason": r.reason} if r else p
+            for p, r in zip(parameters, results, strict=True)
         ],
-        "dry_run": decided.dry_run or any(r.dry_run for r in decided.rules),
     }
 
 
@@ -67,12 +153,17 @@ def render_text(explained: dict[str, Any]) -> str:
         pod_text = f"pod/{pod['namespace']}/{pod['name']} (uid {uid})"
     else:
         pod_text = "-"
-    if explained["decision"] == "act":
-        decision = "act" + (
-            " (dry run: check everything, change nothing)" if explained["dry_run"] else ""
-        )
+    decision = explained["decision"]
+    if decision == "act":
+        decision += " (dry run: check everything, change nothing)" if explained["dry_run"] else ""
+    elif decision == "dead_letter":
+        decision += f" ({explained['error_reason']}): {explained['reason']}"
     else:
-        decision = f"skip: {explained['skip_reason']}"
+        decision += f": {explained['reason']}"
+    checked = explained["rails_checked"]
+    if not explained["cluster_checked"]:
+        checked += "; not the cluster (pass --kubeconfig or --context to check it, read-only)"
+    protected = explained["protected_namespaces"]
     lines = [
         f"alert:     {explained['alert_id']}",
         f"rule:      {explained['rule']}",
@@ -80,11 +171,21 @@ def render_text(explained: dict[str, Any]) -> str:
         f"pod:       {pod_text}",
         f"cluster:   {explained['cluster'] or '(single-cluster mode)'}",
         f"matches:   {', '.join(explained['policy_rules']) or '(no policy rule)'}",
+        f"protected: {', '.join(protected['policy'])}",
+        *(f"  [{rule}] protected: {', '.join(ns)}" for rule, ns in protected["rules"].items()),
+        f"checked:   {checked}",
         f"decision:  {decision}",
     ]
     for action in explained["actions"]:
-        params = " ".join(f"{k}={v}" for k, v in action.items() if k not in ("action", "rule"))
-        lines.append(f"  - [{action['rule']}] {action['action']} {params}".rstrip())
+        params = " ".join(
+            f"{k}={v}"
+            for k, v in action.items()
+            if k not in ("action", "rule", "outcome", "reason")
+        )
+        line = f"  - [{action['rule']}] {action['action']} {params}".rstrip()
+        if "outcome" in action:
+            line += f": {action['outcome']}: {action['reason']}"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -101,9 +202,17 @@ def policy_group() -> None:
 @policy_group.command("validate", short_help="Validate a policy file.")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def validate_command(file: Path) -> None:
-    """Validate a policy file as the responder does at start-up; exit 1 if it would refuse it."""
-    count = len(read_policy(file).rules)
+    """Validate a policy file as the responder does at start-up; exit 1 if it would refuse it.
+
+    Prints the effective protected namespaces: the policy's, and each rule's that differs.
+    """
+    policy = read_policy(file)
+    count = len(policy.rules)
     click.echo(f"valid: {count} rule{'' if count == 1 else 's'}")
+    protected = protected_namespaces(policy, policy.rules)
+    click.echo(f"protected namespaces: {', '.join(protected['policy'])}")
+    for rule, names in protected["rules"].items():
+        click.echo(f"  rule {rule}: {', '.join(names)}")
 
 
 @policy_group.command("explain", short_help="Show what a policy does with an alert.")
@@ -120,6 +229,12 @@ def validate_command(file: Path) -> None:
     show_envvar=True,
     help="Explain as a responder running with DRY_RUN=true.",
 )
+@click.option(
+    "--kubeconfig",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the cluster (read-only) and apply every rail [default: no cluster].",
+)
+@click.option("--context", help="The kubeconfig context to read (implies reading the cluster).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.argument(
     "alert_file",
@@ -127,21 +242,30 @@ def validate_command(file: Path) -> None:
     type=click.Path(exists=True, dir_okay=False, allow_dash=True),
 )
 def explain_command(
-    policy_file: Path | None, dry_run: bool, as_json: bool, alert_file: str
+    policy_file: Path | None,
+    dry_run: bool,
+    kubeconfig: Path | None,
+    context: str | None,
+    as_json: bool,
+    alert_file: str,
 ) -> None:
-    """Show what the policy does with one alert (ALERT_JSON_FILE, or - for stdin).
+    """Show what the responder would do now with one alert (ALERT_JSON_FILE, or - for stdin).
 
-    Prints the alert id, rule, priority and pod, the policy rule that matches (or why
-    the alert is skipped), the actions with their parameters, and whether it is a dry run.
-    Nothing contacts the cluster.
+    Runs the responder's own decision and rails. Without --kubeconfig or --context it
+    applies the rails that need no cluster (protected namespaces, alert age, future
+    dates, the cluster the alert names); with one, it also reads the pod, its namespace,
+    its owner and the circuit breaker's count, and applies every rail. It never writes:
+    an action that would run is shown as `dry_run`. Prints the decision (act, skip,
+    refuse or dead_letter) and why, each action with its parameters and what would become
+    of it, and the effective protected namespaces.
     """
-    policy = read_policy(policy_file or _default_policy())
+    path = policy_file or _default_policy()
+    policy = read_policy(path)
     alert = read_alert(alert_file)
-    try:
-        decided = plan(policy, alert, dry_run=dry_run)
-    except PermanentError as exc:
-        raise click.ClickException(f"the responder would dead-letter it: {exc.detail}") from None
-    explained = explanation(alert, decided)
+    reads_cluster = kubeconfig is not None or context is not None
+    apis = read_only_apis(kubeconfig, context) if reads_cluster else None
+    record = evaluate(policy, alert, dry_run, (lambda _cluster: apis) if apis else None, path)
+    explained = explanation(policy, alert, record, reads_cluster)
     click.echo(json.dumps(explained, indent=2) if as_json else render_text(explained))
 
 

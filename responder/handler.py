@@ -18,7 +18,7 @@ from kubernetes.client import V1Pod
 from kubernetes.client.exceptions import ApiException
 
 from responder.actions import ActionContext, BaseAction, KubeApis, breaker_fallback
-from responder.actions.base import CountedAction
+from responder.actions.base import Change, CountedAction
 from responder.circuit_breaker import Breaker, LastSeen
 from responder.decision import Plan, plan
 from responder.failures import classify
@@ -90,20 +90,35 @@ def _skipped(actions: list[BaseAction], target: str, reason: str) -> list[Action
     return [a.result(target, ActionStatus.SKIPPED, reason) for a in actions]
 
 
+# Read-only without clients (`policy explain` with no kubeconfig): what was not checked.
+UNCHECKED = (
+    "would run unless a rail that reads the cluster refuses: not checked (the pod's UID "
+    "and age, opt-out labels, its owner, min_healthy_replicas, the circuit breaker)"
+)
+WOULD_RUN = "would run (read-only: nothing sent)"
+
+
 class Responder:
-    """Handles messages for one function instance."""
+    """Handles messages for one function instance.
+
+    `read_only` (for `falco-responder policy explain`) decides and checks every rail the
+    same way but writes nothing: an action that would run is reported as a dry run. With
+    `apis` None too, the rails that read the cluster are reported unchecked.
+    """
 
     def __init__(
         self,
         settings: Settings,
         policy: Policy,
-        apis: Callable[[str | None], KubeApis],
+        apis: Callable[[str | None], KubeApis] | None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        read_only: bool = False,
     ) -> None:
         self.settings = settings
         self.policy = policy
         self.apis = apis
         self.now = now
+        self.read_only = read_only or apis is None
         # Each breaker's count as last seen, by cluster and namespace (circuit_breaker.py).
         self._counts: dict[tuple[str | None, str], LastSeen] = {}
         self._counts_lock = threading.Lock()
@@ -127,7 +142,7 @@ class Responder:
         alert: FalcoAlert | None = None
         try:
             alert = parse_alert(message.data)
-            record = self._respond(alert, message)
+            record = self.evaluate(alert, message.message_id)
         except PermanentError as exc:
             return self._dead_letter(message, exc, alert)
         except TransientError as exc:
@@ -144,23 +159,33 @@ class Responder:
         return record
 
     def _record_for(
-        self, alert: FalcoAlert, message: ReceivedMessage, decided: Plan, **fields: Any
+        self, alert: FalcoAlert, message_id: str, decided: Plan, **fields: Any
     ) -> OutcomeRecord:
         return OutcomeRecord(
             alert_id=alert.alert_id,
             rule=alert.rule,
             priority=alert.priority.label,
-            message_id=message.message_id,
+            message_id=message_id,
             cluster=decided.cluster,
             **fields,
         )
 
-    def _respond(self, alert: FalcoAlert, message: ReceivedMessage) -> OutcomeRecord:
+    def evaluate(self, alert: FalcoAlert, message_id: str = "") -> OutcomeRecord:
+        """Decide, check the rails and act; raises PermanentError or TransientError."""
         decided = plan(self.policy, alert, self.settings.dry_run)
+        if decided.refusal is not None:
+            return self._record_for(
+                alert,
+                message_id,
+                decided,
+                decision=Decision.REFUSE,
+                outcome=Outcome.SKIPPED,
+                reason=decided.refusal,
+            )
         if not decided.acts or decided.pod is None:
             return self._record_for(
                 alert,
-                message,
+                message_id,
                 decided,
                 decision=Decision.SKIP,
                 outcome=Outcome.SKIPPED,
@@ -168,8 +193,10 @@ class Responder:
             )
         results: list[ActionResult] = []
         failures: list[str] = []
+        refusals: list[str] = []
         ran: list[Rule] = []
         apis: KubeApis | None = None
+        connect = self.apis
         pod = None
         for rule in decided.rules:
             safety = self.policy.safety.overridden_by(rule.safety)
@@ -177,9 +204,14 @@ class Responder:
             refused = precheck(alert, decided.pod, safety, self.now())
             if refused:
                 results += _skipped(rule.actions, target, refused)
+                refusals.append(refused)
+                continue
+            if connect is None:
+                results += [a.result(target, ActionStatus.DRY_RUN, UNCHECKED) for a in rule.actions]
+                ran.append(rule)
                 continue
             if apis is None:
-                apis = self._apis(decided.cluster)
+                apis = self._apis(connect, decided.kube_cluster)
                 pod = self._read_pod(apis, decided.pod)
             if pod is None:
                 results += [
@@ -190,9 +222,13 @@ class Responder:
             ran.append(rule)
             dry = decided.dry_run or rule.dry_run
             context = ActionContext(apis, alert, decided.pod, pod, dry, self.settings.kube_timeout)
-            results += self._run_rule(rule, safety, context, failures, decided.cluster)
+            results += self._run_rule(
+                rule, safety, context, failures, refusals, decided.kube_cluster
+            )
         dry_run = decided.dry_run or any(r.dry_run for r in ran)
         outcome = summarize(results)
+        # Nothing done because a rail said no: a refusal, never counted as a response.
+        refused_all = outcome is Outcome.SKIPPED and bool(refusals)
         reasons = {r.reason for r in results}
         if outcome is Outcome.SKIPPED and len(reasons) == 1:
             reason = reasons.pop()  # one refusal for everything: say it plainly
@@ -201,9 +237,9 @@ class Responder:
             reason += " (dry run)" if dry_run else ""
         record = self._record_for(
             alert,
-            message,
+            message_id,
             decided,
-            decision=Decision.ACT,
+            decision=Decision.REFUSE if refused_all else Decision.ACT,
             outcome=outcome,
             reason=reason,
             policy_rule=decided.rules[0].name,
@@ -214,9 +250,9 @@ class Responder:
             raise ActionFailedError("; ".join(failures), record)
         return record
 
-    def _apis(self, cluster: str | None) -> KubeApis:
+    def _apis(self, connect: Callable[[str | None], KubeApis], cluster: str | None) -> KubeApis:
         try:
-            return self.apis(cluster)
+            return connect(cluster)
         except Exception as exc:  # credentials may be fixed: retry, then dead-letter
             raise TransientError(f"cannot load Kubernetes credentials: {exc!r}") from exc
 
@@ -244,6 +280,7 @@ class Responder:
         safety: Safety,
         context: ActionContext,
         failures: list[str],
+        refusals: list[str],
         cluster: str | None,
     ) -> list[ActionResult]:
         """The rule's actions in order, behind the rails; a failure stops the rest."""
@@ -264,12 +301,13 @@ class Responder:
         except Exception as exc:
             raise classify(exc) from exc
         if verdict.refuse_all:
+            refusals.append(verdict.refuse_all)
             return _skipped(rule.actions, target, verdict.refuse_all)
         breaker = self._breaker(cluster, safety, apis)
         results: list[ActionResult] = []
         for position, action in enumerate(rule.actions):
             try:
-                results += self._run_action(action, context, verdict, breaker)
+                results += self._run_action(action, context, verdict, breaker, refusals)
             except Exception as exc:
                 failure = classify(exc)
                 if not isinstance(failure, PermanentError):
@@ -286,21 +324,40 @@ class Responder:
         return results
 
     def _run_action(
-        self, action: BaseAction, context: ActionContext, verdict: Verdict, breaker: Breaker | None
+        self,
+        action: BaseAction,
+        context: ActionContext,
+        verdict: Verdict,
+        breaker: Breaker | None,
+        refusals: list[str],
     ) -> list[ActionResult]:
         target = str(context.pod_ref)
         if action.destructive:
             refusal = verdict.refusal_for(action.removes_workload)
             if refusal:
+                refusals.append(refusal)
                 return [action.result(target, ActionStatus.SKIPPED, f"refused: {refusal}")]
-        if isinstance(action, CountedAction) and breaker is not None:
-            # A slot only for a change to make, keyed by what it changes (not the alert).
-            planned = action.plan(context)
-            if isinstance(planned, ActionResult):
-                return [planned]
-            tripped = breaker.admit(planned.key, context.dry_run)
+        planned: Change | None = None
+        if isinstance(action, CountedAction):
+            # What it would change, if anything: a slot only for a change to make, keyed
+            # by what it changes (the pod, the workload, the node), not by the alert.
+            found = action.plan(context)
+            if isinstance(found, ActionResult):
+                return [found]
+            planned = found
+        if planned is not None and breaker is not None:
+            tripped = breaker.admit(planned.key, context.dry_run or self.read_only)
+            if tripped and self.read_only:
+                return [
+                    action.result(
+                        target, ActionStatus.DRY_RUN, f"{tripped}: would label and record instead"
+                    )
+                ]
             if tripped:
                 return breaker_fallback(action, context, tripped)
+        if self.read_only:
+            return [action.result(target, ActionStatus.DRY_RUN, WOULD_RUN)]
+        if planned is not None:
             return [action.apply(context, planned)]
         return [action.run(context)]
 

@@ -28,7 +28,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("falco_responder.responder")
 
-GOOGLE_SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
+# GKE authenticates a Google identity by the email its token carries: without
+# userinfo.email in the scopes, the API server refuses the token.
+GOOGLE_SCOPES = (
+    "https://www.googleapis.com/auth/cloud-platform",
+    "https://www.googleapis.com/auth/userinfo.email",
+)
 # Refresh the Google access token this long before it expires.
 REFRESH_MARGIN = timedelta(minutes=5)
 

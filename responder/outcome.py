@@ -35,10 +35,15 @@ class ActionResult(BaseModel):
 
 
 class Decision(StrEnum):
-    """What the responder decided for the alert as a whole."""
+    """What the responder decided for the alert as a whole.
+
+    REFUSE: a rule matched, but a safety rail (or the matcher) refused it and nothing
+    was done; kept apart from ACT so a count of `act` counts only responses.
+    """
 
     ACT = "act"
     SKIP = "skip"
+    REFUSE = "refuse"
     DEAD_LETTER = "dead_letter"
 
 

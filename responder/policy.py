@@ -4,6 +4,10 @@ Rules are tried in file order. A rule that matches runs its actions and, unless 
 `continue: true`, ends the search: the first match wins by default, and a rule can let
 later rules add to it. A policy file that does not validate stops the responder from
 starting, with a message naming the file, the rule and the field.
+
+Alert fields are attacker-influenced (a command line is whatever the intruder typed), so
+regexes run on RE2, in time linear in the input, and a glob or regex reads at most
+MAX_MATCHED_CHARS of a field: a longer value is refused, never half-matched.
 """
 
 import fnmatch
@@ -16,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
+import re2
 import yaml
 from pydantic import (
     BaseModel,
@@ -32,7 +37,8 @@ from responder.actions import Action
 from shared.alert import FalcoAlert, Priority
 from shared.durations import parse_duration
 
-DEFAULT_PROTECTED_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease", "falco"]
+# Always protected, whatever a policy adds, unless it names one in `unprotect`.
+BUILT_IN_PROTECTED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "falco")
 DEFAULT_OPT_OUT_LABEL = "falco-responder/ignore"
 # Values Falco prints for a field without a value; `is_null` treats them as null.
 _NO_VALUE = (None, "<NA>", "N/A", "")
@@ -48,6 +54,47 @@ def _as_text(value: timedelta) -> str:
 
 # `10m`, `1h30m`, `7d` in YAML; a timedelta in code.
 Duration = Annotated[timedelta, BeforeValidator(_duration), PlainSerializer(_as_text)]
+
+# The most characters of one value a glob or regex reads. Falco's drivers capture a few
+# KiB of a command line; a longer value is crafted, and refused rather than matched.
+MAX_MATCHED_CHARS = 64 * 1024
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # the policy error says it; RE2 would also print to stderr
+
+
+def _regex(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a pattern (text), got {type(value).__name__}")
+    try:
+        return re2.compile(value, _RE2_OPTIONS)
+    except re2.error as exc:
+        detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+        raise ValueError(
+            f"{value!r} is not a pattern RE2 accepts ({detail}): regexes run in linear time, "
+            "so no backreferences or lookarounds"
+        ) from None
+
+
+# A pattern in YAML; a compiled RE2 pattern in code, linear in the text it reads.
+Regex = Annotated[Any, BeforeValidator(_regex), PlainSerializer(lambda pattern: pattern.pattern)]
+
+
+class FieldTooLongError(ValueError):
+    """A value longer than a glob or regex reads: the alert is refused, not guessed at."""
+
+    def __init__(self, name: str, length: int) -> None:
+        super().__init__(
+            f"{name} is {length} characters, over the {MAX_MATCHED_CHARS} the policy "
+            "matcher reads: not matched, so not acted on"
+        )
+
+
+def _bounded(name: str, value: str) -> str:
+    if len(value) > MAX_MATCHED_CHARS:
+        raise FieldTooLongError(name, len(value))
+    return value
+
+
 _COMPARISONS: dict[str, Callable[[Priority, Priority], bool]] = {
     ">=": operator.ge,
     "<=": operator.le,
@@ -85,6 +132,10 @@ def _globs(patterns: list[str], value: str) -> bool:
     return any(fnmatch.fnmatchcase(value, p) for p in patterns)
 
 
+def _bounded_globs(name: str, patterns: list[str], value: str) -> bool:
+    return _globs(patterns, _bounded(name, value))
+
+
 def _one_or_many(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
@@ -103,7 +154,7 @@ class FieldCondition(_Strict):
     not_equals: Any = None
     in_: list[Any] | None = Field(default=None, alias="in")
     glob: str | None = None
-    regex: re.Pattern[str] | None = None
+    regex: Regex | None = None
     is_null: bool | None = None
 
     @model_validator(mode="after")
@@ -113,17 +164,24 @@ class FieldCondition(_Strict):
         return self
 
     def holds(self, fields: dict[str, Any], key: str) -> bool:
-        """Whether the field `key` of `fields` meets every condition given."""
+        """Whether the field `key` of `fields` meets every condition given.
+
+        Raises FieldTooLongError when a glob or regex would read more than it may.
+        """
         value = fields.get(key)
         null = value in _NO_VALUE
         given = self.model_fields_set
+
+        def text() -> str:
+            return _bounded(f"output field {key!r}", str(value))
+
         checks = {
             "equals": lambda: not null and _same(value, self.equals),
             "not_equals": lambda: null or not _same(value, self.not_equals),
             "in_": lambda: not null and any(_same(value, v) for v in self.in_ or []),
-            "glob": lambda: not null and fnmatch.fnmatchcase(str(value), self.glob or ""),
+            "glob": lambda: not null and fnmatch.fnmatchcase(text(), self.glob or ""),
             "regex": lambda: (
-                not null and self.regex is not None and self.regex.search(str(value)) is not None
+                not null and self.regex is not None and self.regex.search(text()) is not None
             ),
             "is_null": lambda: null == self.is_null,
         }
@@ -181,10 +239,13 @@ class Match(_Strict):
         return PriorityCondition.parse(value) if isinstance(value, str) else value
 
     def matches(self, alert: FalcoAlert, cluster: str | None) -> bool:
-        """All given conditions hold for the alert, seen in `cluster`."""
+        """All given conditions hold for the alert, seen in `cluster`.
+
+        Raises FieldTooLongError for a value too long to match (see MAX_MATCHED_CHARS).
+        """
         pod = alert.pod
         return (
-            (not self.rule or _globs(self.rule, alert.rule))
+            (not self.rule or _bounded_globs("the rule name", self.rule, alert.rule))
             and (self.priority is None or self.priority(alert.priority))
             and (self.tags is None or self.tags.holds(alert.tags))
             and (not self.source or alert.source in self.source)
@@ -212,11 +273,14 @@ class CircuitBreaker(_Strict):
 
 
 class Safety(_Strict):
-    """The rails, all on by default; a rule's own `safety` overrides any of them."""
+    """The rails, all on by default; a rule's own `safety` overrides any of them.
 
-    protected_namespaces: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_PROTECTED_NAMESPACES)
-    )
+    The namespace lists add up instead: `protected_namespaces` adds to the built-in list,
+    and only `unprotect`, naming a built-in namespace exactly, takes one away.
+    """
+
+    protected_namespaces: list[str] = Field(default_factory=list)
+    unprotect: list[str] = Field(default_factory=list)
     opt_out_label: str = DEFAULT_OPT_OUT_LABEL
     ignore_daemonset_pods: bool = True
     ignore_statefulset_pods: bool = False
@@ -224,6 +288,18 @@ class Safety(_Strict):
     min_healthy_replicas: Annotated[int | str, BeforeValidator(_replicas)] | None = None
     max_alert_age: Duration | None = timedelta(hours=1)
     circuit_breaker: CircuitBreaker | None = CircuitBreaker()
+
+    @field_validator("unprotect")
+    @classmethod
+    def _built_in_only(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if name not in BUILT_IN_PROTECTED_NAMESPACES:
+                built_in = ", ".join(BUILT_IN_PROTECTED_NAMESPACES)
+                raise ValueError(
+                    f"{name!r} is not a built-in protected namespace ({built_in}); "
+                    "unprotect takes only those, by exact name"
+                )
+        return names
 
     @field_validator("min_healthy_replicas")
     @classmethod
@@ -241,17 +317,36 @@ class Safety(_Strict):
             return math.ceil(int(value.strip().rstrip("%")) * desired / 100)
         return value
 
+    @property
+    def effective_protected_namespaces(self) -> list[str]:
+        """The built-in list less what `unprotect` names, then the additions (globs)."""
+        kept = [n for n in BUILT_IN_PROTECTED_NAMESPACES if n not in self.unprotect]
+        return kept + [n for n in self.protected_namespaces if n not in kept]
+
     def is_protected(self, namespace: str) -> bool:
         """Whether the namespace is one the responder must never touch (globs allowed)."""
-        return _globs(self.protected_namespaces, namespace)
+        return _globs(self.effective_protected_namespaces, namespace)
 
     def overridden_by(self, overrides: "Safety | None") -> "Safety":
-        """These rails with the settings a rule sets itself (and only those) replaced."""
+        """These rails with the settings a rule sets itself replaced; the lists add up."""
         if overrides is None:
             return self
-        return self.model_copy(
-            update={name: getattr(overrides, name) for name in overrides.model_fields_set}
-        )
+        update = {name: getattr(overrides, name) for name in overrides.model_fields_set}
+        for name in _ADDITIVE:
+            update[name] = list(dict.fromkeys([*getattr(self, name), *getattr(overrides, name)]))
+        breaker = overrides.circuit_breaker
+        if "circuit_breaker" in update and breaker and self.circuit_breaker:
+            # Field by field: a rule raising max_actions still counts in the policy's
+            # ConfigMap, not in a count of its own that the policy's limit never sees.
+            update["circuit_breaker"] = self.circuit_breaker.model_copy(
+                update={name: getattr(breaker, name) for name in breaker.model_fields_set}
+            )
+        return self.model_copy(update=update)
+
+
+# Rails whose rule-level value adds to the policy's: a rule can never drop a protection
+# the policy adds, nor restore one it removes without naming it.
+_ADDITIVE = ("protected_namespaces", "unprotect")
 
 
 class Rule(_Strict):
@@ -292,7 +387,18 @@ class Policy(_Strict):
     cluster_field: str = "cluster"
     # Empty: one cluster, reached with KUBECONFIG_SECRET / KUBECONFIG / in-cluster.
     clusters: dict[str, ClusterAccess] = Field(default_factory=dict)
+    # Single-cluster mode: the one cluster's name; an alert naming another is refused.
+    cluster_name: str | None = Field(default=None, min_length=1)
     rules: list[Rule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_cluster_or_many(self) -> "Policy":
+        if self.cluster_name is not None and self.clusters:
+            raise ValueError(
+                "cluster_name names the one cluster of single-cluster mode; with clusters, "
+                "each alert names one of them"
+            )
+        return self
 
     @field_validator("rules")
     @classmethod
@@ -305,7 +411,10 @@ class Policy(_Strict):
         return rules
 
     def matching_rules(self, alert: FalcoAlert, cluster: str | None) -> list[Rule]:
-        """The rules that apply, in order: up to and including the first without `continue`."""
+        """The rules that apply, in order: up to and including the first without `continue`.
+
+        Raises FieldTooLongError when a rule cannot be decided on (see MAX_MATCHED_CHARS).
+        """
         found: list[Rule] = []
         for rule in self.rules:
             if rule.match.matches(alert, cluster):

@@ -81,7 +81,7 @@ class PodRef:
 
 def _field_text(fields: dict[str, Any], key: str) -> str | None:
     value = fields.get(key)
-    if value in _NO_VALUE or not isinstance(value, str):
+    if not isinstance(value, str) or value in _NO_VALUE:  # a list or dict is no name
         return None
     return value
 

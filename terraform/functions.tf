@@ -1,10 +1,11 @@
 # The two Cloud Run functions and their deploy archives.
 #
 # Each archive holds the function's folder and shared/, laid out as in the repository
-# (the code imports `ingest.x`, `responder.x`, `shared.x`), plus two generated files at
-# its root: main.py, which re-exports the entry point, and requirements.txt, a copy of
-# the function's own requirements. Objects are named by the archive's MD5, so any code
-# change uploads a new object and redeploys the function.
+# (the code imports `ingest.x`, `responder.x`, `shared.x`), plus generated files at its
+# root: main.py, which re-exports the entry point, requirements.txt, a copy of the
+# function's own requirements, and for the responder policy.yaml, the response policy
+# (var.policy_file). Objects are named by the archive's MD5, so any code or policy change
+# uploads a new object and redeploys the function.
 
 locals {
   functions = {
@@ -17,6 +18,27 @@ locals {
       main_py = "from responder.main import respond  # noqa: F401\n"
     }
   }
+
+  # Generated files beyond main.py and requirements.txt, archive path => content.
+  function_extra_files = {
+    ingest    = {}
+    responder = { (local.policy_archive_path) = local.policy_text }
+  }
+
+  # The policy ships at the archive root, the function's working directory, where the
+  # relative POLICY_FILE finds it.
+  policy_archive_path = "policy.yaml"
+  policy_text         = file(coalesce(var.policy_file, "${local.repo_root}/responder/policy.yaml"))
+  policy              = yamldecode(local.policy_text)
+  # Each google_identity cluster must be named in the policy's `clusters` block with
+  # google_identity: true, or the responder would call it with no credentials at all.
+  policy_misses_google_identity = sort([
+    for name, cluster in var.clusters : name
+    if cluster.google_identity && !try(local.policy.clusters[name].google_identity, false)
+  ])
+
+  # Direct VPC egress, when a network or subnetwork is given.
+  responder_vpc = var.responder_network != null || var.responder_subnetwork != null
 
   # Files of each archive, relative to the repository root, without bytecode caches.
   function_files = {
@@ -57,6 +79,14 @@ data "archive_file" "function" {
   source {
     content  = file("${local.repo_root}/${each.value.folder}/requirements.txt")
     filename = "requirements.txt"
+  }
+
+  dynamic "source" {
+    for_each = local.function_extra_files[each.key]
+    content {
+      content  = source.value
+      filename = source.key
+    }
   }
 }
 
@@ -192,11 +222,21 @@ resource "google_cloudfunctions2_function" "responder" {
     max_instance_count               = var.responder_max_instances
     max_instance_request_concurrency = var.responder_concurrency
 
+    # Direct VPC egress into the network of clusters reached by a private IP endpoint.
+    direct_vpc_egress = local.responder_vpc ? var.responder_vpc_egress : null
+    dynamic "direct_vpc_network_interface" {
+      for_each = local.responder_vpc ? [1] : []
+      content {
+        network    = var.responder_network
+        subnetwork = var.responder_subnetwork
+      }
+    }
+
     environment_variables = {
       GOOGLE_CLOUD_PROJECT = var.project_id
       DEAD_LETTER_TOPIC    = google_pubsub_topic.dead_letter.name
       RESPONSES_TOPIC      = google_pubsub_topic.responses.name
-      POLICY_FILE          = var.policy_file
+      POLICY_FILE          = local.policy_archive_path
       DRY_RUN              = var.dry_run ? "true" : "false"
       KUBECONFIG_SECRET    = local.kubeconfig_secret_version
       KUBE_TIMEOUT_SECONDS = tostring(var.kube_timeout_seconds)
@@ -213,6 +253,10 @@ resource "google_cloudfunctions2_function" "responder" {
       condition     = var.kube_timeout_seconds < var.responder_timeout_seconds
       error_message = "kube_timeout_seconds (${var.kube_timeout_seconds}) must be below responder_timeout_seconds (${var.responder_timeout_seconds})."
     }
+    precondition {
+      condition     = length(local.policy_misses_google_identity) == 0
+      error_message = "clusters ${join(", ", local.policy_misses_google_identity)} use google_identity, but the policy's clusters block does not name them with google_identity: true: the responder would call them with no credentials. Add the block of `terraform output -raw policy_clusters` to the policy."
+    }
   }
 
   depends_on = [
@@ -220,5 +264,6 @@ resource "google_cloudfunctions2_function" "responder" {
     google_pubsub_topic_iam_member.dead_letter_responder_publisher,
     google_pubsub_topic_iam_member.responses_responder_publisher,
     google_secret_manager_secret_iam_member.kubeconfig_accessor,
+    google_project_iam_member.responder_cluster_viewer,
   ]
 }

@@ -148,3 +148,28 @@ resource "google_service_account_iam_member" "push_pubsub_agent_token_creator" {
 
   depends_on = [google_project_service.apis]
 }
+
+# --- GKE identity mode ----------------------------------------------------------------
+
+# The responder calls google_identity clusters as its own service account. The
+# DNS-based control-plane endpoint admits a caller only with container.clusters.connect;
+# roles/container.clusterViewer carries it (with container.clusters.get and list) and no
+# permission on Kubernetes objects, so the ClusterRole bound in the cluster stays the only
+# grant of what the responder may do there. Kubernetes Engine roles cannot be granted
+# below the project: this is the one project-level role of the module, and only on the
+# projects of google_identity clusters. Never roles/container.viewer or developer: those
+# grant Kubernetes objects through IAM, which GKE honours as well as RBAC.
+locals {
+  google_identity_projects = toset([
+    for cluster in values(var.clusters) : coalesce(cluster.project, var.project_id)
+    if cluster.google_identity
+  ])
+}
+
+resource "google_project_iam_member" "responder_cluster_viewer" {
+  for_each = local.google_identity_projects
+
+  project = each.value
+  role    = "roles/container.clusterViewer"
+  member  = google_service_account.responder.member
+}

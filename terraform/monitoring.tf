@@ -2,8 +2,9 @@
 #
 # The responder writes one structured line per alert handled, with
 # jsonPayload.event = "alert_outcome", jsonPayload.outcome (acted, already_handled,
-# dry_run, skipped, dead_lettered), jsonPayload.decision and, for permanent failures,
-# jsonPayload.error_reason.
+# dry_run, skipped, dead_lettered), jsonPayload.decision (act, skip, refuse,
+# dead_letter) and, for permanent failures, jsonPayload.error_reason. A safety rail's
+# refusal is decision "refuse", so counting decision="act" counts only responses.
 
 locals {
   responder_log_filter = join(" AND ", [
@@ -33,7 +34,7 @@ resource "google_logging_metric" "alert_outcomes" {
     labels {
       key         = "decision"
       value_type  = "STRING"
-      description = "The policy's decision for the alert."
+      description = "act, skip (nothing to do), refuse (a safety rail said no) or dead_letter."
     }
   }
 

@@ -65,55 +65,60 @@ output "secret_setup_commands" {
       "openssl rand -hex 32 | tr -d '\\n' | gcloud secrets versions add ${google_secret_manager_secret.ingest_token.secret_id} --project=${var.project_id} --data-file=-",
     ],
     [
-      for name, s in google_secret_manager_secret.kubeconfig :
-      "gcloud secrets versions add ${s.secret_id} --project=${var.project_id} --data-file=kubeconfig-${name}.yaml"
+      # GKE identity: the server and CA only, from the cluster's description (GKE_NAME
+      # and LOCATION are the GKE cluster's). Otherwise the token kubeconfig of
+      # deploy/rbac/kubeconfig-mode.yaml.
+      for name, s in google_secret_manager_secret.kubeconfig : (
+        var.clusters[name].google_identity
+        ? "gcloud container clusters describe GKE_NAME --location=LOCATION --project=${coalesce(var.clusters[name].project, var.project_id)} --format=json | falco-responder kubeconfig --from-describe - --name ${name} | gcloud secrets versions add ${s.secret_id} --project=${var.project_id} --data-file=-"
+        : "gcloud secrets versions add ${s.secret_id} --project=${var.project_id} --data-file=kubeconfig-${name}.yaml"
+      )
     ],
   ))
 }
 
-# Falcosidekick Helm chart values (falcosecurity/falcosidekick; under the falco chart,
-# nest them under `falcosidekick:`). The token is never written here: the chart reads
-# WEBHOOK_CUSTOMHEADERS ("Authorization:Bearer <token>") from a Kubernetes secret.
+# Values for the falcosecurity/falco chart with its Falcosidekick subchart, one document
+# per cluster: the files in deploy/helm/ are the templates (one place for the settings),
+# filled in here with the deployed names. The token is never written: the webhook values
+# read WEBHOOK_CUSTOMHEADERS ("Authorization:Bearer <token>") from a Kubernetes secret.
+locals {
+  helm_values_vars = {
+    for name in keys(var.clusters) : name => {
+      cluster             = name
+      project_id          = var.project_id
+      project_number      = data.google_project.this.number
+      ingest_url          = google_cloudfunctions2_function.ingest.service_config[0].uri
+      ingest_token_secret = google_secret_manager_secret.ingest_token.secret_id
+      alerts_topic        = google_pubsub_topic.alerts.name
+    }
+  }
+}
+
 output "falcosidekick_helm_values" {
-  description = "Falcosidekick Helm values for the webhook output to the ingest function. Needs ingest_public = true (Falcosidekick sends a static bearer token, not a Google ID token). Create the secret first: kubectl -n falco create secret generic falco-responder-ingest-token --from-literal=WEBHOOK_CUSTOMHEADERS=\"Authorization:Bearer $TOKEN\"."
-  value       = <<-EOT
-    config:
-      webhook:
-        address: "${google_cloudfunctions2_function.ingest.service_config[0].uri}"
-        method: "POST"
-        checkcert: true
-        minimumpriority: "notice"
-      extraEnv:
-        # Secret placeholder: a Kubernetes secret whose WEBHOOK_CUSTOMHEADERS key holds
-        # "Authorization:Bearer <token>", <token> being the latest version of
-        # ${google_secret_manager_secret.ingest_token.id}.
-        - name: WEBHOOK_CUSTOMHEADERS
-          valueFrom:
-            secretKeyRef:
-              name: falco-responder-ingest-token
-              key: WEBHOOK_CUSTOMHEADERS
-  EOT
+  description = "falcosecurity/falco chart values (Falcosidekick enabled, its webhook output to the ingest function, customfields naming the cluster, k8s.pod.uid in every alert), by cluster name: terraform output -json falcosidekick_helm_values | jq -r .CLUSTER > falco-values.yaml. Needs ingest_public = true (Falcosidekick sends a static bearer token, not a Google ID token) and the Kubernetes secret the values' comments create."
+  value = {
+    for name, vars in local.helm_values_vars :
+    name => templatefile("${local.repo_root}/deploy/helm/falco-values-webhook.yaml", vars)
+  }
 }
 
 output "falcosidekick_helm_values_gcppubsub" {
-  description = "Alternative: Falcosidekick's gcppubsub output publishing straight to the alerts topic (no ingest function in the path). Grant its identity publisher with alerts_topic_publishers; on GKE use Workload Identity and leave config.gcp.credentials empty."
-  value       = <<-EOT
-    config:
-      gcp:
-        # Empty: Application Default Credentials (Workload Identity). Otherwise a
-        # base64-encoded service account key, which is best kept out of values files.
-        credentials: ""
-        pubsub:
-          projectid: "${var.project_id}"
-          topic: "${google_pubsub_topic.alerts.name}"
-          minimumpriority: "notice"
-  EOT
+  description = "Alternative: falcosecurity/falco chart values with Falcosidekick's gcppubsub output publishing straight to the alerts topic (no ingest function in the path), by cluster name. Grant its identity publisher with alerts_topic_publishers; on GKE use Workload Identity (the values' comments show how)."
+  value = {
+    for name, vars in local.helm_values_vars :
+    name => templatefile("${local.repo_root}/deploy/helm/falco-values-gcppubsub.yaml", vars)
+  }
 }
 
 output "policy_clusters" {
-  description = "With several clusters: the `clusters` block of the response policy, mapping each cluster name (as Falcosidekick's customfields sends it) to its kubeconfig secret."
+  description = "The `clusters` block of the response policy, mapping each cluster name (as Falcosidekick's customfields sends it) to its kubeconfig secret, with google_identity: true for GKE identity clusters. Needed with several clusters or any google_identity cluster."
   value = yamlencode({
     cluster_field = "cluster"
-    clusters      = { for name, version in local.kubeconfig_secret_versions : name => { kubeconfig_secret = version } }
+    clusters = {
+      for name, version in local.kubeconfig_secret_versions : name => merge(
+        { kubeconfig_secret = version },
+        { for key, value in { google_identity = true } : key => value if var.clusters[name].google_identity },
+      )
+    }
   })
 }

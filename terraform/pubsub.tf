@@ -79,6 +79,12 @@ resource "google_pubsub_subscription" "responder_push" {
       condition     = var.ack_deadline_seconds > var.responder_timeout_seconds
       error_message = "ack_deadline_seconds (${var.ack_deadline_seconds}) must be greater than responder_timeout_seconds (${var.responder_timeout_seconds}): otherwise Pub/Sub redelivers alerts the responder is still handling."
     }
+    # Falcosidekick's gcppubsub output sets only its static customattributes, never the
+    # attributes ingest sets: a filter on those would acknowledge its alerts unseen.
+    precondition {
+      condition     = var.push_subscription_filter == null || length(var.alerts_topic_publishers) == 0
+      error_message = "push_subscription_filter filters on attributes only ingest sets; with alerts_topic_publishers (Falcosidekick's gcppubsub output) it would drop those alerts unseen. Leave it null and set Falcosidekick's gcp.pubsub.minimumpriority instead."
+    }
     precondition {
       condition     = tonumber(trimsuffix(var.min_backoff, "s")) <= tonumber(trimsuffix(var.max_backoff, "s"))
       error_message = "min_backoff (${var.min_backoff}) must not be greater than max_backoff (${var.max_backoff})."

@@ -249,13 +249,18 @@ variable "dry_run" {
 }
 
 variable "policy_file" {
-  description = "POLICY_FILE for the responder: path of the response policy inside the deploy archive (the archive root is the repository root)."
+  description = "Your response policy: the path of a YAML file on the machine running Terraform, e.g. \"$${path.root}/policy.yaml\" kept in your own repository (validate it in your CI with `falco-responder policy validate`). Its content is shipped in the responder's archive as policy.yaml, which POLICY_FILE names, so a change redeploys the responder. null: the repository's responder/policy.yaml."
   type        = string
-  default     = "responder/policy.yaml"
+  default     = null
 
   validation {
-    condition     = length(trimspace(var.policy_file)) > 0 && !startswith(var.policy_file, "/")
-    error_message = "policy_file must be a non-empty path relative to the archive root, such as responder/policy.yaml."
+    condition     = var.policy_file == null || try(fileexists(var.policy_file), false)
+    error_message = "policy_file must be null or the path of an existing file (relative paths start from the directory Terraform runs in; use \"$${path.root}/policy.yaml\")."
+  }
+
+  validation {
+    condition     = var.policy_file == null || try(can(keys(yamldecode(file(var.policy_file)))), false)
+    error_message = "policy_file must hold a YAML mapping (the response policy); check it with `falco-responder policy validate FILE`."
   }
 }
 
@@ -271,9 +276,11 @@ variable "kube_timeout_seconds" {
 }
 
 variable "clusters" {
-  description = "The clusters the responder acts on: cluster name => settings. Each gets a Secret Manager secret \"<name_prefix>-kubeconfig-<cluster>\" (no value: add it with gcloud) that only the responder may read. With one cluster, KUBECONFIG_SECRET names its latest version. With several, Falcosidekick names the cluster in each alert (customfields) and the policy's `clusters` maps each name to its secret: output `policy_clusters` is that block, ready to paste."
+  description = "The clusters the responder acts on: cluster name => settings. Each gets a Secret Manager secret \"<name_prefix>-kubeconfig-<cluster>\" (no value: add it with gcloud) that only the responder may read. google_identity = true (GKE identity mode, recommended on GKE): the responder calls the cluster as its own Google service account, the secret holds only the server and CA (`falco-responder kubeconfig`), and Terraform grants that account roles/container.clusterViewer on the cluster's project (`project`, default project_id), which lets GKE accept its token and reach the DNS-based endpoint; the policy must name the cluster with google_identity: true (output `policy_clusters`). Falcosidekick names the cluster in each alert (customfields); with several clusters the policy's `clusters` maps each name to its secret."
   type = map(object({
-    labels = optional(map(string), {})
+    labels          = optional(map(string), {})
+    google_identity = optional(bool, false)
+    project         = optional(string)
   }))
 
   validation {
@@ -284,6 +291,11 @@ variable "clusters" {
   validation {
     condition     = alltrue([for name in keys(var.clusters) : can(regex("^[a-zA-Z0-9_-]{1,100}$", name))])
     error_message = "Cluster names may hold only letters, digits, _ and - (they become part of a Secret Manager secret ID)."
+  }
+
+  validation {
+    condition     = alltrue([for c in values(var.clusters) : c.project == null || (c.google_identity && can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", c.project)))])
+    error_message = "A cluster's project is a project ID, and only for google_identity clusters (it is where Terraform grants roles/container.clusterViewer)."
   }
 }
 
@@ -334,7 +346,7 @@ variable "ack_deadline_seconds" {
 }
 
 variable "push_subscription_filter" {
-  description = "Optional Pub/Sub filter on the push subscription (on message attributes, e.g. attributes.priority = \"Critical\"). Alerts that do not match are acknowledged without reaching the responder. null: every alert."
+  description = "Optional Pub/Sub filter on the push subscription, on the attributes ingest sets (e.g. attributes.priority = \"Critical\"). Alerts that do not match are acknowledged without reaching the responder. Falcosidekick's gcppubsub output sets none of those attributes, so a filter would drop its alerts: it is refused with alerts_topic_publishers (filter with gcp.pubsub.minimumpriority there). null: every alert."
   type        = string
   default     = null
 
@@ -445,5 +457,33 @@ variable "alert_retention" {
   validation {
     condition     = var.alert_retention == null || can(regex("^[0-9]+s$", var.alert_retention))
     error_message = "alert_retention must be null or a duration in seconds such as \"604800s\" (Pub/Sub accepts 600s to 31 days)."
+  }
+}
+
+# --- Reaching private clusters ----------------------------------------------------
+# The responder calls each cluster's API server. Two ways into a private cluster:
+# GKE's DNS-based endpoint (google_identity clusters; no network settings needed), or an
+# IP endpoint reached through the VPC with Direct VPC egress (the variables below).
+
+variable "responder_network" {
+  description = "Direct VPC egress of the responder: the VPC network (name or projects/P/global/networks/N) its instances send traffic into, to reach a cluster's private IP endpoint. null with responder_subnetwork null: no VPC egress."
+  type        = string
+  default     = null
+}
+
+variable "responder_subnetwork" {
+  description = "Direct VPC egress of the responder: the subnetwork (in the responder's region) its instances take IP addresses from; it must be allowed by the cluster's authorized networks. null: the subnetwork named like responder_network."
+  type        = string
+  default     = null
+}
+
+variable "responder_vpc_egress" {
+  description = "Which of the responder's traffic goes through the VPC: VPC_EGRESS_PRIVATE_RANGES_ONLY (private IP ranges, e.g. the control plane's private endpoint; Google APIs stay direct) or VPC_EGRESS_ALL_TRAFFIC (everything: the VPC then needs Private Google Access or Cloud NAT for Pub/Sub and Secret Manager). Used only with responder_network or responder_subnetwork."
+  type        = string
+  default     = "VPC_EGRESS_PRIVATE_RANGES_ONLY"
+
+  validation {
+    condition     = contains(["VPC_EGRESS_PRIVATE_RANGES_ONLY", "VPC_EGRESS_ALL_TRAFFIC"], var.responder_vpc_egress)
+    error_message = "responder_vpc_egress must be VPC_EGRESS_PRIVATE_RANGES_ONLY or VPC_EGRESS_ALL_TRAFFIC."
   }
 }

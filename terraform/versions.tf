@@ -5,6 +5,8 @@ terraform {
   required_providers {
     # Current major of the Google provider. Nothing this module uses changed in the
     # 7.0.0 or 8.0.0 upgrade guides, but only 8.x is the supported target.
+    # (Direct VPC egress of a 2nd-gen function, service_config.direct_vpc_network_interface,
+    # is GA from 7.21.0.)
     google = {
       source  = "hashicorp/google"
       version = ">= 8.0, < 9.0"

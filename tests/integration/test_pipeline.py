@@ -149,7 +149,7 @@ def test_replay_after_the_pod_was_recreated_leaves_the_new_pod(stack, pod):
     stack.publish(as_bytes(alert))
     wait_until(lambda: len(stack.outcomes_for(alert["uuid"])) == 2, 60, "the replay's outcome")
     replay = stack.outcomes_for(alert["uuid"])[1]
-    assert replay["outcome"] == "skipped"
+    assert (replay["decision"], replay["outcome"]) == ("refuse", "skipped")
     assert "a replacement, left alone" in replay["actions"][0]["reason"]
     assert stack.kube.get_pod("default", name)["metadata"]["uid"] == replacement["metadata"]["uid"]
 
@@ -163,7 +163,8 @@ def test_replay_without_a_uid_leaves_a_pod_created_after_the_alert(stack, pod):
     stack.kube.create_pod("default", name)  # created now: after the alert
     stack.publish(as_bytes(alert))
     wait_until(lambda: len(stack.outcomes_for(alert["uuid"])) == 2, 60, "the replay's outcome")
-    assert stack.outcomes_for(alert["uuid"])[1]["outcome"] == "skipped"
+    replay = stack.outcomes_for(alert["uuid"])[1]
+    assert (replay["decision"], replay["outcome"]) == ("refuse", "skipped")
     assert stack.kube.get_pod("default", name) is not None
 
 
@@ -286,7 +287,8 @@ def test_protected_namespace_is_never_touched(stack, unique):
     alert = shell_alert(name, namespace="kube-system")
     assert stack.post(alert).status_code == 202
     record = stack.wait_for_outcome(alert["uuid"])
-    assert (record["outcome"], record["reason"]) == (
+    assert (record["decision"], record["outcome"], record["reason"]) == (
+        "refuse",
         "skipped",
         "namespace kube-system is protected",
     )
@@ -309,7 +311,8 @@ def test_falcosidekick_test_event_is_skipped(stack, unique):
     alert = {**fixture("sidekick_test_event"), "uuid": unique}
     assert stack.post(alert).status_code == 202
     record = stack.wait_for_outcome(unique)
-    assert (record["outcome"], record["reason"]) == (
+    assert (record["decision"], record["outcome"], record["reason"]) == (
+        "skip",
         "skipped",
         "Falcosidekick test event: the wiring works",
     )

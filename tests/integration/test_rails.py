@@ -67,7 +67,7 @@ def test_an_opt_out_label_on_the_pod_is_respected(railed, unique):
     name = f"web-{unique}"
     old_pod(railed, "default", name, labels={"falco-responder/ignore": "true"})
     record = respond(railed, "delete", name)
-    assert record["outcome"] == "skipped"
+    assert (record["decision"], record["outcome"]) == ("refuse", "skipped")
     assert record["reason"] == "pod is labelled falco-responder/ignore=true"
     assert railed.kube.get_pod("default", name) is not None
 
@@ -87,7 +87,7 @@ def test_daemonset_pods_refuse_destructive_actions_but_not_labels(railed, unique
     old_pod(railed, "default", name, owner=daemonset)
     record = respond(railed, "label-then-delete", name)
     label, delete = record["actions"]
-    assert label["outcome"] == "done"
+    assert (record["decision"], label["outcome"]) == ("act", "done")
     assert delete["outcome"] == "skipped"
     assert delete["reason"] == (
         f"refused: a pod of daemonset/default/agent-{unique} (ignore_daemonset_pods)"
@@ -181,7 +181,7 @@ def test_an_alert_dated_in_the_future_is_not_acted_on(railed, unique):
     name = f"web-{unique}"
     old_pod(railed, "default", name)
     record = respond(railed, "delete", name, time=datetime.now(UTC) + timedelta(hours=1))
-    assert record["outcome"] == "skipped"
+    assert (record["decision"], record["outcome"]) == ("refuse", "skipped")
     assert "in the future" in record["reason"]
     assert railed.kube.get_pod("default", name) is not None
 
@@ -211,7 +211,7 @@ def test_a_stale_alert_is_logged_not_acted_on(railed, unique):
         "default", name, creation_timestamp=datetime.now(UTC) - timedelta(hours=5)
     )
     record = respond(railed, "delete", name, time=datetime.now(UTC) - timedelta(hours=2))
-    assert record["outcome"] == "skipped"
+    assert (record["decision"], record["outcome"]) == ("refuse", "skipped")
     assert "over max_alert_age 1:00:00: not acted on" in record["reason"]
     assert railed.kube.get_pod("default", name) is not None
     assert not [r for r in railed.kube.requests if r.path.endswith(f"/pods/{name}")]

@@ -1,4 +1,5 @@
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
@@ -6,15 +7,26 @@ from click.testing import CliRunner
 
 from falco_responder_cli.main import cli
 from falco_responder_cli.sample_alerts import SAMPLE_ALERTS as FIXTURES
+from localdev.local_stack.fixtures import falco_time, fixture
 from responder.decision import NO_POD
-from responder.handler import DEFAULT_POLICY_FILE
+from responder.handler import DEFAULT_POLICY_FILE, UNCHECKED
+
+BUILT_IN = "kube-system, kube-public, kube-node-lease, falco"
 
 
 def _run(*args, **kwargs):
     return CliRunner().invoke(cli, [str(a) for a in args], **kwargs)
 
 
-def _explain(fixture_name, *options):
+def _fresh(fixture_name, age=timedelta(seconds=30), **fields):
+    """The sample alert, seen `age` ago (the samples' own times are long past)."""
+    alert = fixture(fixture_name)
+    alert["time"] = falco_time(datetime.now(UTC) - age)
+    alert["output_fields"].update(fields)
+    return json.dumps(alert)
+
+
+def _explain(fixture_name, *options, age=timedelta(seconds=30), **fields):
     result = _run(
         "policy",
         "explain",
@@ -22,7 +34,8 @@ def _explain(fixture_name, *options):
         DEFAULT_POLICY_FILE,
         "--json",
         *options,
-        FIXTURES / f"{fixture_name}.json",
+        "-",
+        input=_fresh(fixture_name, age, **fields),
     )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
@@ -30,7 +43,26 @@ def _explain(fixture_name, *options):
 
 def test_the_repos_policy_is_valid():
     result = _run("policy", "validate", DEFAULT_POLICY_FILE)
-    assert (result.exit_code, result.stdout) == (0, "valid: 1 rule\n")
+    assert (result.exit_code, result.stdout) == (
+        0,
+        f"valid: 1 rule\nprotected namespaces: {BUILT_IN}\n",
+    )
+
+
+def test_validate_prints_the_effective_protected_namespaces(tmp_path):
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "safety: {protected_namespaces: [payments]}\n"
+        "rules:\n"
+        "  - {name: a, match: {}, actions: [{action: delete_pod}]}\n"
+        "  - {name: b, match: {}, safety: {unprotect: [falco]}, actions: [{action: delete_pod}]}\n"
+    )
+    result = _run("policy", "validate", path)
+    assert result.stdout.splitlines() == [
+        "valid: 2 rules",
+        f"protected namespaces: {BUILT_IN}, payments",
+        "  rule b: kube-system, kube-public, kube-node-lease, payments",
+    ]
 
 
 def test_an_invalid_policy_names_file_rule_and_field_and_exits_1(tmp_path):
@@ -50,7 +82,7 @@ def test_a_missing_policy_file_is_an_error_not_a_traceback(tmp_path):
     assert "cannot read: No such file or directory" in result.output
 
 
-def test_explain_a_shell_in_a_pod_deletes_it():
+def test_explain_a_shell_in_a_pod_deletes_it_unless_the_cluster_says_no():
     assert _explain("terminal_shell_in_container") == {
         "alert_id": "5b1b0c6a-8a9b-4a63-9d1e-2f5d2a7c9e11",
         "rule": "Terminal shell in container",
@@ -59,16 +91,62 @@ def test_explain_a_shell_in_a_pod_deletes_it():
         "cluster": None,
         "policy_rules": ["kill-interactive-compromise"],
         "decision": "act",
-        "skip_reason": None,
+        "reason": "policy rules kill-interactive-compromise",
+        "error_reason": None,
+        "dry_run": False,
+        "cluster_checked": False,
+        "rails_checked": "protected namespaces, alert age, future dates, cluster",
+        "protected_namespaces": {"policy": BUILT_IN.split(", "), "rules": {}},
         "actions": [
             {
                 "rule": "kill-interactive-compromise",
                 "action": "delete_pod",
                 "grace_period_seconds": 0,
+                "outcome": "dry_run",
+                "reason": UNCHECKED,
             }
         ],
-        "dry_run": False,
     }
+
+
+@pytest.mark.parametrize(
+    ("options", "fields", "reason"),
+    [
+        ({}, {"k8s.ns.name": "kube-system"}, "namespace kube-system is protected"),
+        ({"age": timedelta(days=2000)}, {}, "over max_alert_age 1:00:00: not acted on"),
+        ({"age": -timedelta(hours=1)}, {}, "in the future (a clock off?)"),
+    ],
+)
+def test_explain_refuses_what_the_responder_refuses_without_a_cluster(options, fields, reason):
+    explained = _explain("terminal_shell_in_container", **options, **fields)
+    assert explained["decision"] == "refuse"
+    assert reason in explained["reason"]
+    assert [a["outcome"] for a in explained["actions"]] == ["skipped"]
+
+
+def test_explain_refuses_the_sample_alert_for_its_age():
+    # The shipped sample was seen in 2023: the responder would not act on it today.
+    result = _run("policy", "explain", "--json", FIXTURES / "terminal_shell_in_container.json")
+    assert json.loads(result.stdout)["decision"] == "refuse"
+
+
+def test_explain_dead_letters_an_alert_naming_another_cluster_than_cluster_name(tmp_path):
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        "cluster_name: prod-eu\nrules: [{name: r, match: {}, actions: [{action: delete_pod}]}]\n"
+    )
+    explain = ["policy", "explain", "--json", "--policy", policy, "-"]
+    other = _run(*explain, input=_fresh("terminal_shell_in_container", cluster="prod-us"))
+    explained = json.loads(other.stdout)
+    assert (explained["decision"], explained["error_reason"]) == ("dead_letter", "unknown_cluster")
+    assert explained["reason"] == (
+        "alert names cluster 'prod-us' in output field 'cluster'; "
+        "this responder serves only 'prod-eu' (cluster_name)"
+    )
+    for cluster in ("prod-eu", None):
+        result = _run(*explain, input=_fresh("terminal_shell_in_container", cluster=cluster))
+        explained = json.loads(result.stdout)
+        assert (explained["decision"], explained["cluster"]) == ("act", "prod-eu")
 
 
 @pytest.mark.parametrize(
@@ -81,7 +159,7 @@ def test_explain_a_shell_in_a_pod_deletes_it():
 )
 def test_explain_gives_the_skip_reason_and_no_actions(fixture_name, reason):
     explained = _explain(fixture_name)
-    assert (explained["decision"], explained["skip_reason"], explained["actions"]) == (
+    assert (explained["decision"], explained["reason"], explained["actions"]) == (
         "skip",
         reason,
         [],
@@ -94,21 +172,30 @@ def test_explain_in_dry_run_from_the_flag_or_the_environment():
         "policy",
         "explain",
         "--json",
-        FIXTURES / "terminal_shell_in_container.json",
+        "-",
+        input=_fresh("terminal_shell_in_container"),
         env={"DRY_RUN": "true"},
     )
     assert json.loads(result.stdout)["dry_run"] is True
 
 
 def test_explain_reads_the_alert_from_stdin_and_prints_text():
-    alert = (FIXTURES / "terminal_shell_in_container.json").read_text()
+    alert = _fresh("terminal_shell_in_container")
     result = _run("policy", "explain", "--policy", DEFAULT_POLICY_FILE, "-", input=alert)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert "pod:       pod/default/kubecon (uid not in the alert)" in lines
     assert "matches:   kill-interactive-compromise" in lines
+    assert f"protected: {BUILT_IN}" in lines
+    assert (
+        "checked:   protected namespaces, alert age, future dates, cluster; not the cluster "
+        "(pass --kubeconfig or --context to check it, read-only)"
+    ) in lines
     assert "decision:  act" in lines
-    assert "  - [kill-interactive-compromise] delete_pod grace_period_seconds=0" in lines
+    assert (
+        f"  - [kill-interactive-compromise] delete_pod grace_period_seconds=0: dry_run: {UNCHECKED}"
+        in lines
+    )
 
 
 def test_explain_defaults_to_the_policy_file_the_responder_would_load(tmp_path):
@@ -121,13 +208,20 @@ def test_explain_defaults_to_the_policy_file_the_responder_would_load(tmp_path):
         "policy",
         "explain",
         "--json",
-        FIXTURES / "falco_041_container_plugin.json",
+        "-",
+        input=_fresh("falco_041_container_plugin"),
         env={"POLICY_FILE": str(policy)},
     )
     explained = json.loads(result.stdout)
     assert explained["policy_rules"] == ["api-contact"]
     assert explained["actions"] == [
-        {"rule": "api-contact", "action": "delete_pod", "grace_period_seconds": 5}
+        {
+            "rule": "api-contact",
+            "action": "delete_pod",
+            "grace_period_seconds": 5,
+            "outcome": "dry_run",
+            "reason": UNCHECKED,
+        }
     ]
 
 
@@ -159,10 +253,13 @@ def test_explain_an_alert_for_an_unknown_cluster_says_it_would_be_dead_lettered(
         "rules: [{name: r, match: {}, actions: [{action: delete_pod}]}]\n"
     )
     result = _run(
-        "policy", "explain", "--policy", policy, FIXTURES / "terminal_shell_in_container.json"
+        "policy", "explain", "--policy", policy, "-", input=_fresh("terminal_shell_in_container")
     )
-    assert result.exit_code == 1
-    assert "dead-letter it: alert names no cluster in output field 'cluster'" in result.output
+    assert result.exit_code == 0, result.output
+    assert (
+        "decision:  dead_letter (unknown_cluster): alert names no cluster in output field "
+        "'cluster'; the policy knows prod"
+    ) in result.stdout.splitlines()
 
 
 def test_rbac_prints_the_least_privilege_roles_for_a_policy():

@@ -4,7 +4,7 @@ import pytest
 
 from localdev.local_stack.fixtures import fixture
 from responder.decision import NO_POD, plan
-from responder.policy import parse_policy
+from responder.policy import MAX_MATCHED_CHARS, parse_policy
 from shared.alert import PodRef, parse_alert
 from shared.errors import PermanentError
 
@@ -46,6 +46,12 @@ def test_no_pod_comes_before_the_policy():
     assert (decided.acts, decided.skip_reason, decided.rules) == (False, NO_POD, ())
 
 
+@pytest.mark.parametrize("value", [[], {"a": 1}, 5])
+def test_a_pod_field_that_is_not_text_is_no_pod(value):
+    # found by tests/unit/test_policy_properties.py: a list here used to raise TypeError
+    assert plan(POLICY, _alert(**{"k8s.ns.name": value})).skip_reason == NO_POD
+
+
 def test_no_matching_rule_is_a_skip():
     assert (
         plan(POLICY, _alert("falco_041_container_plugin")).skip_reason == "no policy rule matches"
@@ -77,6 +83,49 @@ def test_an_unknown_or_missing_cluster_is_permanent_never_the_default(fields, me
 
 def test_without_clusters_the_cluster_field_is_ignored():
     assert plan(POLICY, _alert(cluster="anything")).cluster is None
+
+
+NAMED = parse_policy(
+    {
+        "cluster_name": "prod-eu",
+        "rules": [RULE | {"match": {"rule": RULE["match"]["rule"], "cluster": "prod-*"}}],
+    },
+    "p.yaml",
+)
+
+
+def test_a_named_single_cluster_dead_letters_an_alert_naming_another():
+    with pytest.raises(PermanentError) as caught:
+        plan(NAMED, _alert(cluster="prod-us"))
+    assert caught.value.reason == "unknown_cluster"
+    assert caught.value.detail == (
+        "alert names cluster 'prod-us' in output field 'cluster'; "
+        "this responder serves only 'prod-eu' (cluster_name)"
+    )
+
+
+@pytest.mark.parametrize("fields", [{"cluster": "prod-eu"}, {}, {"cluster": "<NA>"}])
+def test_a_named_single_cluster_acts_on_its_own_alerts_and_those_naming_none(fields):
+    decided = plan(NAMED, _alert(**fields))
+    assert decided.acts
+    # its name is matched and recorded; the connection is still the single cluster's
+    assert (decided.cluster, decided.kube_cluster) == ("prod-eu", None)
+
+
+def test_a_value_too_long_to_match_is_a_refusal_not_a_guess():
+    policy = parse_policy(
+        {
+            "rules": [
+                RULE | {"match": {"output_fields": {"proc.cmdline": {"regex": "curl"}}}},
+                RULE | {"name": "fallback"},
+            ]
+        },
+        "p.yaml",
+    )
+    decided = plan(policy, _alert(**{"proc.cmdline": "x" * (MAX_MATCHED_CHARS + 1)}))
+    assert not decided.acts
+    assert decided.rules == ()  # not the next rule either: the first might have matched
+    assert decided.refusal.startswith("output field 'proc.cmdline' is 65537 characters")
 
 
 def test_selectors_keep_their_expressions_and_an_empty_one_counts_nothing():

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from google.auth.credentials import Credentials
 from kubernetes import client
 
-from responder.kube import GoogleToken, use_google_identity
+from responder.kube import GOOGLE_SCOPES, GoogleToken, use_google_identity
 
 
 class NumberedCredentials(Credentials):
@@ -44,3 +44,7 @@ def test_every_request_carries_the_current_token():
     first = configuration.auth_settings()["BearerToken"]["value"]
     second = configuration.auth_settings()["BearerToken"]["value"]
     assert (first, second) == ("Bearer token-1", "Bearer token-2")
+
+
+def test_the_token_carries_the_email_scope_gke_authenticates_by():
+    assert "https://www.googleapis.com/auth/userinfo.email" in GOOGLE_SCOPES

@@ -6,7 +6,15 @@ import pytest
 
 from localdev.local_stack.fixtures import fixture
 from responder.handler import DEFAULT_POLICY_FILE
-from responder.policy import PolicyError, PriorityCondition, load_policy, parse_policy
+from responder.policy import (
+    BUILT_IN_PROTECTED_NAMESPACES,
+    MAX_MATCHED_CHARS,
+    FieldTooLongError,
+    PolicyError,
+    PriorityCondition,
+    load_policy,
+    parse_policy,
+)
 from shared.alert import Priority, parse_alert
 
 SHELL = "terminal_shell_in_container"
@@ -123,6 +131,50 @@ def test_output_field_conditions(condition, expected):
     assert _matches({"output_fields": condition}) is expected
 
 
+# Regexes run on RE2: linear in the input, whatever the pattern.
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text"),
+    [
+        ("curl .*kubernetes", "curl " * (MAX_MATCHED_CHARS // 5)),
+        (r"(\w+\s?)+$", "a" * 27 + "!"),
+        (r"(\w+\s?)+$", "ab " * (MAX_MATCHED_CHARS // 3 - 1) + "!"),
+        ("(a+)+b", "a" * MAX_MATCHED_CHARS),
+    ],
+)
+def test_patterns_that_backtrack_for_ever_in_python_answer_at_once_on_re2(pattern, text):
+    # With Python's re these take from seconds to centuries (see issue 9); the test's
+    # timeout catches a regression without timing anything itself.
+    condition = {"output_fields": {"proc.cmdline": {"regex": pattern}}}
+    assert not _matches(condition, _alert(fields={"proc.cmdline": text}))
+
+
+def test_a_value_longer_than_the_matcher_reads_is_refused_not_guessed():
+    long = "curl " + "x" * MAX_MATCHED_CHARS + " kubernetes"
+    for condition in ({"regex": "curl .*kubernetes"}, {"glob": "curl*"}):
+        policy = _policy({"output_fields": {"proc.cmdline": condition}})
+        with pytest.raises(
+            FieldTooLongError,
+            match=r"output field 'proc\.cmdline' is 65552 characters, over the 65536",
+        ):
+            policy.matching_rules(_alert(fields={"proc.cmdline": long}), None)
+    # equality needs no cap, and a value at the cap is read whole
+    assert _matches(
+        {"output_fields": {"proc.cmdline": {"equals": long}}}, _alert(fields={"proc.cmdline": long})
+    )
+    at_cap = "curl " + "x" * (MAX_MATCHED_CHARS - 16) + " kubernetes"
+    assert _matches(
+        {"output_fields": {"proc.cmdline": {"regex": "curl .*kubernetes$"}}},
+        _alert(fields={"proc.cmdline": at_cap}),
+    )
+
+
+def test_a_rule_name_too_long_to_glob_is_refused():
+    with pytest.raises(FieldTooLongError, match="the rule name is"):
+        _matches({"rule": "Terminal*"}, _alert(rule="T" * (MAX_MATCHED_CHARS + 1)))
+
+
 def test_null_and_na_fields_are_null():
     alert = _alert("host_process_no_k8s", rule="Terminal shell in container")
     assert _matches({"output_fields": {"k8s.ns.name": {"is_null": True}}}, alert)
@@ -202,15 +254,86 @@ def test_every_action_kind_validates():
 def test_a_rule_overrides_only_the_rails_it_names():
     policy = parse_policy(
         {
-            "safety": {"min_healthy_replicas": 2, "protected_namespaces": ["kube-system"]},
+            "safety": {"min_healthy_replicas": 2, "protected_namespaces": ["payments"]},
             "rules": [_rule("r", {}, safety={"min_healthy_replicas": "50%"})],
         },
         "p.yaml",
     )
     effective = policy.safety.overridden_by(policy.rules[0].safety)
     assert effective.min_healthy_replicas == "50%"
-    assert effective.protected_namespaces == ["kube-system"]
+    assert effective.protected_namespaces == ["payments"]
     assert effective.circuit_breaker is not None
+
+
+def test_a_rules_circuit_breaker_keeps_the_policys_count_and_window():
+    policy = parse_policy(
+        {
+            "safety": {"circuit_breaker": {"namespace": "security", "window": "1h"}},
+            "rules": [
+                _rule("more", {}, safety={"circuit_breaker": {"max_actions": 50}}),
+                _rule("off", {}, safety={"circuit_breaker": None}),
+            ],
+        },
+        "p.yaml",
+    )
+    more, off = (policy.safety.overridden_by(r.safety) for r in policy.rules)
+    assert (more.circuit_breaker.namespace, more.circuit_breaker.window) == (
+        "security",
+        timedelta(hours=1),
+    )
+    assert more.circuit_breaker.max_actions == 50
+    assert off.circuit_breaker is None
+    # with the policy's breaker off, a rule's own starts from the defaults
+    alone = parse_policy(
+        {
+            "safety": {"circuit_breaker": None},
+            "rules": [_rule("r", {}, safety={"circuit_breaker": {"max_actions": 3}})],
+        },
+        "p.yaml",
+    )
+    breaker = alone.safety.overridden_by(alone.rules[0].safety).circuit_breaker
+    assert (breaker.max_actions, breaker.namespace) == (3, "falco-responder")
+
+
+# Protected namespaces: the built-in list always holds; additions add up.
+
+
+def _effective(policy_safety: dict, rule_safety: dict | None = None) -> list[str]:
+    extra = {"safety": rule_safety} if rule_safety is not None else {}
+    policy = parse_policy({"safety": policy_safety, "rules": [_rule("r", {}, **extra)]}, "p")
+    return policy.safety.overridden_by(policy.rules[0].safety).effective_protected_namespaces
+
+
+def test_adding_a_protected_namespace_keeps_the_built_in_ones():
+    assert _effective({"protected_namespaces": ["payments"]}) == [
+        *BUILT_IN_PROTECTED_NAMESPACES,
+        "payments",
+    ]
+    # an empty list, or one that repeats a built-in name, takes nothing away
+    assert _effective({"protected_namespaces": []}) == list(BUILT_IN_PROTECTED_NAMESPACES)
+    assert _effective({"protected_namespaces": ["kube-system"]}) == list(
+        BUILT_IN_PROTECTED_NAMESPACES
+    )
+
+
+def test_a_rule_adds_to_the_policys_protected_namespaces_and_never_drops_one():
+    effective = _effective({"protected_namespaces": ["payments"]}, {"protected_namespaces": []})
+    assert effective == [*BUILT_IN_PROTECTED_NAMESPACES, "payments"]
+    effective = _effective({"protected_namespaces": ["payments"]}, {"protected_namespaces": ["b*"]})
+    assert effective == [*BUILT_IN_PROTECTED_NAMESPACES, "payments", "b*"]
+
+
+def test_only_unprotect_removes_a_built_in_namespace_by_name():
+    assert _effective({"unprotect": ["falco"]}) == ["kube-system", "kube-public", "kube-node-lease"]
+    # from one rule only
+    assert _effective({}, {"unprotect": ["falco"]})[-1] == "kube-node-lease"
+    assert _effective({"unprotect": ["falco"]}, {})[-1] == "kube-node-lease"
+
+
+@pytest.mark.parametrize("name", ["payments", "kube-*", "Falco"])
+def test_unprotect_takes_only_built_in_names_exactly(name):
+    with pytest.raises(PolicyError, match=r"safety\.unprotect: .* is not a built-in protected"):
+        parse_policy({"safety": {"unprotect": [name]}}, "p.yaml")
 
 
 @pytest.mark.parametrize(
@@ -232,12 +355,26 @@ def test_min_healthy_replicas_as_count_or_percentage_rounded_up(setting, desired
 
 def test_rails_can_be_switched_off():
     policy = parse_policy(
-        {"safety": {"circuit_breaker": None, "max_alert_age": None, "protected_namespaces": []}},
+        {
+            "safety": {
+                "circuit_breaker": None,
+                "max_alert_age": None,
+                "unprotect": list(BUILT_IN_PROTECTED_NAMESPACES),
+            }
+        },
         "p.yaml",
     )
     assert policy.safety.circuit_breaker is None
     assert policy.safety.max_alert_age is None
     assert not policy.safety.is_protected("kube-system")
+
+
+def test_cluster_name_is_for_single_cluster_mode_only():
+    assert parse_policy({"cluster_name": "prod"}, "p.yaml").cluster_name == "prod"
+    with pytest.raises(PolicyError, match="cluster_name names the one cluster"):
+        parse_policy(
+            {"cluster_name": "prod", "clusters": {"prod": {"kubeconfig_context": "p"}}}, "p.yaml"
+        )
 
 
 def test_clusters_and_the_field_that_names_them():
@@ -277,6 +414,19 @@ def test_clusters_and_the_field_that_names_them():
         (
             {"match": {"output_fields": {"proc.name": {"regex": "("}}}},
             "rules[0] (r1).match.output_fields.proc.name.regex",
+        ),
+        (
+            {"match": {"output_fields": {"proc.cmdline": {"regex": r"(a)\1"}}}},
+            "rules[0] (r1).match.output_fields.proc.cmdline.regex: '(a)\\\\1' is not a "
+            "pattern RE2 accepts (invalid escape sequence: \\1)",
+        ),
+        (
+            {"match": {"output_fields": {"proc.cmdline": {"regex": "(?=curl)"}}}},
+            "proc.cmdline.regex: '(?=curl)' is not a pattern RE2 accepts",
+        ),
+        (
+            {"match": {"output_fields": {"proc.cmdline": {"regex": 5}}}},
+            "proc.cmdline.regex: expected a pattern (text), got int",
         ),
         ({"actions": [{"action": "explode"}]}, "rules[0] (r1).actions[0]: Input tag 'explode'"),
         (

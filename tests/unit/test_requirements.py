@@ -21,6 +21,7 @@ DISTRIBUTION = {
     "kubernetes": "kubernetes",
     "pydantic": "pydantic",
     "yaml": "pyyaml",
+    "re2": "google-re2",
     "urllib3": "kubernetes",
     "flask": "functions-framework",
     "werkzeug": "functions-framework",

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from responder.outcome import Decision, Outcome
 from shared import config
 
 hcl2 = pytest.importorskip("hcl2")
@@ -188,7 +190,10 @@ def iam_bindings(module: Module) -> set[tuple[str, str, str, str]]:
     for (rtype, name), body in module.resources.items():
         if not rtype.endswith("_iam_member"):
             continue
-        targets = [body[f] for f in target_fields if f in body]
+        if rtype == "google_project_iam_member":
+            targets = [body["project"]]
+        else:
+            targets = [body[f] for f in target_fields if f in body]
         assert len(targets) == 1, f"{rtype}.{name}: cannot tell what the role is granted on"
         bindings.add((rtype, expr(targets[0]), literal(body["role"]), member_of(body["member"])))
     return bindings
@@ -266,6 +271,8 @@ def test_variables_that_can_be_wrong_are_validated():
         "dead_letter_retention",
         "notification_channels",
         "ingest_invokers",
+        "policy_file",
+        "responder_vpc_egress",
     }
     missing = {name for name in must_validate if not tf().variables[name].get("validation")}
     assert not missing, f"variables without validation: {sorted(missing)}"
@@ -459,7 +466,8 @@ def test_function_limits_default_to_the_shared_config_values():
     assert tf().default("kube_timeout_seconds") < tf().default("responder_timeout_seconds")
     # Safe by default: a fresh deployment changes nothing in the clusters.
     assert tf().default("dry_run") is True
-    assert tf().default("policy_file") == "responder/policy.yaml"
+    # No policy given: the repository's own.
+    assert tf().default("policy_file") is None
 
 
 def test_each_function_runs_as_its_own_service_account():
@@ -482,6 +490,9 @@ def test_deploy_archives_hold_the_function_folder_shared_and_generated_root_file
     assert mentions(files, '!endswith(f, ".pyc")')
     generated = {literal(s["filename"]): s["content"] for s in archive["source"]}
     assert set(generated) == {"main.py", "requirements.txt"}
+    extra = archive["dynamic"][1]["source"]
+    assert expr(extra["for_each"]) == "local.function_extra_files[each.key]"
+    assert extra["content"] == [{"content": "${source.value}", "filename": "${source.key}"}]
     assert expr(generated["main.py"]) == "each.value.main_py"
     assert "${each.value.folder}/requirements.txt" in generated["requirements.txt"]
     assert {f: literal(v["folder"]) for f, v in tf().locals["functions"].items()} == {
@@ -562,6 +573,14 @@ EXPECTED_BINDINGS = {
         "roles/iam.serviceAccountTokenCreator",
         AGENT,
     ),
+    # GKE identity mode: the DNS-based endpoint's container.clusters.connect, on the
+    # projects of google_identity clusters only.
+    (
+        "google_project_iam_member",
+        "each.value",
+        "roles/container.clusterViewer",
+        "google_service_account.responder.member",
+    ),
     # Optional callers: public ingest, private ingest invokers, gcppubsub publishers.
     (
         "google_cloud_run_service_iam_member",
@@ -588,13 +607,23 @@ def test_iam_grants_exactly_the_least_privilege_bindings():
     assert iam_bindings(tf()) == EXPECTED_BINDINGS
 
 
-def test_no_role_is_granted_at_project_folder_or_organization_level():
+def test_the_only_project_level_role_is_cluster_viewer_for_gke_identity_clusters():
     broad = [
         f"{rtype}.{name}"
         for rtype, name in tf().resources
         if re.match(r"google_(project|folder|organization)_iam_", rtype)
     ]
-    assert broad == []
+    # Kubernetes Engine roles cannot be granted below the project.
+    assert broad == ["google_project_iam_member.responder_cluster_viewer"]
+    viewer = tf().resource("google_project_iam_member", "responder_cluster_viewer")
+    assert literal(viewer["role"]) == "roles/container.clusterViewer"
+    assert expr(viewer["for_each"]) == "local.google_identity_projects"
+    projects = tf().locals["google_identity_projects"]
+    assert "coalesce(cluster.project, var.project_id)" in projects
+    assert "if cluster.google_identity" in projects
+    # GKE identity mode is opt-in per cluster: no grant unless asked for
+    clusters_type = tf().variables["clusters"]["type"]
+    assert "google_identity" in clusters_type and "optional(bool, false)" in clusters_type
 
 
 def test_pubsub_service_agent_is_the_projects_pubsub_agent():
@@ -663,8 +692,16 @@ def test_log_based_metrics_count_responder_outcomes():
     assert {k: literal(v) for k, v in failures["label_extractors"].items()} == {
         "error_reason": "EXTRACT(jsonPayload.error_reason)",
     }
-    labels = {literal(lab["key"]) for lab in block(outcomes, "metric_descriptor")["labels"]}
-    assert labels == {"outcome", "decision"}
+    labels = {
+        literal(lab["key"]): literal(lab["description"])
+        for lab in block(outcomes, "metric_descriptor")["labels"]
+    }
+    assert set(labels) == {"outcome", "decision"}
+    # Every value the responder writes is documented, refusals apart from act.
+    for decision in Decision:
+        assert re.search(rf"\b{decision.value}\b", labels["decision"]), decision
+    for outcome in Outcome:
+        assert re.search(rf"\b{outcome.value}\b", labels["outcome"]), outcome
 
 
 def test_dead_letter_backlog_raises_an_alert():
@@ -700,7 +737,140 @@ def test_outputs_include_the_falcosidekick_values_without_the_token():
     outputs = tf().outputs
     for name in ("ingest_url", "alerts_topic_id", "dead_letter_topic_id", "responses_topic_id"):
         assert name in outputs
-    webhook = outputs["falcosidekick_helm_values"]["value"]
-    assert "webhook" in webhook and "WEBHOOK_CUSTOMHEADERS" in webhook
-    assert "secretKeyRef" in webhook
-    assert "gcp" in outputs["falcosidekick_helm_values_gcppubsub"]["value"]
+    # the deploy/helm files filled in per cluster (tests/unit/test_helm_values.py); the
+    # token comes from a Kubernetes secret those files name, never from Terraform
+    for name in ("falcosidekick_helm_values", "falcosidekick_helm_values_gcppubsub"):
+        assert "templatefile(" in outputs[name]["value"]
+    assert "secret_data" not in str(outputs)
+
+
+# --- the user's policy ------------------------------------------------------------------
+
+
+def responder_service() -> dict[str, Any]:
+    return block(tf().resource("google_cloudfunctions2_function", "responder"), "service_config")
+
+
+def test_the_policy_ships_in_the_responder_archive_and_policy_file_names_it():
+    assert literal(tf().locals["policy_archive_path"]) == "policy.yaml"
+    env = responder_service()["environment_variables"]
+    assert expr(env["POLICY_FILE"]) == "local.policy_archive_path"
+    # the user's file, else the repository's policy
+    assert expr(tf().locals["policy_text"]) == (
+        'file(coalesce(var.policy_file, "${local.repo_root}/responder/policy.yaml"))'
+    )
+    extra = tf().locals["function_extra_files"]
+    assert extra["ingest"] == {}, "a policy change must not redeploy ingest"
+    assert extra["responder"] == {"${(local.policy_archive_path)}": "${local.policy_text}"}
+    # the archive's object is named by its MD5: a policy change redeploys the responder
+    obj = tf().resource("google_storage_bucket_object", "function_source")
+    assert "data.archive_file.function[each.key].output_md5" in obj["name"]
+
+
+def test_the_policy_file_variable_refuses_a_missing_file_or_non_mapping():
+    conditions = [v["condition"] for v in tf().variables["policy_file"]["validation"]]
+    assert "${var.policy_file == null || try(fileexists(var.policy_file), false)}" in conditions
+    assert any("yamldecode(file(var.policy_file))" in c for c in conditions)
+
+
+def test_google_identity_clusters_must_be_named_so_in_the_policy():
+    misses = tf().locals["policy_misses_google_identity"]
+    assert "cluster.google_identity" in misses
+    assert "try(local.policy.clusters[name].google_identity, false)" in misses
+    assert expr(tf().locals["policy"]) == "yamldecode(local.policy_text)"
+    lifecycle = tf().resource("google_cloudfunctions2_function", "responder")["lifecycle"][0]
+    conditions = [expr(p["condition"]) for p in lifecycle["precondition"]]
+    assert "length(local.policy_misses_google_identity) == 0" in conditions
+    # the block to paste: each secret, with google_identity where asked for
+    output = str(tf().outputs["policy_clusters"]["value"])
+    assert "google_identity = true" in output and "var.clusters[name].google_identity" in output
+
+
+# --- reaching private clusters ------------------------------------------------------------
+
+
+def test_direct_vpc_egress_only_when_a_network_is_given():
+    service = responder_service()
+    assert expr(tf().locals["responder_vpc"]) == (
+        "var.responder_network != null || var.responder_subnetwork != null"
+    )
+    assert expr(service["direct_vpc_egress"]) == (
+        "local.responder_vpc ? var.responder_vpc_egress : null"
+    )
+    (dynamic,) = service["dynamic"]
+    interface = dynamic["direct_vpc_network_interface"]
+    assert expr(interface["for_each"]) == "local.responder_vpc ? [1] : []"
+    assert interface["content"] == [
+        {"network": "${var.responder_network}", "subnetwork": "${var.responder_subnetwork}"}
+    ]
+    # no Serverless VPC Access connector: Direct VPC egress needs none
+    assert "vpc_connector" not in service
+    assert tf().default("responder_network") is None
+    assert tf().default("responder_subnetwork") is None
+    assert tf().default("responder_vpc_egress") == "VPC_EGRESS_PRIVATE_RANGES_ONLY"
+    (validation,) = tf().variables["responder_vpc_egress"]["validation"]
+    assert "VPC_EGRESS_ALL_TRAFFIC" in validation["condition"]
+    # direct_vpc_network_interface is GA in the Google provider from 7.21.0
+    providers = tf().terraform[0]["required_providers"][0]
+    assert literal(providers["google"]["version"]).startswith(">= 8.")
+
+
+def test_a_push_filter_is_refused_with_gcppubsub_publishers():
+    push = tf().resource("google_pubsub_subscription", "responder_push")
+    conditions = [expr(p["condition"]) for p in push["lifecycle"][0]["precondition"]]
+    assert (
+        "var.push_subscription_filter == null || length(var.alerts_topic_publishers) == 0"
+        in conditions
+    )
+
+
+# --- the example: a team's own repository ---------------------------------------------------
+
+
+def test_the_example_ships_its_own_policy():
+    (module,) = _example_module_calls()
+    assert literal(module["policy_file"]) == "${path.module}/policy.yaml"
+    assert (EXAMPLE / "policy.yaml").is_file()
+    for name in ("responder_network", "responder_subnetwork"):
+        assert module[name] == f"${{var.{name}}}"
+
+
+def _example_module_calls() -> list[dict[str, Any]]:
+    with (EXAMPLE / "main.tf").open() as handle:
+        return [m for item in _clean(hcl2.load(handle)).get("module", []) for m in item.values()]
+
+
+def test_the_example_policy_names_its_gke_identity_clusters():
+    tfvars = hcl2.loads((EXAMPLE / "terraform.tfvars.example").read_text())
+    project = literal(tfvars["project_id"])
+    clusters = _clean(tfvars["clusters"])
+    policy = yaml.safe_load((EXAMPLE / "policy.yaml").read_text())
+    assert set(policy["clusters"]) == set(clusters)
+    for name, settings in clusters.items():
+        assert settings["google_identity"] is True
+        assert policy["clusters"][name] == {
+            "kubeconfig_secret": (
+                f"projects/{project}/secrets/falco-kubeconfig-{name}/versions/latest"
+            ),
+            "google_identity": True,
+        }
+    assert example().default("clusters") == {"prod": {"google_identity": True}}
+
+
+def test_the_example_policy_is_valid_and_its_ci_checks_it():
+    from click.testing import CliRunner
+
+    from falco_responder_cli.main import cli
+
+    policy = EXAMPLE / "policy.yaml"
+    validated = CliRunner().invoke(cli, ["policy", "validate", str(policy)])
+    assert validated.exit_code == 0, validated.output
+    # rbac.yaml, what the team applied, is what the policy needs (the CI's diff is empty)
+    rbac = CliRunner().invoke(cli, ["policy", "rbac", str(policy)])
+    assert rbac.stdout == (EXAMPLE / "rbac.yaml").read_text()
+    workflow = yaml.safe_load((EXAMPLE / "policy-ci.yml").read_text())
+    runs = [step["run"] for step in workflow["jobs"]["validate"]["steps"] if "run" in step]
+    assert "falco-responder policy validate policy.yaml" in runs
+    assert "falco-responder policy rbac policy.yaml | diff -u rbac.yaml -" in runs
+    # PyYAML reads the workflow's `on:` key as True
+    assert workflow[True]["pull_request"]["paths"] == ["policy.yaml", "rbac.yaml"]

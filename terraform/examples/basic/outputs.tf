@@ -13,12 +13,22 @@ output "dead_letter_subscription_id" {
   value       = module.falco_responder.dead_letter_subscription_id
 }
 
+output "service_accounts" {
+  description = "Emails of the ingest, responder and push service accounts (bind the responder's in the cluster for GKE identity mode)."
+  value       = module.falco_responder.service_accounts
+}
+
 output "secret_setup_commands" {
   description = "Commands that add the ingest token and the kubeconfigs."
   value       = module.falco_responder.secret_setup_commands
 }
 
+output "policy_clusters" {
+  description = "The clusters block policy.yaml needs."
+  value       = module.falco_responder.policy_clusters
+}
+
 output "falcosidekick_helm_values" {
-  description = "Falcosidekick Helm values (webhook output)."
+  description = "falcosecurity/falco chart values (Falcosidekick webhook output), by cluster."
   value       = module.falco_responder.falcosidekick_helm_values
 }

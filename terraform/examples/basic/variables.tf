@@ -10,12 +10,14 @@ variable "region" {
 }
 
 variable "clusters" {
-  description = "The one cluster the responder acts on: name => settings (labels). Call the module once per cluster for more."
+  description = "The clusters the responder acts on: name => settings (labels, google_identity, project); the names are the ones policy.yaml's clusters block and Falcosidekick's customfields use."
   type = map(object({
-    labels = optional(map(string), {})
+    labels          = optional(map(string), {})
+    google_identity = optional(bool, false)
+    project         = optional(string)
   }))
   default = {
-    prod = {}
+    prod = { google_identity = true }
   }
 }
 
@@ -29,6 +31,18 @@ variable "dry_run" {
   description = "Decide and log, but change nothing in the clusters."
   type        = bool
   default     = true
+}
+
+variable "responder_network" {
+  description = "VPC network for the responder's Direct VPC egress, to reach a private IP endpoint. null: none (the DNS-based endpoint needs none)."
+  type        = string
+  default     = null
+}
+
+variable "responder_subnetwork" {
+  description = "Subnetwork for the responder's Direct VPC egress. null: none, or the one named like responder_network."
+  type        = string
+  default     = null
 }
 
 variable "notification_channels" {

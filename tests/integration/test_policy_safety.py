@@ -1,0 +1,190 @@
+"""Policy-level safety through the deployed path (push subscription, responder under
+functions-framework, Kubernetes API emulator): protected namespaces that add up, refusals
+recorded as such, a named single cluster, and a matcher that stays linear."""
+
+from collections.abc import Iterator
+
+import pytest
+
+from localdev.local_stack.stack import LocalStack
+from responder.policy import MAX_MATCHED_CHARS
+from tests.conftest import as_bytes
+from tests.integration.conftest import (
+    old_pod,
+    outcomes,
+    policy_rule,
+    rule_alert,
+    stack_with_policy,
+)
+
+DELETE = {"action": "delete_pod"}
+CLUSTER = "emulated-eu"
+# Catastrophic for a backtracking engine: over 25 s on 28 characters with Python's re.
+BACKTRACKING = r"(\w+\s?)+$"
+POLICY = {
+    "cluster_name": CLUSTER,
+    "safety": {
+        "protected_namespaces": ["payments-*"],
+        "circuit_breaker": {"max_actions": 100_000},
+    },
+    "rules": [
+        policy_rule("delete", DELETE),
+        policy_rule("delete-in-falco", DELETE, safety={"unprotect": ["falco"]}),
+        {
+            "name": "cmdline",
+            "match": {
+                "rule": "test: cmdline",
+                "output_fields": {"proc.cmdline": {"regex": BACKTRACKING}},
+            },
+            "actions": [DELETE],
+        },
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def guarded(stack: LocalStack) -> Iterator[LocalStack]:
+    with stack_with_policy(stack, POLICY, "falco-responder-policy-safety") as local:
+        local.kube.create_namespace("payments-eu")
+        yield local
+
+
+@pytest.fixture(scope="module")
+def guarded_dry(stack: LocalStack) -> Iterator[LocalStack]:
+    with stack_with_policy(
+        stack, POLICY, "falco-responder-policy-safety-dry", dry_run=True
+    ) as local:
+        yield local
+
+
+def send(stack: LocalStack, alert: dict, count: int = 1) -> dict:
+    """Publish the alert; its `count`th outcome record."""
+    stack.publish(as_bytes(alert), alert_id=alert["uuid"])
+    return outcomes(stack, alert["uuid"], count)[count - 1]
+
+
+def _pod_reads(stack: LocalStack, namespace: str, name: str) -> list:
+    return [r for r in stack.kube.requests if r.path.endswith(f"/{namespace}/pods/{name}")]
+
+
+@pytest.mark.parametrize("namespace", ["kube-system", "falco", "payments-eu"])
+def test_adding_a_protected_namespace_keeps_the_built_in_ones(guarded, unique, namespace):
+    name = f"web-{unique}"
+    old_pod(guarded, namespace, name)
+    alert = rule_alert(name, "delete", namespace=namespace)
+    record = send(guarded, alert)
+    assert (record["decision"], record["outcome"]) == ("refuse", "skipped")
+    assert record["reason"] == f"namespace {namespace} is protected"
+    # a redelivery is refused the same way, and the pod is never even read
+    again = send(guarded, alert, count=2)
+    assert (again["decision"], again["reason"]) == ("refuse", record["reason"])
+    assert guarded.kube.get_pod(namespace, name) is not None
+    assert not _pod_reads(guarded, namespace, name)
+
+
+def test_a_rule_unprotects_a_built_in_namespace_only_by_name(guarded, unique):
+    name = f"agent-{unique}"
+    old_pod(guarded, "falco", name)
+    record = send(guarded, rule_alert(name, "delete-in-falco", namespace="falco"))
+    assert (record["decision"], record["outcome"]) == ("act", "acted")
+    assert guarded.kube.get_pod("falco", name) is None
+
+
+def test_in_dry_run_a_protected_namespace_is_refused_too(guarded_dry, unique):
+    name = f"web-{unique}"
+    old_pod(guarded_dry, "kube-system", name)
+    refused = send(guarded_dry, rule_alert(name, "delete", namespace="kube-system"))
+    assert (refused["decision"], refused["reason"]) == (
+        "refuse",
+        "namespace kube-system is protected",
+    )
+    old_pod(guarded_dry, "default", name)
+    allowed = send(guarded_dry, rule_alert(name, "delete"))
+    assert (allowed["decision"], allowed["outcome"]) == ("act", "dry_run")
+
+
+def test_an_opt_out_is_a_refusal_not_an_act(guarded, unique):
+    name = f"web-{unique}"
+    old_pod(guarded, "default", name, labels={"falco-responder/ignore": "true"})
+    record = send(guarded, rule_alert(name, "delete"))
+    assert (record["decision"], record["outcome"]) == ("refuse", "skipped")
+
+
+# A named single cluster.
+
+
+def test_an_alert_naming_another_cluster_is_dead_lettered_not_acted_on(guarded, unique):
+    name = f"web-{unique}"
+    old_pod(guarded, "default", name)
+    alert = rule_alert(name, "delete")
+    alert["output_fields"]["cluster"] = "emulated-us"
+    record = send(guarded, alert)
+    assert (record["decision"], record["error_reason"]) == ("dead_letter", "unknown_cluster")
+    assert record["reason"] == (
+        f"alert names cluster 'emulated-us' in output field 'cluster'; "
+        f"this responder serves only '{CLUSTER}' (cluster_name)"
+    )
+    [dead] = guarded.dead_letters.where(alert_id=alert["uuid"])
+    assert dead.attributes["error_reason"] == "unknown_cluster"
+    # redelivered (a replay), it is dead-lettered again, and the pod is never read
+    send(guarded, alert, count=2)
+    assert guarded.kube.get_pod("default", name) is not None
+    assert not _pod_reads(guarded, "default", name)
+
+
+def test_in_dry_run_an_alert_naming_another_cluster_is_dead_lettered_too(guarded_dry, unique):
+    name = f"web-{unique}"
+    old_pod(guarded_dry, "default", name)
+    alert = rule_alert(name, "delete")
+    alert["output_fields"]["cluster"] = "emulated-us"
+    record = send(guarded_dry, alert)
+    assert (record["decision"], record["error_reason"]) == ("dead_letter", "unknown_cluster")
+
+
+@pytest.mark.parametrize("cluster", [CLUSTER, None])
+def test_an_alert_naming_our_cluster_or_none_is_acted_on(guarded, unique, cluster):
+    name = f"web-{unique}"
+    old_pod(guarded, "default", name)
+    alert = rule_alert(name, "delete")
+    if cluster:
+        alert["output_fields"]["cluster"] = cluster
+    record = send(guarded, alert)
+    assert (record["decision"], record["outcome"], record["cluster"]) == ("act", "acted", CLUSTER)
+    assert guarded.kube.get_pod("default", name) is None
+
+
+# The matcher: linear whatever the input, a clear refusal past the cap.
+
+
+def _cmdline_alert(name: str, cmdline: str) -> dict:
+    alert = rule_alert(name, "cmdline")
+    alert["output_fields"]["proc.cmdline"] = cmdline
+    return alert
+
+
+def test_a_backtracking_pattern_answers_and_the_instance_keeps_answering(guarded, unique):
+    # Each of these stalled a Python `re` matcher (and the instance) for minutes or more;
+    # `outcomes` waits with a deadline, so a stall fails the test.
+    name = f"web-{unique}"
+    old_pod(guarded, "default", name)
+    for cmdline in ("a" * 27 + "!", "ab " * (MAX_MATCHED_CHARS // 3 - 1) + "!"):
+        record = send(guarded, _cmdline_alert(name, cmdline))
+        assert (record["decision"], record["reason"]) == ("skip", "no policy rule matches")
+    assert guarded.kube.get_pod("default", name) is not None
+    record = send(guarded, _cmdline_alert(name, "curl kubernetes"))
+    assert (record["decision"], record["outcome"]) == ("act", "acted")
+
+
+def test_a_value_longer_than_the_matcher_reads_is_refused(guarded, unique):
+    name = f"web-{unique}"
+    old_pod(guarded, "default", name)
+    alert = _cmdline_alert(name, "curl " + "a" * (1024 * 1024))
+    record = send(guarded, alert)
+    assert (record["decision"], record["outcome"]) == ("refuse", "skipped")
+    assert record["reason"] == (
+        f"output field 'proc.cmdline' is {1024 * 1024 + 5} characters, over the "
+        f"{MAX_MATCHED_CHARS} the policy matcher reads: not matched, so not acted on"
+    )
+    assert guarded.kube.get_pod("default", name) is not None
+    # redelivered, the same refusal
+    assert send(guarded, alert, count=2)["decision"] == "refuse"
