@@ -8,7 +8,7 @@ from typing import Any
 import click
 import requests
 
-from falco_responder_cli.sample_alerts import SAMPLE_ALERTS, sample_alert
+from falco_responder_cli.sample_alerts import SAMPLE_ALERTS, fresh_sample_alert
 from shared import config
 from shared.alert import loads_json
 
@@ -85,19 +85,21 @@ def send_test_alert_command(
     """POST a test alert to the ingest function at URL; exit 0 only on 202 Accepted.
 
     By default Falcosidekick's test event, which the responder skips harmlessly. Every
-    alert gets a fresh uuid. Prints the HTTP status and the response body.
+    alert gets a fresh uuid; a sample alert is also dated now, so the responder does not
+    refuse it as stale. Prints the HTTP status and the response body.
     """
     if fixture_name and alert_file:
         raise click.UsageError("give --fixture or --file, not both")
-    alert = (
-        load_alert_file(alert_file) if alert_file else sample_alert(fixture_name or DEFAULT_FIXTURE)
-    )
+    if alert_file:
+        alert = with_fresh_uuid(load_alert_file(alert_file))
+    else:
+        alert = fresh_sample_alert(fixture_name or DEFAULT_FIXTURE)
     if not token:
         click.echo(
             f"warning: no --token or {config.INGEST_TOKEN}: sending no Authorization", err=True
         )
     try:
-        response = post_alert(url, with_fresh_uuid(alert), token, timeout)
+        response = post_alert(url, alert, token, timeout)
     except requests.RequestException as exc:
         raise click.ClickException(f"POST {url} failed: {exc}") from exc
     click.echo(f"HTTP {response.status_code}")

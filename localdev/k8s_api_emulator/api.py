@@ -12,10 +12,13 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from . import clock
+from .admission import Admit, Attributes
 from .codec import decode, typed
 from .kinds import NAMESPACES, Registry, ResourceKind
 from .meta import validate_metadata
@@ -126,11 +129,13 @@ class ResourceApi:
         dry_run: bool = False,
         uid: str | None = None,
         creation_timestamp: datetime | str | None = None,
+        admit: Admit | None = None,
     ) -> dict[str, Any]:
         """Create from a request body. ``uid``/``creation_timestamp`` are test-seeding overrides
-        of fields the server otherwise owns."""
+        of fields the server otherwise owns; ``admit`` is the admission check of the request."""
         obj = decode(kind, body)
         meta = obj["metadata"]
+        requested_name = meta.get("name") or ""
         if kind.namespaced:
             if meta.get("namespace") and meta["namespace"] != namespace:
                 raise bad_request(
@@ -149,6 +154,18 @@ class ResourceApi:
             errors = self._validate(kind, obj)
             if errors:
                 raise invalid(kind.kind, meta.get("name") or "", errors, kind.group)
+            if admit is not None:
+                admit(
+                    Attributes(
+                        "CREATE",
+                        kind,
+                        namespace,
+                        requested_name,
+                        typed(kind, obj),
+                        None,
+                        dry_run=dry_run,
+                    )
+                )
             if self._store.get(resource, namespace, meta["name"]) is not None:
                 raise already_exists(kind.plural, meta["name"], kind.group)
             # rest.BeforeCreate: these metadata fields belong to the server.
@@ -203,25 +220,43 @@ class ResourceApi:
     # --- delete ------------------------------------------------------------------------
 
     def delete(
-        self, kind: ResourceKind, namespace: str, name: str, options: DeleteOptions
+        self,
+        kind: ResourceKind,
+        namespace: str,
+        name: str,
+        options: DeleteOptions,
+        admit: Admit | None = None,
     ) -> tuple[int, dict[str, Any]]:
         """Returns (HTTP status, body): the object for pods and namespaces, else a Status."""
         with self._store.lock:
             obj = self._store.get(_resource(kind), namespace, name)
             if obj is None:
                 raise not_found(kind.plural, name, kind.group)
+
+            def admitted() -> None:
+                """After the preconditions: ``object`` null, ``oldObject`` the stored one."""
+                if admit is not None:
+                    scope = name if kind is NAMESPACES else namespace
+                    attrs = Attributes("DELETE", kind, scope, name, None, typed(kind, obj))
+                    admit(replace(attrs, dry_run=options.dry_run))
+
             if kind is NAMESPACES:
-                body, deleted = self._delete_namespace(obj, options), False
+                body, deleted = self._delete_namespace(obj, options, admitted), False
             else:
-                body, deleted = self._delete(kind, obj, options)
+                body, deleted = self._delete(kind, obj, options, admitted)
         # handlers/delete.go: 202 only when not yet gone and orphanDependents=false was asked.
         return (202 if not deleted and options.orphan_dependents is False else 200), body
 
     def _delete(
-        self, kind: ResourceKind, obj: dict[str, Any], options: DeleteOptions
+        self,
+        kind: ResourceKind,
+        obj: dict[str, Any],
+        options: DeleteOptions,
+        admitted: Callable[[], None],
     ) -> tuple[dict[str, Any], bool]:
         meta = obj["metadata"]
         self._check_preconditions(kind, obj, options)
+        admitted()
         requested = options.grace_period_seconds
         if requested is not None and requested < 0:
             requested = 1  # rest.BeforeDelete: negative means one second
@@ -330,7 +365,9 @@ class ResourceApi:
 
     # --- namespaces --------------------------------------------------------------------
 
-    def _delete_namespace(self, obj: dict[str, Any], options: DeleteOptions) -> dict[str, Any]:
+    def _delete_namespace(
+        self, obj: dict[str, Any], options: DeleteOptions, admitted: Callable[[], None]
+    ) -> dict[str, Any]:
         """The namespace storage's Delete: the first call only starts termination."""
         meta = obj["metadata"]
         name, uid = meta["name"], meta["uid"]
@@ -355,6 +392,7 @@ class ResourceApi:
                 f"{options.resource_version}, ResourceVersion in object meta: "
                 f"{meta['resourceVersion']}",
             )
+        admitted()
         if meta.get("deletionTimestamp"):
             raise conflict("namespaces", name, _NAMESPACE_PURGE)
         meta["deletionTimestamp"] = clock.format_time(clock.now())

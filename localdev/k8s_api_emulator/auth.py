@@ -5,16 +5,17 @@ A resource is named as RBAC names it, ``"pods"``, with a subresource as ``"pods/
 (a separate resource: ``pods`` does not grant it, nor it ``pods``). A bare plural holds in
 every API group that serves it (no two emulated groups share a plural); a group suffix,
 ``"deployments.apps"`` or ``"deployments.apps/scale"``, restricts a rule to that group as an
-RBAC rule's ``apiGroups`` would (the core group has no suffix to name it). Discovery paths
-are open to every authenticated user, as the default ``system:discovery`` role makes them;
-other non-resource paths need the ``"*"`` token.
+RBAC rule's ``apiGroups`` would (the core group has no suffix to name it). Rules may also
+hold in chosen namespaces only, as a Role bound by a RoleBinding does (``namespaces``).
+Discovery paths are open to every authenticated user, as the default ``system:discovery``
+role makes them; other non-resource paths need the ``"*"`` token.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .requestinfo import RequestInfo
 from .status import ApiError, forbidden
@@ -33,6 +34,8 @@ class User:
     name: str
     # resource (or "*") -> verbs (or {"*"})
     rules: Mapping[str, frozenset[str]]
+    # namespace -> rules that hold in that namespace only
+    namespaced: Mapping[str, Mapping[str, frozenset[str]]] = field(default_factory=dict)
 
     @property
     def is_admin(self) -> bool:
@@ -46,10 +49,11 @@ class User:
                 for pattern in _DISCOVERY
             )
             return self.is_admin or (discovery and info.verb == "get")
+        rules = list(self.rules.items())
+        if info.namespace:
+            rules += self.namespaced.get(info.namespace, {}).items()
         return any(
-            info.verb in verbs or _ALL in verbs
-            for key, verbs in self.rules.items()
-            if _covers(key, info)
+            info.verb in verbs or _ALL in verbs for key, verbs in rules if _covers(key, info)
         )
 
 
@@ -83,10 +87,17 @@ class TokenAuth:
         self._lock = threading.Lock()
         self._users: dict[str, User] = {}
 
-    def add_token(self, token: str, user: str, verbs: VerbSpec = _ALL) -> None:
+    def add_token(
+        self,
+        token: str,
+        user: str,
+        verbs: VerbSpec = _ALL,
+        namespaces: Mapping[str, VerbSpec] | None = None,
+    ) -> None:
         if not token:
             raise ValueError("token must not be empty")
-        entry = User(user, _rules(verbs))
+        scoped = {namespace: _rules(spec) for namespace, spec in (namespaces or {}).items()}
+        entry = User(user, _rules(verbs), scoped)
         with self._lock:
             self._users[token] = entry
 

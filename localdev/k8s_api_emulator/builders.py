@@ -4,13 +4,16 @@ have left them for a healthy, running workload, so tests start from a realistic 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from .core import pod_conditions
+from .discovery import VERSION_INFO
 from .meta import owner_reference
 from .workloads import compact_counters
 
+KUBELET_VERSION = VERSION_INFO["gitVersion"]
 # Seeded pods need a valid spec; tests rarely care what it is.
 DEFAULT_CONTAINER = {"name": "app", "image": "registry.k8s.io/pause:3.10"}
 # rand.SafeEncodeString's alphabet, which pod-template-hash values are drawn from.
@@ -107,6 +110,20 @@ def node(
                 {"type": "InternalIP", "address": f"10.0.{digest[0]}.{digest[1] % 254 + 1}"},
                 {"type": "Hostname", "address": name},
             ],
+            # What the kubelet registers; NodeSystemInfo's fields are all required.
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            "nodeInfo": {
+                "machineID": digest[:16].hex(),
+                "systemUUID": str(uuid.UUID(bytes=digest[16:32])),
+                "bootID": str(uuid.UUID(bytes=digest[:16])),
+                "kernelVersion": "6.1.0-emulated",
+                "osImage": "Container-Optimized OS",
+                "containerRuntimeVersion": "containerd://2.0.0",
+                "kubeletVersion": KUBELET_VERSION,
+                "kubeProxyVersion": KUBELET_VERSION,
+                "operatingSystem": "linux",
+                "architecture": "amd64",
+            },
         },
     }
 

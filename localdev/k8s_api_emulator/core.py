@@ -191,10 +191,34 @@ class NamespaceStrategy(Strategy):
         new["spec"] = old.get("spec", {})  # finalizers change only through /finalize
 
 
+# NodeSystemInfo: Go writes every field, empty or not.
+NODE_INFO_FIELDS = (
+    "machineID",
+    "systemUUID",
+    "bootID",
+    "kernelVersion",
+    "osImage",
+    "containerRuntimeVersion",
+    "kubeletVersion",
+    "kubeProxyVersion",
+    "operatingSystem",
+    "architecture",
+)
+
+
 class NodeStrategy(Strategy):
     # Nodes keep a status given on create (the kubelet registers with one); updates through
     # the main resource do not change it.
     status_subresource = True
+
+    def prepare_for_create(self, obj: dict[str, Any]) -> None:
+        """The struct-valued status fields Go always writes, zero when none was given."""
+        super().prepare_for_create(obj)
+        status = obj.setdefault("status", {})
+        status.setdefault("daemonEndpoints", {"kubeletEndpoint": {"Port": 0}})
+        info = status.setdefault("nodeInfo", {})
+        for key in NODE_INFO_FIELDS:
+            info.setdefault(key, "")
 
 
 class ConfigMapStrategy(Strategy):

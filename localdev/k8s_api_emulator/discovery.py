@@ -58,9 +58,8 @@ def resource_list(registry: Registry, group: str, version: str) -> dict[str, Any
                 "name": f"{kind.plural}/{sub.name}",
                 "singularName": "",
                 "namespaced": kind.namespaced,
-                "group": sub.group,
-                "version": sub.version,
-                "kind": sub.kind,
+                **({"group": sub.group, "version": sub.version} if sub.kind else {}),
+                "kind": sub.kind or kind.kind,
                 "verbs": list(sub.verbs),
             }
             for sub in kind.subresources

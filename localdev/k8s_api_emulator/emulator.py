@@ -11,7 +11,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from . import builders, clock, kubeconfig
+import yaml
+
+from . import builders, clock, kubeconfig, rbacfile
+from .admission import ValidatingAdmission
 from .api import ResourceApi
 from .auth import TokenAuth, VerbSpec
 from .codec import typed
@@ -32,6 +35,7 @@ from .kinds import (
 )
 from .requestlog import RequestLog, RequestRecord
 from .router import Router
+from .scale import ScaleApi
 from .scheduler import Scheduler
 from .seed import load_seed
 from .server import ApiHttpServer
@@ -49,11 +53,18 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+# Namespaces every cluster has from the start (the API server's system namespaces
+# controller creates them); the kubeconfig's context points at "default".
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
 class KubeApiEmulator:
     """A Kubernetes API server stand-in speaking the real REST protocol over HTTP.
 
-    Objects created through the Python helpers skip authentication, fault injection and the
-    request log; everything sent over HTTP goes through all three.
+    Objects created through the Python helpers skip authentication, admission, fault
+    injection and the request log; everything sent over HTTP goes through all four. A new
+    emulator holds the system namespaces (``default``, ``kube-system``, ``kube-public``,
+    ``kube-node-lease``), as a new cluster does.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -67,11 +78,15 @@ class KubeApiEmulator:
         scaler = WorkloadScaler(self._store, self._scheduler)
         self._updates = UpdateApi(self._api, self._store, scaler.observe)
         self._evictions = EvictionApi(self._api, self._store)
+        self._scales = ScaleApi(self._store, self._updates)
+        self._admission = ValidatingAdmission(self._store)
         self._auth = TokenAuth()
         self._faults = FaultInjector()
         self._log = RequestLog()
         self._stopping = threading.Event()
         self._server: ApiHttpServer | None = None
+        for namespace in SYSTEM_NAMESPACES:
+            self.create_namespace(namespace)
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -88,6 +103,8 @@ class KubeApiEmulator:
             self._stopping,
             updates=self._updates,
             evictions=self._evictions,
+            scales=self._scales,
+            admission=self._admission,
         )
         self._server = ApiHttpServer(self._host, self._port, router)
         self._scheduler.start()
@@ -122,10 +139,27 @@ class KubeApiEmulator:
 
     # --- access ------------------------------------------------------------------------
 
-    def add_token(self, token: str, user: str = "kubernetes-admin", verbs: VerbSpec = "*") -> None:
+    def add_token(
+        self,
+        token: str,
+        user: str = "kubernetes-admin",
+        verbs: VerbSpec = "*",
+        namespaces: Mapping[str, VerbSpec] | None = None,
+    ) -> None:
         """Accept ``Bearer <token>`` as ``user``. ``verbs``: ``"*"``, a verb set for every
-        resource, or per resource, e.g. ``{"pods": {"get", "delete"}}``."""
-        self._auth.add_token(token, user, verbs)
+        resource, or per resource, e.g. ``{"pods": {"get", "delete"}}``, in every namespace;
+        ``namespaces`` adds rules that hold in one namespace only (a bound Role), e.g.
+        ``{"falco-responder": {"configmaps": {"get"}}}``."""
+        self._auth.add_token(token, user, verbs, namespaces)
+
+    def add_token_from_rbac(
+        self, token: str, documents: list[dict[str, Any]], user: str | None = None
+    ) -> str:
+        """Accept ``token`` with exactly the rights of RBAC ``documents`` (ClusterRoles,
+        Roles, and optionally their bindings, see ``rbacfile.py``); returns its user name."""
+        grant = rbacfile.grant(documents, user)
+        self._auth.add_token(token, grant.user, grant.cluster, grant.namespaced)
+        return grant.user
 
     def kubeconfig_dict(
         self, token: str, context: str = "emulator", namespace: str = "default"
@@ -194,6 +228,18 @@ class KubeApiEmulator:
             namespace = (body.get("metadata") or {}).get("namespace")
         kind, scope = self._kind(resource, namespace)
         return self._api.create(kind, scope, dict(body))
+
+    def apply(self, source: str | os.PathLike[str]) -> list[dict[str, Any]]:
+        """Create every document of a YAML manifest (``kubectl create -f``), e.g. the
+        admission policy in deploy/; each document names its ``apiVersion`` and ``kind``."""
+        with open(source, encoding="utf-8") as handle:
+            documents = [d for d in yaml.safe_load_all(handle) if d]
+        created = []
+        for document in documents:
+            kind = self._registry.for_kind(document.get("apiVersion", ""), document.get("kind", ""))
+            namespace = (document.get("metadata") or {}).get("namespace", "default")
+            created.append(self._api.create(kind, namespace if kind.namespaced else "", document))
+        return created
 
     def create_node(
         self,
@@ -319,11 +365,14 @@ class KubeApiEmulator:
         count: int | None = 1,
         hang_seconds: float | None = None,
         retry_after: int | None = None,
+        after_performing: bool = False,
     ) -> Fault:
         """Fail the next ``count`` requests matching ``method`` (None: any) and ``path`` (exact,
         no query string; None: any) with ``status``, or stall them ``hang_seconds`` and then
         answer 504. ``count=None`` keeps failing until ``clear_faults``. Checked before
-        authentication, like a proxy in front of the server."""
+        authentication, like a proxy in front of the server. ``after_performing`` performs
+        the request first (it takes effect, authorized and admitted as usual) and then
+        fails or stalls the answer: "done, but the answer was lost"."""
         fault = Fault(
             method=method.upper() if method else None,
             path=path,
@@ -331,6 +380,7 @@ class KubeApiEmulator:
             hang_seconds=hang_seconds,
             remaining=count,
             retry_after=retry_after,
+            after_performing=after_performing,
         )
         self._faults.add(fault)
         return fault

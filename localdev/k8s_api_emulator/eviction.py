@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from .admission import Admit, Attributes
 from .api import ResourceApi
 from .core import is_pod_ready
 from .disruption import budget, budgets_for
@@ -30,6 +31,7 @@ from .status import ApiError, bad_request, eviction_success, unknown_error
 from .store import ObjectStore
 
 _VERSIONS = ("policy/v1", "policy/v1beta1")
+_EVICTION_KIND = ("policy", "v1", "Eviction")
 _TOO_MANY = "Cannot evict pod as it would violate the pod's disruption budget."
 _SEVERAL = (
     "This pod has more than one PodDisruptionBudget, which the eviction subresource does not "
@@ -81,12 +83,25 @@ class EvictionApi:
         self._store = store
 
     def evict(
-        self, namespace: str, name: str, body: Any, *, dry_run: bool = False
+        self,
+        namespace: str,
+        name: str,
+        body: Any,
+        *,
+        dry_run: bool = False,
+        admit: Admit | None = None,
     ) -> tuple[int, dict[str, Any]]:
         """(HTTP status, Status body). ``dry_run`` is the request's ``?dryRun=All``."""
         options = delete_options_from_body(_decode(namespace, name, body))
         if dry_run:  # propagateDryRun: the query's dryRun joins the body's
             options = replace(options, dry_run=True)
+        if admit is not None:
+            # The Eviction is admitted (CREATE of pods/eviction); the delete it causes is not.
+            eviction = {"kind": "Eviction", "apiVersion": "policy/v1", **body}
+            attrs = Attributes(
+                "CREATE", PODS, namespace, name, eviction, None, "eviction", _EVICTION_KIND
+            )
+            admit(replace(attrs, dry_run=options.dry_run))
         with self._store.lock:
             pod = self._api.get(PODS, namespace, name)
             if not _can_ignore_budgets(pod):

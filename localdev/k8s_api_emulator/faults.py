@@ -1,7 +1,10 @@
 """Fault injection: make the next N matching requests fail or stall.
 
 Faults are checked before authentication, like a proxy or load balancer in front of the API
-server would fail a request: the client's credentials do not matter.
+server would fail a request: the client's credentials do not matter. A fault ``after
+performing`` lets the request through first, so it takes effect, and then fails or stalls
+its answer: the connection lost after the server acted, which a client cannot tell from a
+request that never arrived.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ class Fault:
     hang_seconds: float | None = None
     remaining: int | None = 1  # None: until cleared
     retry_after: int | None = None
+    after_performing: bool = False
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method is None or self.method == method) and (

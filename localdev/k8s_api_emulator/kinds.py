@@ -19,6 +19,7 @@ from .core import (
     PodStrategy,
 )
 from .disruption import PodDisruptionBudgetStrategy
+from .policies import ValidatingAdmissionPolicyBindingStrategy, ValidatingAdmissionPolicyStrategy
 from .strategy import CreateOnUpdateStrategy, GenerationStrategy, Strategy
 from .workloads import (
     DaemonSetStrategy,
@@ -34,13 +35,21 @@ ALL_VERBS = ("create", "delete", "get", "list", "patch", "update")
 
 @dataclass(frozen=True)
 class Subresource:
-    """A subresource served under ``{kind}/{name}/{name}``, with its own kind (Eviction)."""
+    """A subresource served under ``{kind}/{name}/{name}``, with its own kind (Eviction,
+    Scale), or with an empty kind the object itself (status)."""
 
     name: str
     group: str
     version: str
     kind: str
     verbs: tuple[str, ...]
+
+
+# Reads and writes of the object's status only (the main resource keeps the stored status).
+STATUS = Subresource("status", "", "", "", ("get", "patch", "update"))
+# autoscaling/v1 Scale of a workload's spec.replicas.
+SCALE = Subresource("scale", "autoscaling", "v1", "Scale", ("get", "patch", "update"))
+EVICTION = Subresource("eviction", "policy", "v1", "Eviction", ("create",))
 
 
 @dataclass(frozen=True)
@@ -102,6 +111,13 @@ class Registry:
             raise KeyError(f"unknown resource {resource!r}")
         return matches[0]
 
+    def for_kind(self, api_version: str, kind: str) -> ResourceKind:
+        """The served resource of ``kind`` in ``api_version`` (``v1``, ``apps/v1``...)."""
+        for candidate in self:
+            if (candidate.api_version, candidate.kind) == (api_version, kind):
+                return candidate
+        raise KeyError(f"no served resource for kind {kind!r} in {api_version!r}")
+
     def __iter__(self) -> Iterator[ResourceKind]:
         return iter(self._kinds.values())
 
@@ -125,6 +141,7 @@ NAMESPACES = ResourceKind(
     short_names=("ns",),
     strategy=NamespaceStrategy(),
     field_paths={"status.phase": ("status", "phase")},
+    subresources=(STATUS,),
 )
 
 PODS = ResourceKind(
@@ -145,7 +162,7 @@ PODS = ResourceKind(
         "status.podIP": ("status", "podIP"),
         "status.nominatedNodeName": ("status", "nominatedNodeName"),
     },
-    subresources=(Subresource("eviction", "policy", "v1", "Eviction", ("create",)),),
+    subresources=(EVICTION, STATUS),
 )
 
 NODES = ResourceKind(
@@ -158,6 +175,7 @@ NODES = ResourceKind(
     short_names=("no",),
     strategy=NodeStrategy(),
     field_paths={"spec.unschedulable": ("spec", "unschedulable")},
+    subresources=(STATUS,),
 )
 
 CONFIGMAPS = ResourceKind(
@@ -209,6 +227,7 @@ DEPLOYMENTS = ResourceKind(
     singular="deployment",
     short_names=("deploy",),
     strategy=DeploymentStrategy(),
+    subresources=(SCALE, STATUS),
 )
 
 REPLICASETS = ResourceKind(
@@ -221,6 +240,7 @@ REPLICASETS = ResourceKind(
     short_names=("rs",),
     strategy=ReplicaSetStrategy(),
     field_paths={"status.replicas": ("status", "replicas")},
+    subresources=(SCALE, STATUS),
 )
 
 STATEFULSETS = ResourceKind(
@@ -232,6 +252,7 @@ STATEFULSETS = ResourceKind(
     singular="statefulset",
     short_names=("sts",),
     strategy=StatefulSetStrategy(),
+    subresources=(SCALE, STATUS),
 )
 
 DAEMONSETS = ResourceKind(
@@ -243,6 +264,7 @@ DAEMONSETS = ResourceKind(
     singular="daemonset",
     short_names=("ds",),
     strategy=DaemonSetStrategy(),
+    subresources=(STATUS,),
 )
 
 NETWORKPOLICIES = ResourceKind(
@@ -265,6 +287,7 @@ PODDISRUPTIONBUDGETS = ResourceKind(
     singular="poddisruptionbudget",
     short_names=("pdb",),
     strategy=PodDisruptionBudgetStrategy(),
+    subresources=(STATUS,),
 )
 
 LEASES = ResourceKind(
@@ -275,6 +298,27 @@ LEASES = ResourceKind(
     namespaced=True,
     singular="lease",
     strategy=CreateOnUpdateStrategy(),
+)
+
+VALIDATING_ADMISSION_POLICIES = ResourceKind(
+    group="admissionregistration.k8s.io",
+    version="v1",
+    plural="validatingadmissionpolicies",
+    kind="ValidatingAdmissionPolicy",
+    namespaced=False,
+    singular="validatingadmissionpolicy",
+    strategy=ValidatingAdmissionPolicyStrategy(),
+    subresources=(STATUS,),
+)
+
+VALIDATING_ADMISSION_POLICY_BINDINGS = ResourceKind(
+    group="admissionregistration.k8s.io",
+    version="v1",
+    plural="validatingadmissionpolicybindings",
+    kind="ValidatingAdmissionPolicyBinding",
+    namespaced=False,
+    singular="validatingadmissionpolicybinding",
+    strategy=ValidatingAdmissionPolicyBindingStrategy(),
 )
 
 # Registration order is discovery order; named groups follow kube-apiserver's group order.
@@ -290,6 +334,8 @@ ALL_KINDS = (
     DAEMONSETS,
     NETWORKPOLICIES,
     PODDISRUPTIONBUDGETS,
+    VALIDATING_ADMISSION_POLICIES,
+    VALIDATING_ADMISSION_POLICY_BINDINGS,
     LEASES,
 )
 

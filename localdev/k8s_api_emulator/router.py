@@ -1,5 +1,6 @@
 """Request handling in the API server's filter order: faults, authentication, authorization,
-then discovery or resource routes. Knows nothing about sockets; ``server.py`` does the HTTP."""
+then discovery or resource routes (whose writes pass admission, ``admission.py``). Knows
+nothing about sockets; ``server.py`` does the HTTP."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from .admission import Admit, ValidatingAdmission
 from .api import ResourceApi
 from .auth import TokenAuth, User, forbidden_error
 from .discovery import VERSION_INFO, api_group, api_group_list, api_versions, resource_list
@@ -18,6 +20,7 @@ from .kinds import Registry, ResourceKind
 from .options import delete_options_from_body, delete_options_from_query, dry_run_from_query
 from .requestinfo import RequestInfo, parse_request_info
 from .requestlog import RequestLog, RequestRecord
+from .scale import ScaleApi
 from .status import (
     ApiError,
     bad_request,
@@ -77,11 +80,15 @@ class Router:
         *,
         updates: UpdateApi,
         evictions: EvictionApi,
+        scales: ScaleApi,
+        admission: ValidatingAdmission,
     ) -> None:
         self._registry = registry
         self._api = api
         self._updates = updates
         self._evictions = evictions
+        self._scales = scales
+        self._admission = admission
         self._auth = auth
         self._faults = faults
         self._log = log
@@ -90,17 +97,29 @@ class Router:
     def handle(self, request: Request) -> Response:
         user = self._auth.authenticate(request.authorization)
         fault = self._faults.take(request.method, request.path)
-        if fault is not None:
+        if fault is not None and not fault.after_performing:
             return self._inject(request, fault, user)
+        response = self._perform(request, user)
+        if fault is not None:
+            # The request took effect; only its answer is lost on the way back.
+            return self._inject(request, fault, user)
+        self._record(request, response.status, user)
+        return response
+
+    def _perform(self, request: Request, user: User | None) -> Response:
+        warnings: list[str] = []
         try:
-            response = self._route(request, user)
+            response = self._route(request, user, warnings)
         except ApiError as error:
             response = _error_response(error)
         except Exception:
             # An emulator bug still answers with a Status the client can parse.
             _log.exception("k8s-api-emulator failed on %s %s", request.method, request.path)
             response = _error_response(internal_error("k8s-api-emulator bug, see its log"))
-        self._record(request, response.status, user)
+        if warnings:
+            # RFC 7234 warn-code 299, several values comma-separated, as the server sends them.
+            escaped = [w.replace("\\", "\\\\").replace('"', '\\"') for w in warnings]
+            response.headers["Warning"] = ", ".join(f'299 - "{w}"' for w in escaped)
         return response
 
     def _inject(self, request: Request, fault: Fault, user: User | None) -> Response:
@@ -122,14 +141,14 @@ class Router:
             )
         )
 
-    def _route(self, request: Request, user: User | None) -> Response:
+    def _route(self, request: Request, user: User | None, warnings: list[str]) -> Response:
         if user is None:
             raise unauthorized()
         info = parse_request_info(request.method, request.path, request.query)
         if not user.allows(info):
             raise forbidden_error(user, info)
         if info.is_resource:
-            return self._resource(request, info)
+            return self._resource(request, info, self._admission.admitter(user, warnings))
         document = self._discovery(request)
         if document is None:
             raise route_not_found()
@@ -165,14 +184,14 @@ class Router:
             raise route_not_found()
         return kind
 
-    def _resource(self, request: Request, info: RequestInfo) -> Response:
+    def _resource(self, request: Request, info: RequestInfo, admit: Admit) -> Response:
         kind = self._kind(info)
         namespace = info.namespace if kind.namespaced else ""
         query = request.query
         if request.method == "HEAD":
             raise method_not_allowed()
         if info.subresource:
-            return self._subresource(request, info, namespace)
+            return self._subresource(request, info, kind, namespace, admit)
         if info.verb == "get":
             return Response(200, self._api.get(kind, namespace, info.name))
         if info.verb == "list":
@@ -183,18 +202,26 @@ class Router:
             return Response(200, listing)
         if info.verb == "create" and not info.name and (info.in_namespace or not kind.namespaced):
             dry_run = dry_run_from_query(query, "CreateOptions")
-            created = self._api.create(kind, namespace, _json(request.body), dry_run=dry_run)
+            created = self._api.create(
+                kind, namespace, _json(request.body), dry_run=dry_run, admit=admit
+            )
             return Response(201, created)
         if info.verb == "update" and info.name:
             dry_run = dry_run_from_query(query, "UpdateOptions")
             status, updated = self._updates.update(
-                kind, namespace, info.name, _json(request.body), dry_run=dry_run
+                kind, namespace, info.name, _json(request.body), dry_run=dry_run, admit=admit
             )
             return Response(status, updated)
         if info.verb == "patch" and info.name:
             dry_run = dry_run_from_query(query, "PatchOptions")
             patched = self._updates.patch(
-                kind, namespace, info.name, request.content_type, request.body, dry_run=dry_run
+                kind,
+                namespace,
+                info.name,
+                request.content_type,
+                request.body,
+                dry_run=dry_run,
+                admit=admit,
             )
             return Response(200, patched)
         if info.verb == "delete":
@@ -205,16 +232,60 @@ class Router:
                 options = delete_options_from_body(body)
             else:
                 options = delete_options_from_query(query)
-            status, result = self._api.delete(kind, namespace, info.name, options)
+            status, result = self._api.delete(kind, namespace, info.name, options, admit)
             return Response(status, result)
         raise method_not_allowed()
 
-    def _subresource(self, request: Request, info: RequestInfo, namespace: str) -> Response:
-        # pods/eviction is the only subresource served, and it only takes a POST.
-        if info.verb != "create":
+    def _subresource(
+        self,
+        request: Request,
+        info: RequestInfo,
+        kind: ResourceKind,
+        namespace: str,
+        admit: Admit,
+    ) -> Response:
+        sub = kind.subresource(info.subresource)
+        if sub is None or info.verb not in sub.verbs:
             raise method_not_allowed()
-        dry_run = dry_run_from_query(request.query, "CreateOptions")
-        status, body = self._evictions.evict(
-            namespace, info.name, _json(request.body), dry_run=dry_run
+        options = "CreateOptions" if info.verb == "create" else "UpdateOptions"
+        if info.verb == "patch":
+            options = "PatchOptions"
+        dry_run = False if info.verb == "get" else dry_run_from_query(request.query, options)
+        if sub.name == "eviction":
+            status, body = self._evictions.evict(
+                namespace, info.name, _json(request.body), dry_run=dry_run, admit=admit
+            )
+            return Response(status, body)
+        if sub.name == "scale":
+            if info.verb == "get":
+                return Response(200, self._scales.get(kind, namespace, info.name))
+            body = _json(request.body) if info.verb == "update" else None
+            patch = (request.content_type, request.body) if info.verb == "patch" else None
+            scale = self._scales.update(
+                kind, namespace, info.name, body, patch, dry_run=dry_run, admit=admit
+            )
+            return Response(200, scale)
+        if info.verb == "get":
+            return Response(200, self._api.get(kind, namespace, info.name))
+        if info.verb == "update":
+            _, updated = self._updates.update(
+                kind,
+                namespace,
+                info.name,
+                _json(request.body),
+                dry_run=dry_run,
+                admit=admit,
+                subresource="status",
+            )
+            return Response(200, updated)
+        patched = self._updates.patch(
+            kind,
+            namespace,
+            info.name,
+            request.content_type,
+            request.body,
+            dry_run=dry_run,
+            admit=admit,
+            subresource="status",
         )
-        return Response(status, body)
+        return Response(200, patched)

@@ -10,13 +10,18 @@
 * ``status`` of kinds with a status subresource, ``creationTimestamp``, ``generation`` and
   deletion fields are kept from the stored object; generation goes up on spec changes.
 * A write that changes nothing is not written: the resourceVersion stays, as with etcd.
+* The ``status`` subresource writes the status only (everything else is kept from the
+  stored object); ``scale`` (``scale.py``) writes ``spec.replicas`` only.
+* Admission (``admission.py``) sees every update, no-ops included, once it is validated.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
+from .admission import Admit, Attributes
 from .api import ResourceApi
 from .codec import decode, typed
 from .kinds import ResourceKind
@@ -32,6 +37,8 @@ OPTIMISTIC_LOCK = (
 _STORAGE_PREFIX = {"nodes": "minions"}
 
 UpdateHook = Callable[[ResourceKind, dict[str, Any], dict[str, Any]], None]
+# Admission of an update, given the new and the stored object (both typed).
+AdmitUpdate = Callable[[dict[str, Any], dict[str, Any]], None]
 
 
 def storage_key(kind: ResourceKind, namespace: str, name: str) -> str:
@@ -61,7 +68,15 @@ class UpdateApi:
         self._on_update = on_update  # controllers reacting to a committed update
 
     def update(
-        self, kind: ResourceKind, namespace: str, name: str, body: Any, *, dry_run: bool = False
+        self,
+        kind: ResourceKind,
+        namespace: str,
+        name: str,
+        body: Any,
+        *,
+        dry_run: bool = False,
+        admit: Admit | None = None,
+        subresource: str = "",
     ) -> tuple[int, dict[str, Any]]:
         """PUT: (200, updated object), or (201, created) for create-on-update kinds."""
         obj = decode(kind, body)
@@ -69,9 +84,10 @@ class UpdateApi:
         with self._store.lock:
             current = self._store.get(kind.resource, namespace, name)
             if current is None:
-                if not kind.strategy.allow_create_on_update:
+                if subresource or not kind.strategy.allow_create_on_update:
                     raise not_found(kind.plural, name, kind.group)
-                return 201, self._api.create(kind, namespace, body, dry_run=dry_run)
+                created = self._api.create(kind, namespace, body, dry_run=dry_run, admit=admit)
+                return 201, created
             uid, stored_uid = obj["metadata"].get("uid"), current["metadata"]["uid"]
             if uid and uid != stored_uid:
                 raise conflict(
@@ -83,7 +99,8 @@ class UpdateApi:
                     f"UID in object meta: {stored_uid}",
                     kind.group,
                 )
-            return 200, self._commit(kind, namespace, current, obj, dry_run)
+            admitted = _admission(kind, namespace, name, subresource, dry_run, admit)
+            return 200, self.commit(kind, namespace, current, obj, dry_run, admitted, subresource)
 
     def patch(
         self,
@@ -94,6 +111,8 @@ class UpdateApi:
         raw: bytes,
         *,
         dry_run: bool = False,
+        admit: Admit | None = None,
+        subresource: str = "",
     ) -> dict[str, Any]:
         with self._store.lock:
             current = self._store.get(kind.resource, namespace, name)
@@ -107,21 +126,34 @@ class UpdateApi:
                     "the namespace sent on the request"
                 )
             _check_name(meta, name, "")
-            return self._commit(kind, namespace, current, obj, dry_run)
+            admitted = _admission(kind, namespace, name, subresource, dry_run, admit)
+            return self.commit(kind, namespace, current, obj, dry_run, admitted, subresource)
 
-    def _commit(
+    def commit(
         self,
         kind: ResourceKind,
         namespace: str,
         current: dict[str, Any],
         obj: dict[str, Any],
         dry_run: bool,
+        admitted: AdmitUpdate | None = None,
+        subresource: str = "",
     ) -> dict[str, Any]:
+        """Store ``obj`` over ``current`` (both untyped) as an update of the main resource,
+        or with ``subresource="status"`` of the status only."""
         meta, old = obj["metadata"], current["metadata"]
         name = old["name"]
         version = meta.get("resourceVersion")
         if version and version != old["resourceVersion"]:
             raise conflict(kind.plural, name, OPTIMISTIC_LOCK, kind.group)
+        if subresource == "status":
+            # statusStrategy.PrepareForUpdate: the status is all a status write changes.
+            status = obj.get("status")
+            obj = copy.deepcopy(current)
+            obj.pop("status", None)
+            if status is not None:
+                obj["status"] = status
+            meta = obj["metadata"]
         # rest.BeforeUpdate
         if kind.namespaced:
             meta["namespace"] = namespace
@@ -130,7 +162,8 @@ class UpdateApi:
         meta.pop("generation", None)
         if "generation" in old:
             meta["generation"] = old["generation"]
-        kind.strategy.prepare_for_update(obj, current)
+        if subresource != "status":
+            kind.strategy.prepare_for_update(obj, current)
         meta["uid"] = meta.get("uid") or old["uid"]
         for system in ("creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"):
             if system in old:
@@ -141,8 +174,29 @@ class UpdateApi:
         errors = validate_metadata_update(meta, old) + kind.strategy.validate_update(obj, current)
         if errors:
             raise invalid(kind.kind, name, errors, kind.group)
+        if admitted is not None:
+            admitted(typed(kind, obj), typed(kind, current))
         if obj == current or dry_run:
             return typed(kind, obj)
         stored = self._store.put(kind.resource, obj)
         self._on_update(kind, current, stored)
         return typed(kind, stored)
+
+
+def _admission(
+    kind: ResourceKind,
+    namespace: str,
+    name: str,
+    subresource: str,
+    dry_run: bool,
+    admit: Admit | None,
+) -> AdmitUpdate | None:
+    """Admission of an update of the object itself (main resource or status)."""
+    if admit is None:
+        return None
+    scope = name if kind.plural == "namespaces" else namespace
+
+    def admitted(new: dict[str, Any], old: dict[str, Any]) -> None:
+        admit(Attributes("UPDATE", kind, scope, name, new, old, subresource, dry_run=dry_run))
+
+    return admitted

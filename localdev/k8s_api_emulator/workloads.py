@@ -1,7 +1,8 @@
 """Strategies of the apps/v1 workloads: Deployment, ReplicaSet, StatefulSet, DaemonSet.
 
 No workload controller runs, so no pods are created or removed and a workload keeps the
-status it is created with (upstream resets status on create; tests need to seed it). The one
+status it is created with (upstream resets status on create; tests need to seed it), its
+required counters at zero when none is given. The one
 exception is scaling, see ``controllers.py``.
 """
 
@@ -15,11 +16,11 @@ from .meta import label_selector
 from .status import FieldError
 from .strategy import Strategy
 
-# Status counters Go serialises even when zero (no omitempty), by kind.
+# Status counters Go serialises even when zero (no omitempty), by kind (k8s.io/api apps/v1).
 REQUIRED_COUNTERS = {
     "Deployment": (),
     "ReplicaSet": ("replicas",),
-    "StatefulSet": ("replicas",),
+    "StatefulSet": ("replicas", "availableReplicas"),
     "DaemonSet": (
         "currentNumberScheduled",
         "numberMisscheduled",
@@ -53,7 +54,16 @@ class WorkloadStrategy(Strategy):
     status_subresource = True
     tracks_generation = True
     scaled = True  # has spec.replicas
+    kind: ClassVar[str]
     defaults: ClassVar[dict[str, Any]] = {}
+
+    def prepare_for_create(self, obj: dict[str, Any]) -> None:
+        """A status is always written, with the counters Go never omits (a ReplicaSet's
+        ``replicas``...) at zero when the creator gave none."""
+        super().prepare_for_create(obj)
+        status = obj.setdefault("status", {})
+        for counter in REQUIRED_COUNTERS[self.kind]:
+            status.setdefault(counter, 0)
 
     def default(self, obj: dict[str, Any]) -> None:
         spec = obj.setdefault("spec", {})
@@ -97,6 +107,7 @@ class WorkloadStrategy(Strategy):
 
 
 class DeploymentStrategy(WorkloadStrategy):
+    kind = "Deployment"
     defaults: ClassVar[dict[str, Any]] = {
         "strategy": {
             "type": "RollingUpdate",
@@ -113,10 +124,11 @@ class DeploymentStrategy(WorkloadStrategy):
 
 
 class ReplicaSetStrategy(WorkloadStrategy):
-    pass
+    kind = "ReplicaSet"
 
 
 class StatefulSetStrategy(WorkloadStrategy):
+    kind = "StatefulSet"
     defaults: ClassVar[dict[str, Any]] = {
         "podManagementPolicy": "OrderedReady",
         "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}},
@@ -126,6 +138,7 @@ class StatefulSetStrategy(WorkloadStrategy):
 
 
 class DaemonSetStrategy(WorkloadStrategy):
+    kind = "DaemonSet"
     scaled = False
     defaults: ClassVar[dict[str, Any]] = {
         "updateStrategy": {

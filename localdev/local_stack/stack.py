@@ -9,7 +9,6 @@ import json
 import os
 import tempfile
 import threading
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,7 +18,7 @@ from google.cloud import pubsub_v1
 
 from localdev.k8s_api_emulator import KubeApiEmulator
 from localdev.k8s_api_emulator.kinds import EMULATOR_NODE
-from localdev.local_stack.functions import start_ingest, start_responder
+from localdev.local_stack.functions import REPO_ROOT, start_ingest, start_responder
 from localdev.local_stack.processes import Service
 from localdev.local_stack.pubsub_emulator import start_pubsub_emulator
 from localdev.local_stack.topology import Topology, create_topology
@@ -33,30 +32,11 @@ PROJECT = "falco-responder-local"
 INGEST_TOKEN = "local-ingest-token"  # noqa: S105 (the local stack's own test token)
 RESPONDER_TOKEN = "responder-token"  # noqa: S105
 RESPONDER_USER = "system:serviceaccount:falco-responder:responder"
-# The emulated cluster starts with the namespaces every cluster has, Falco's, and the
+# Besides the namespaces every cluster has, the emulated cluster holds Falco's and the
 # responder's own (where the circuit breaker keeps its count).
-NAMESPACES = (
-    "default",
-    "kube-system",
-    "kube-public",
-    "kube-node-lease",
-    "falco",
-    "falco-responder",
-)
-
-
-def responder_permissions(policy_file: Path) -> dict[str, set[str]]:
-    """Exactly what `falco-responder policy rbac` grants for the policy, by resource.
-
-    The integration tests run with these, so an action whose declared RBAC falls short
-    of what it calls fails there with 403, as it would on a real cluster.
-    """
-    permissions: dict[str, set[str]] = defaultdict(set)
-    for document in rbac.manifests(load_policy(policy_file)):
-        for rule in document["rules"]:
-            for resource in rule["resources"]:
-                permissions[resource] |= set(rule["verbs"])
-    return dict(permissions)
+NAMESPACES = ("falco", "falco-responder")
+# The cluster-side rails for the responder's identity, loaded as on a real cluster.
+ADMISSION_RAILS = REPO_ROOT / "deploy" / "admission" / "responder-rails.yaml"
 
 
 T = TypeVar("T")
@@ -210,8 +190,12 @@ class LocalStack:
         for namespace in NAMESPACES:
             self.kube.create_namespace(namespace)
         self.kube.create_node(EMULATOR_NODE)  # where the emulator schedules every pod
-        permissions = responder_permissions(self.policy_file or DEFAULT_POLICY_FILE)
-        self.kube.add_token(RESPONDER_TOKEN, user=RESPONDER_USER, verbs=permissions)
+        self.kube.apply(ADMISSION_RAILS)
+        # Exactly what `falco-responder policy rbac` grants for the policy (the circuit
+        # breaker's Role in its namespace only), so an action whose declared RBAC falls short
+        # of what it calls fails here with 403, as it would on a real cluster.
+        manifests = rbac.manifests(load_policy(self.policy_file or DEFAULT_POLICY_FILE))
+        self.kube.add_token_from_rbac(RESPONDER_TOKEN, manifests, user=RESPONDER_USER)
         path = self._workdir / "kubeconfig"
         self.kube.write_kubeconfig(path, token=RESPONDER_TOKEN)
         return path

@@ -22,7 +22,6 @@ from tests.unit.test_google_identity import NumberedCredentials
 def emulator() -> Iterator[KubeApiEmulator]:
     with KubeApiEmulator() as emu:
         emu.add_token("reader", user="system:serviceaccount:falco:responder", verbs={"get"})
-        emu.create_namespace("default")
         emu.create_pod("default", "web")
         yield emu
 
@@ -69,7 +68,6 @@ def test_each_named_cluster_has_its_own_credentials(monkeypatch, tmp_path):
     with KubeApiEmulator() as prod, KubeApiEmulator() as staging:
         for emu, pod in ((prod, "web"), (staging, "other")):
             emu.add_token("t", verbs="*")
-            emu.create_namespace("default")
             emu.create_pod("default", pod)
         contexts = {
             "apiVersion": "v1",

@@ -267,6 +267,24 @@ def test_kubernetes_throttling_and_a_hung_call_are_retried(stack, pod):
     assert stack.wait_for_outcome(alert["uuid"])["outcome"] == "acted"
 
 
+def test_a_delete_done_but_its_answer_lost_is_already_handled_on_redelivery(stack, pod):
+    # The API server deletes the pod, then the answer never reaches the responder (its
+    # call times out): the alert is redelivered and finds the pod gone.
+    name = pod["metadata"]["name"]
+    stack.kube.inject_fault(
+        method="DELETE", path=pod_path("default", name), hang_seconds=6, after_performing=True
+    )
+    alert = shell_alert(name)
+    stack.publish(as_bytes(alert))
+    record = stack.wait_for_outcome(alert["uuid"])
+    assert record["outcome"] == "already_handled", record
+    assert stack.kube.get_pod("default", name) is None
+    [delete] = deletes_of(stack, "default", name)  # one delete: no double action
+    assert delete.status == 504
+    assert [r["outcome"] for r in stack.outcomes_for(alert["uuid"])] == ["already_handled"]
+    assert not [m for m in stack.dead_letters.received if alert["uuid"].encode() in m.data]
+
+
 def test_forbidden_is_logged_loudly_and_retried(stack, pod):
     name = pod["metadata"]["name"]
     stack.kube.inject_fault(method="DELETE", path=pod_path("default", name), status=403, count=1)

@@ -12,6 +12,7 @@ from kubernetes import config as kube_config
 
 from localdev.k8s_api_emulator import KubeApiEmulator
 from localdev.local_stack.stack import LocalStack
+from localdev.local_stack.wait import wait_until
 from responder.actions import KubeApis
 from responder.circuit_breaker import CONFIGMAP, Breaker, LastSeen
 from responder.policy import CircuitBreaker
@@ -502,5 +503,8 @@ def test_an_unknown_or_missing_cluster_is_dead_lettered_never_the_default(
     record = outcomes(clustered, alert["uuid"], 1)[0]
     assert (record["decision"], record["error_reason"]) == ("dead_letter", "unknown_cluster")
     assert clustered.kube.get_pod("default", name) is not None
-    [dead] = clustered.dead_letters.where(alert_id=alert["uuid"])
+    # The outcome record and the dead letter travel separately: either may come first.
+    [dead] = wait_until(
+        lambda: clustered.dead_letters.where(alert_id=alert["uuid"]), 30, "the dead letter"
+    )
     assert dead.attributes["error_reason"] == "unknown_cluster"

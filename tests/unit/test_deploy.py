@@ -34,8 +34,9 @@ GKE_IDENTITY_MODE = DEPLOY / "rbac" / "gke-identity-mode.yaml"
 WEBHOOK_VALUES = DEPLOY / "helm" / "falco-values-webhook.yaml"
 GCPPUBSUB_VALUES = DEPLOY / "helm" / "falco-values-gcppubsub.yaml"
 FALCO_RULES = DEPLOY / "falco" / "responder-exceptions.yaml"
+ADMISSION_RAILS = DEPLOY / "admission" / "responder-rails.yaml"
 
-MANIFESTS = (CLUSTER_ROLE, KUBECONFIG_MODE, GKE_IDENTITY_MODE)
+MANIFESTS = (CLUSTER_ROLE, KUBECONFIG_MODE, GKE_IDENTITY_MODE, ADMISSION_RAILS)
 HELM_VALUES = (WEBHOOK_VALUES, GCPPUBSUB_VALUES)
 ALL_YAML = (*MANIFESTS, *HELM_VALUES, FALCO_RULES)
 
@@ -404,6 +405,22 @@ def falco_items(kind: str) -> dict[str, dict[str, Any]]:
     rules = only_document(FALCO_RULES)
     assert isinstance(rules, list), "a Falco rules file is a YAML list"
     return {item[kind]: item for item in rules if kind in item}
+
+
+# --- admission rails (their behaviour: tests/unit/test_k8s_api_emulator_admission.py) ------
+
+
+def test_admission_rails_apply_to_both_responder_identities() -> None:
+    policy, binding = documents(ADMISSION_RAILS)
+    assert stack.ADMISSION_RAILS == ADMISSION_RAILS  # what the local stack loads
+    [condition] = policy["spec"]["matchConditions"]
+    for user in (stack.RESPONDER_USER, responder_google_account()):
+        assert f"'{user}'" in condition["expression"]
+    assert policy["spec"]["failurePolicy"] == "Fail"
+    assert binding["spec"] == {
+        "policyName": policy["metadata"]["name"],
+        "validationActions": ["Deny"],
+    }
 
 
 def test_falco_rules_file_holds_only_the_list_and_macro() -> None:

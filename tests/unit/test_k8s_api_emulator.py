@@ -39,7 +39,6 @@ def new_pod(name: str | None = None, labels: dict | None = None, **meta) -> clie
 def emulator() -> Iterator[KubeApiEmulator]:
     with KubeApiEmulator(host="127.0.0.1", port=0).start() as emu:
         emu.add_token(ADMIN, user="kubernetes-admin", verbs="*")
-        emu.create_namespace("default")
         yield emu
 
 
@@ -97,7 +96,8 @@ def test_kubeconfig_file_loads_into_a_client_configuration(emulator, tmp_path):
     assert os.stat(path).st_mode & 0o777 == 0o600  # it holds a token
     with client.ApiClient(cfg) as api_client:
         names = [n.metadata.name for n in client.CoreV1Api(api_client).list_namespace().items]
-    assert names == ["default"]
+    # A fresh emulator, like a fresh cluster, has the namespace its kubeconfig points at.
+    assert names == ["default", "kube-node-lease", "kube-public", "kube-system"]
 
 
 def test_kubeconfig_dict_works_with_new_client_from_config_dict(emulator):
@@ -369,7 +369,13 @@ def test_namespace_create_get_list_delete(core, emulator):
     assert created.status.phase == "Active"
     assert created.spec.finalizers == ["kubernetes"]
     assert core.read_namespace("falco").metadata.uid == created.metadata.uid
-    assert [n.metadata.name for n in core.list_namespace().items] == ["default", "falco"]
+    assert [n.metadata.name for n in core.list_namespace().items] == [
+        "default",
+        "falco",
+        "kube-node-lease",
+        "kube-public",
+        "kube-system",
+    ]
     emulator.create_pod("falco", "agent")
 
     response = core.delete_namespace("falco", _preload_content=False)
@@ -485,7 +491,7 @@ def test_unknown_paths_and_methods(core, emulator):
     ):
         status, body, _ = raw(core, method, path)
         assert (status, body["reason"]) == (405, "MethodNotAllowed"), (method, path)
-    assert raw(core, "GET", "/api/v1/namespaces/default/pods/web/status")[0] == 404
+    assert raw(core, "GET", "/api/v1/namespaces/default/pods/web/binding")[0] == 404
 
 
 def test_discovery(core):
@@ -501,6 +507,9 @@ def test_discovery(core):
         "nodes",
         "pods",
         "pods/eviction",
+        "pods/status",
+        "namespaces/status",
+        "nodes/status",
     }
     assert resources["pods"].namespaced and resources["pods"].kind == "Pod"
     assert not resources["namespaces"].namespaced and not resources["nodes"].namespaced
@@ -508,6 +517,9 @@ def test_discovery(core):
     eviction = resources["pods/eviction"]
     assert (eviction.group, eviction.version, eviction.kind) == ("policy", "v1", "Eviction")
     assert eviction.verbs == ["create"]
+    status = resources["pods/status"]  # the object's own kind: no group or version given
+    assert (status.group, status.version, status.kind) == (None, None, "Pod")
+    assert status.verbs == ["get", "patch", "update"]
 
 
 # --- selectors -----------------------------------------------------------------------------

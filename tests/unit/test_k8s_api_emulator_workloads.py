@@ -38,7 +38,6 @@ class Apis:
 def emulator() -> Iterator[KubeApiEmulator]:
     with KubeApiEmulator().start() as emu:
         emu.add_token(ADMIN, user="kubernetes-admin", verbs="*")
-        emu.create_namespace("default")
         yield emu
 
 
@@ -735,12 +734,15 @@ def test_discovery_of_api_groups(k8s):
         "apps",
         "networking.k8s.io",
         "policy",
+        "admissionregistration.k8s.io",
         "coordination.k8s.io",
     ]
     assert all(g.preferred_version.version == "v1" for g in groups)
     apps = {r.name for r in k8s.apps.get_api_resources().resources}
-    assert apps == {"daemonsets", "deployments", "replicasets", "statefulsets"}
-    (pdb,) = k8s.policy.get_api_resources().resources
+    workloads = {"daemonsets", "deployments", "replicasets", "statefulsets"}
+    scaled = {"deployments", "replicasets", "statefulsets"}
+    assert apps == workloads | {f"{w}/status" for w in workloads} | {f"{w}/scale" for w in scaled}
+    pdb, _ = k8s.policy.get_api_resources().resources
     assert (pdb.name, pdb.short_names, pdb.namespaced) == ("poddisruptionbudgets", ["pdb"], True)
     assert {"patch", "update"} <= set(pdb.verbs)
 

@@ -1,0 +1,67 @@
+"""CEL expressions of admission policies, compiled and evaluated by a CEL library.
+
+The library is ``common-expression-language`` (bindings of cel-rust). Of the CEL libraries
+for Python it is the closer to cel-go, which Kubernetes uses: ``oldObject != null`` holds
+for an object, ``1 == 1.0`` and ``1 == 1u`` hold (heterogeneous equality), and ``has()``
+or a field of ``null`` (``object`` on DELETE) is an error, not false. Neither library has
+the Kubernetes extension functions (``split``, ``lowerAscii``, ``quantity``...), nor
+optional fields (``a.?b``): an expression using them fails, as an expression with an
+error does on a real server, so the emulator is never kinder than one.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import cel
+
+# The variables a ValidatingAdmissionPolicy expression may name (admission/plugin/cel).
+ADMISSION_VARIABLES = frozenset(
+    {"object", "oldObject", "request", "params", "namespaceObject", "authorizer", "variables"}
+)
+
+
+class CelError(Exception):
+    """An expression that does not compile, or whose evaluation ended in an error."""
+
+
+@dataclass(frozen=True)
+class Expression:
+    source: str
+    program: Any
+
+
+@functools.lru_cache(maxsize=1024)
+def compile_expression(source: str) -> Expression:
+    """Parse ``source``; raises CelError with the parser's message, or for an unknown name
+    (a real server type-checks and reports an undeclared reference). Compiled programs are
+    cached: every admitted request evaluates the same few expressions."""
+    try:
+        program = cel.compile(source)
+    except ValueError as error:
+        message = str(error).removeprefix(f"Failed to parse expression '{source}': ")
+        raise CelError(message) from None
+    unknown = sorted(set(program.references()["variables"]) - ADMISSION_VARIABLES)
+    if unknown:
+        raise CelError(f"undeclared reference to '{unknown[0]}'")
+    return Expression(source, program)
+
+
+def activation(variables: Mapping[str, Any]) -> Any:
+    """The variables of one request, converted to CEL values once for all its expressions
+    (not to be shared between threads)."""
+    return cel.Context(variables=dict(variables))
+
+
+def evaluate(expression: Expression, variables: Any) -> Any:
+    """The value of ``expression`` over an ``activation``; raises CelError in cel-go's words
+    where they differ."""
+    try:
+        return expression.program.execute(variables)
+    except KeyError as error:
+        raise CelError(f"no such key: {error.args[0]}") from None
+    except (TypeError, ValueError, RuntimeError, ArithmeticError) as error:
+        raise CelError(str(error)) from None

@@ -1,0 +1,60 @@
+"""The local stack's cluster enforces deploy/admission/responder-rails.yaml, as a real one
+does: the responder's own credentials cannot step outside the rails, even where its RBAC
+would allow it. (Its legitimate actions pass behind the same rails: every test of
+test_actions.py and test_pipeline.py runs on this stack.)"""
+
+from collections.abc import Iterator
+
+import pytest
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
+from localdev.local_stack.stack import RESPONDER_TOKEN, RESPONDER_USER, LocalStack
+from tests.conftest import status_of
+
+DENIED = (
+    "is forbidden: ValidatingAdmissionPolicy 'falco-responder-rails' with binding "
+    "'falco-responder-rails' denied request: "
+)
+
+
+@pytest.fixture
+def responder(stack: LocalStack) -> Iterator[client.CoreV1Api]:
+    """The API as the responder reaches it: its token, its RBAC."""
+    cfg = client.Configuration()
+    document = stack.kube.kubeconfig_dict(token=RESPONDER_TOKEN)
+    config.load_kube_config_from_dict(document, client_configuration=cfg)
+    cfg.retries = False
+    with client.ApiClient(cfg) as api_client:
+        yield client.CoreV1Api(api_client)
+
+
+def refused(call) -> dict:
+    with pytest.raises(ApiException) as caught:
+        call()
+    assert caught.value.status == 403
+    return status_of(caught.value)
+
+
+def test_a_spec_patch_with_the_responders_token_is_refused(stack, responder, pod):
+    name = pod["metadata"]["name"]
+    image = {"spec": {"containers": [{"name": "app", "image": "attacker/miner"}]}}
+    status = refused(lambda: responder.patch_namespaced_pod(name, "default", image))
+    assert status["message"] == (
+        f'pods "{name}" {DENIED}falco-responder may change only a pod\'s labels and annotations'
+    )
+    assert stack.kube.get_pod("default", name)["spec"]["containers"][0]["image"] != (
+        "attacker/miner"
+    )
+    assert stack.kube.requests[-1].user == RESPONDER_USER
+
+
+def test_a_kube_system_delete_with_the_responders_token_is_refused(stack, responder, unique):
+    name = f"coredns-{unique}"
+    stack.kube.create_pod("kube-system", name)
+    status = refused(lambda: responder.delete_namespaced_pod(name, "kube-system"))
+    assert status["message"] == (
+        f'pods "{name}" {DENIED}'
+        "falco-responder may not change anything in the protected namespace kube-system"
+    )
+    assert stack.kube.get_pod("kube-system", name) is not None

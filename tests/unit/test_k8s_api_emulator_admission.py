@@ -1,0 +1,434 @@
+"""The emulator's ValidatingAdmissionPolicy admission, driven by the official client: the
+responder's rails in deploy/admission as the cluster enforces them, and the semantics of a
+real API server (matching, CEL variables, messages, reasons, failure policy, actions)."""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
+from localdev.k8s_api_emulator import KubeApiEmulator
+from responder.policy import load_policy
+from tests.conftest import status_of
+
+ROOT = Path(__file__).resolve().parents[2]
+RAILS = ROOT / "deploy" / "admission" / "responder-rails.yaml"
+DEFAULT_POLICY = ROOT / "responder" / "policy.yaml"
+ADMIN = "admin-token"
+RESPONDER = "responder-token"
+RESPONDER_USER = "system:serviceaccount:falco-responder:responder"
+DENIED = "ValidatingAdmissionPolicy 'falco-responder-rails' with binding 'falco-responder-rails' "
+DENIED += "denied request: "
+
+
+@dataclass
+class Apis:
+    core: client.CoreV1Api
+    apps: client.AppsV1Api
+    networking: client.NetworkingV1Api
+    admission: client.AdmissionregistrationV1Api
+
+
+@pytest.fixture
+def emulator() -> Iterator[KubeApiEmulator]:
+    with KubeApiEmulator().start() as emu:
+        emu.add_token(ADMIN, verbs="*")
+        emu.add_token(RESPONDER, user=RESPONDER_USER, verbs="*")  # RBAC allows everything
+        emu.create_namespace("shop")
+        emu.create_namespace("falco")
+        emu.create_namespace("falco-responder")
+        yield emu
+
+
+@pytest.fixture
+def apis_for(emulator: KubeApiEmulator) -> Iterator[Callable[[str], Apis]]:
+    opened: list[client.ApiClient] = []
+
+    def make(token: str) -> Apis:
+        cfg = client.Configuration()
+        config.load_kube_config_from_dict(
+            emulator.kubeconfig_dict(token=token), client_configuration=cfg
+        )
+        cfg.retries = False
+        opened.append(client.ApiClient(cfg))
+        api = opened[-1]
+        return Apis(
+            client.CoreV1Api(api),
+            client.AppsV1Api(api),
+            client.NetworkingV1Api(api),
+            client.AdmissionregistrationV1Api(api),
+        )
+
+    yield make
+    for api_client in opened:
+        api_client.close()
+
+
+@pytest.fixture
+def railed(emulator: KubeApiEmulator, apis_for) -> Apis:
+    """The responder's APIs on a cluster with deploy/admission applied."""
+    emulator.apply(RAILS)
+    return apis_for(RESPONDER)
+
+
+def refused(call: Callable[[], object]) -> ApiException:
+    with pytest.raises(ApiException) as caught:
+        call()
+    return caught.value
+
+
+def label_patch(key: str = "falco-responder/quarantined") -> dict:
+    return {"metadata": {"labels": {key: "true"}}}
+
+
+# --- the responder's rails (deploy/admission) --------------------------------------------------
+
+
+def test_a_spec_patch_by_the_responder_is_refused_with_the_policys_message(emulator, railed):
+    emulator.create_pod("shop", "web")
+    image = {"spec": {"containers": [{"name": "app", "image": "attacker/miner"}]}}
+    error = refused(lambda: railed.core.patch_namespaced_pod("web", "shop", image))
+    denial = f"{DENIED}falco-responder may change only a pod's labels and annotations"
+    message = f'pods "web" is forbidden: {denial}'
+    assert (error.status, status_of(error)) == (
+        403,
+        {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": message,
+            "reason": "Forbidden",
+            "details": {"name": "web", "kind": "pods", "causes": [{"message": denial}]},
+            "code": 403,
+        },
+    )
+    assert emulator.get_pod("shop", "web")["spec"]["containers"][0]["image"] != "attacker/miner"
+
+
+def test_a_kube_system_delete_by_the_responder_is_refused(emulator, railed):
+    emulator.create_pod("kube-system", "coredns")
+    error = refused(lambda: railed.core.delete_namespaced_pod("coredns", "kube-system"))
+    assert error.status == 403
+    assert status_of(error)["message"] == (
+        f'pods "coredns" is forbidden: {DENIED}'
+        "falco-responder may not change anything in the protected namespace kube-system"
+    )
+    assert emulator.get_pod("kube-system", "coredns") is not None
+
+
+def test_the_protected_namespaces_are_the_default_policys(emulator, railed):
+    protected = load_policy(DEFAULT_POLICY).safety.protected_namespaces
+    for namespace in ("kube-system", "kube-public", "kube-node-lease", "falco", "shop"):
+        emulator.create_pod(namespace, "p")
+    for namespace in protected:
+        error = refused(
+            lambda ns=namespace: railed.core.patch_namespaced_pod("p", ns, label_patch())
+        )
+        assert error.status == 403, namespace
+    railed.core.patch_namespaced_pod("p", "shop", label_patch())
+    assert set(protected) == {"kube-system", "kube-public", "kube-node-lease", "falco"}
+
+
+def test_the_responders_own_actions_pass(emulator, railed):
+    emulator.create_node("node-1")
+    emulator.create_pod("shop", "web", node_name="node-1")
+    emulator.create_pod("shop", "evicted")
+    emulator.create_pod("shop", "deleted")
+    deployment = emulator.create_deployment("shop", "api", 2, {"app": "api"})
+    emulator.create_statefulset("shop", "db", 1, {"app": "db"})
+    core, apps = railed.core, railed.apps
+
+    core.patch_namespaced_pod("web", "shop", label_patch())
+    core.patch_namespaced_pod("web", "shop", {"metadata": {"annotations": {"why": "falco"}}})
+    core.delete_namespaced_pod("deleted", "shop", grace_period_seconds=0)
+    eviction = client.V1Eviction(metadata=client.V1ObjectMeta(name="evicted", namespace="shop"))
+    core.create_namespaced_pod_eviction("evicted", "shop", eviction)
+    apps.patch_namespaced_deployment("api", "shop", {"spec": {"replicas": 0}})
+    apps.patch_namespaced_stateful_set("db", "shop", {"spec": {"replicas": 0}}, dry_run="All")
+    apps.patch_namespaced_stateful_set_scale("db", "shop", {"spec": {"replicas": 0}})
+    core.patch_node("node-1", {"spec": {"unschedulable": True}})
+    isolation = client.V1NetworkPolicy(
+        metadata=client.V1ObjectMeta(name="falco-responder-isolate"),
+        spec=client.V1NetworkPolicySpec(
+            pod_selector=client.V1LabelSelector(match_labels={"falco-responder/isolated": "true"}),
+            policy_types=["Ingress", "Egress"],
+        ),
+    )
+    railed.networking.create_namespaced_network_policy("shop", isolation)
+    event = client.CoreV1Event(
+        metadata=client.V1ObjectMeta(name="web.falco", namespace="shop"),
+        involved_object=client.V1ObjectReference(kind="Pod", name="web", namespace="shop"),
+        reason="FalcoAlert",
+    )
+    core.create_namespaced_event("shop", event)
+    breaker = client.V1ConfigMap(metadata=client.V1ObjectMeta(name="breaker"), data={"n": "1"})
+    stored = core.create_namespaced_config_map("falco-responder", breaker)
+    stored.data = {"n": "2"}
+    core.replace_namespaced_config_map("breaker", "falco-responder", stored)
+
+    assert emulator.get_pod("shop", "web")["metadata"]["labels"]["falco-responder/quarantined"]
+    assert emulator.get_pod("shop", "deleted") is None
+    assert emulator.get_pod("shop", "evicted")["metadata"]["deletionTimestamp"]  # graceful
+    assert emulator.get_object("deployments", "api", "shop")["spec"]["replicas"] == 0
+    assert emulator.get_object("statefulsets", "db", "shop")["spec"]["replicas"] == 0
+    assert emulator.get_object("nodes", "node-1")["spec"]["unschedulable"] is True
+    assert deployment["spec"]["replicas"] == 2
+
+
+def test_everything_else_is_refused_for_the_responder_only(emulator, railed, apis_for):
+    emulator.create_node("node-1", unschedulable=True)
+    emulator.create_pod("shop", "web")
+    emulator.create_deployment("shop", "api", 2, {"app": "api"})
+    core, apps = railed.core, railed.apps
+    container = client.V1Container(name="c", image="attacker/miner")
+    pod = client.V1Pod(
+        metadata=client.V1ObjectMeta(name="miner"), spec=client.V1PodSpec(containers=[container])
+    )
+    template = {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "x"}]}}}}
+    attempts = {
+        "may not CREATE pods": lambda: core.create_namespaced_pod("shop", pod),
+        "may not DELETE namespaces": lambda: core.delete_namespace("shop"),
+        "may not DELETE deployments": lambda: apps.delete_namespaced_deployment("api", "shop"),
+        "may only scale a workload to zero replicas": lambda: apps.patch_namespaced_deployment(
+            "api", "shop", {"spec": {"replicas": 5}}
+        ),
+        "may only scale a workload to zero replicas ": lambda: apps.patch_namespaced_deployment(
+            "api", "shop", {"spec": {"replicas": 0, **template["spec"]}}
+        ),
+        "may only scale a workload to zero replicas  ": lambda: (
+            apps.patch_namespaced_deployment_scale("api", "shop", {"spec": {"replicas": 5}})
+        ),
+        "may only cordon a node": lambda: core.patch_node(
+            "node-1", {"spec": {"unschedulable": False}}
+        ),
+        "may not UPDATE pods/status": lambda: core.patch_namespaced_pod_status(
+            "web", "shop", {"status": {"phase": "Failed"}}
+        ),
+        "may change only a pod's labels and annotations": lambda: core.patch_namespaced_pod(
+            "web", "shop", {"metadata": {"finalizers": ["example.com/keep"]}}
+        ),
+    }
+    for expected, attempt in attempts.items():
+        error = refused(attempt)
+        assert error.status == 403, expected
+        assert status_of(error)["message"].endswith(f"falco-responder {expected.strip()}")
+    # The same requests from anyone else are not the policy's business.
+    admin = apis_for(ADMIN)
+    admin.core.create_namespaced_pod("shop", pod)
+    admin.apps.patch_namespaced_deployment("api", "shop", {"spec": {"replicas": 5}})
+
+
+def test_the_google_identity_is_railed_too(emulator, apis_for, tmp_path):
+    rails = RAILS.read_text().replace("@PROJECT.", "@my-project.")
+    (tmp_path / "rails.yaml").write_text(rails)
+    emulator.apply(tmp_path / "rails.yaml")
+    emulator.add_token("gke", user="falco-responder@my-project.iam.gserviceaccount.com")
+    emulator.create_pod("kube-system", "coredns")
+    error = refused(lambda: apis_for("gke").core.delete_namespaced_pod("coredns", "kube-system"))
+    assert error.status == 403
+
+
+# --- what a real API server does with a policy ---------------------------------------------------
+
+
+def policy(*validations: dict, **spec) -> dict:
+    rules = [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["*"], "resources": ["pods"]}]
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": "check"},
+        "spec": {"matchConstraints": {"resourceRules": rules}, "validations": list(validations)}
+        | spec,
+    }
+
+
+def binding(*actions: str, **spec) -> dict:
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": "check-binding"},
+        "spec": {"policyName": "check", "validationActions": list(actions or ["Deny"])} | spec,
+    }
+
+
+def install(emulator: KubeApiEmulator, tmp_path: Path, *documents: dict) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump_all(documents))
+    emulator.apply(path)
+
+
+def delete_web(apis: Apis) -> ApiException:
+    return refused(lambda: apis.core.delete_namespaced_pod("web", "shop"))
+
+
+def test_a_policy_without_a_binding_does_nothing(emulator, apis_for, tmp_path):
+    install(emulator, tmp_path, policy({"expression": "false"}))
+    emulator.create_pod("shop", "web")
+    apis_for(ADMIN).core.delete_namespaced_pod("web", "shop")
+
+
+def test_delete_has_a_null_object_and_the_stored_old_object(emulator, apis_for, tmp_path):
+    check = {
+        "expression": "object == null && oldObject.metadata.name == 'web' && "
+        "request.operation == 'DELETE' && request.name == 'web' && request.namespace == 'shop' "
+        "&& !has(request.subResource) && request.userInfo.username == 'kubernetes-admin' && "
+        "'system:authenticated' in request.userInfo.groups && "
+        "namespaceObject.metadata.name == 'shop' && request.kind.kind == 'Pod'"
+    }
+    install(emulator, tmp_path, policy(check), binding())
+    emulator.create_pod("shop", "web")
+    apis_for(ADMIN).core.delete_namespaced_pod("web", "shop")
+    assert emulator.get_pod("shop", "web") is not None  # graceful: 30 s to go
+
+
+def test_create_has_a_null_old_object_and_a_field_of_null_is_an_error(emulator, apis_for, tmp_path):
+    install(
+        emulator,
+        tmp_path,
+        policy(
+            {"expression": "oldObject == null && object.metadata.name == 'a'"}, failurePolicy="Fail"
+        ),
+        binding(),
+    )
+    core = apis_for(ADMIN).core
+    spec = client.V1PodSpec(containers=[client.V1Container(name="c", image="i")])
+    core.create_namespaced_pod(
+        "shop", client.V1Pod(metadata=client.V1ObjectMeta(name="a"), spec=spec)
+    )
+    error = refused(
+        lambda: core.create_namespaced_pod(
+            "shop", client.V1Pod(metadata=client.V1ObjectMeta(name="b"), spec=spec)
+        )
+    )
+    # No reason given: Invalid, 422, and the expression as the message.
+    assert (error.status, status_of(error)["reason"]) == (422, "Invalid")
+    assert status_of(error)["message"] == (
+        "pods \"b\" is forbidden: ValidatingAdmissionPolicy 'check' with binding 'check-binding' "
+        "denied request: failed expression: oldObject == null && object.metadata.name == 'a'"
+    )
+
+
+def test_evaluation_errors_follow_the_failure_policy(emulator, apis_for, tmp_path):
+    check = {"expression": "object.spec.nodeName == 'x'", "reason": "Forbidden"}
+    install(emulator, tmp_path, policy(check), binding())
+    emulator.create_pod("shop", "web")
+    error = delete_web(apis_for(ADMIN))  # object is null on DELETE: its field is an error
+    assert error.status == 422  # an error is Invalid, whatever the validation's reason
+    assert (
+        "denied request: expression 'object.spec.nodeName == 'x'' resulted in error"
+        in (status_of(error)["message"])
+    )
+    ignoring = policy(check, failurePolicy="Ignore")
+    apis_for(ADMIN).admission.replace_validating_admission_policy("check", ignoring)
+    apis_for(ADMIN).core.delete_namespaced_pod("web", "shop")
+
+
+@pytest.mark.parametrize(
+    ("check", "message"),
+    [
+        ({"expression": "false", "messageExpression": "'no ' + request.name"}, "no web"),
+        ({"expression": "false", "messageExpression": "1", "message": "plain"}, "plain"),
+        ({"expression": "1 == 2"}, "failed expression: 1 == 2"),
+    ],
+)
+def test_message_expression_then_message_then_the_expression(
+    emulator, apis_for, tmp_path, check, message
+):
+    install(emulator, tmp_path, policy(check), binding())
+    emulator.create_pod("shop", "web")
+    error = delete_web(apis_for(ADMIN))
+    assert status_of(error)["message"].endswith(f"denied request: {message}")
+
+
+def test_match_conditions_and_resource_rules_select_requests(emulator, apis_for, tmp_path):
+    only_responder = [
+        {"name": "responder", "expression": f"request.userInfo.username == '{RESPONDER_USER}'"}
+    ]
+    install(
+        emulator,
+        tmp_path,
+        policy({"expression": "false", "reason": "Forbidden"}, matchConditions=only_responder),
+        binding(),
+    )
+    for name in ("web", "evicted"):
+        emulator.create_pod("shop", name)
+    apis_for(ADMIN).core.patch_namespaced_pod("web", "shop", label_patch())
+    responder = apis_for(RESPONDER)
+    assert (
+        refused(lambda: responder.core.patch_namespaced_pod("web", "shop", label_patch())).status
+        == 403
+    )
+    # "pods" does not name the eviction subresource: only "pods/eviction" or "pods/*" would.
+    eviction = client.V1Eviction(metadata=client.V1ObjectMeta(name="evicted", namespace="shop"))
+    responder.core.create_namespaced_pod_eviction("evicted", "shop", eviction)
+
+
+def test_warn_adds_a_warning_header_and_lets_the_request_through(emulator, apis_for, tmp_path):
+    install(
+        emulator, tmp_path, policy({"expression": "false", "message": "careful"}), binding("Warn")
+    )
+    emulator.create_pod("shop", "web")
+    core = apis_for(ADMIN).core
+    _, status, headers = core.delete_namespaced_pod_with_http_info(
+        "web", "shop", grace_period_seconds=0
+    )
+    assert status == 200
+    assert headers["Warning"] == (
+        "299 - \"Validation failed for ValidatingAdmissionPolicy 'check' with binding "
+        "'check-binding': careful\""
+    )
+
+
+def test_a_policy_is_validated_and_compiled_when_written(apis_for):
+    admission = apis_for(ADMIN).admission
+    broken = policy({"expression": "object.metadata.name =="})
+    error = refused(lambda: admission.create_validating_admission_policy(broken))
+    assert error.status == 422
+    assert "spec.validations[0].expression: Invalid value" in status_of(error)["message"]
+    assert "compilation failed: ERROR: <input>:1:" in status_of(error)["message"]
+    unknown = policy({"expression": "objekt == null"})
+    error = refused(lambda: admission.create_validating_admission_policy(unknown))
+    assert "undeclared reference to 'objekt'" in status_of(error)["message"]
+    with_params = policy(
+        {"expression": "true"}, paramKind={"apiVersion": "v1", "kind": "ConfigMap"}
+    )
+    error = refused(lambda: admission.create_validating_admission_policy(with_params))
+    assert (
+        "spec.paramKind: Forbidden: not supported by k8s-api-emulator"
+        in status_of(error)["message"]
+    )
+    error = refused(
+        lambda: admission.create_validating_admission_policy_binding(binding("Deny", "Warn"))
+    )
+    assert error.status == 422
+    created = admission.create_validating_admission_policy(policy({"expression": "true"}))
+    assert (created.spec.failure_policy, created.metadata.generation) == ("Fail", 1)
+
+
+def test_namespace_and_object_selectors_narrow_a_policy(emulator, apis_for, tmp_path):
+    emulator.create_namespace("prod", labels={"env": "prod"})
+    for namespace in ("prod", "shop"):
+        emulator.create_pod(namespace, "web", labels={"app": "web"})
+        emulator.create_pod(namespace, "db", labels={"app": "db"})
+    selectors = {
+        "namespaceSelector": {"matchLabels": {"env": "prod"}},
+        "objectSelector": {
+            "matchExpressions": [{"key": "app", "operator": "In", "values": ["web"]}]
+        },
+    }
+    rules = policy()["spec"]["matchConstraints"]["resourceRules"]
+    install(
+        emulator,
+        tmp_path,
+        policy({"expression": "false"}, matchConstraints={"resourceRules": rules, **selectors}),
+        binding(),
+    )
+    core = apis_for(ADMIN).core
+    assert refused(lambda: core.patch_namespaced_pod("web", "prod", label_patch())).status == 422
+    core.patch_namespaced_pod("db", "prod", label_patch())  # not selected by its labels
+    core.patch_namespaced_pod("web", "shop", label_patch())  # nor by its namespace's
