@@ -7,7 +7,8 @@ import flask
 import functions_framework
 
 from ingest.auth import token_configured
-from ingest.service import BodyTooLargeError, Settings, handle
+from ingest.body import answer, read_body, stop_reading
+from ingest.service import Settings, handle
 from shared import config, structured_log
 from shared.tracing import trace_id_from_headers
 
@@ -22,23 +23,6 @@ if not token_configured():
     )
 
 
-def _bounded_body(request: flask.Request, limit: int) -> bytes:
-    """The body, or BodyTooLargeError past `limit` bytes (declared or actually sent).
-
-    Read by hand rather than with Flask's max_content_length: functions-framework reads
-    the body again after every request, and would turn that limit into a 500.
-    """
-    if request.content_length is not None and request.content_length > limit:
-        raise BodyTooLargeError
-    chunks, size = [], 0
-    while chunk := request.stream.read(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLargeError
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 @functions_framework.http
 def ingest(request: flask.Request) -> flask.Response:
     """POST one alert, a JSON array of alerts or NDJSON (answers: docs/architecture.md)."""
@@ -48,10 +32,11 @@ def ingest(request: flask.Request) -> flask.Response:
             request.method,
             request.headers.get("Authorization"),
             request.mimetype,
-            lambda: _bounded_body(request, SETTINGS.max_body_bytes),
+            lambda: read_body(request, SETTINGS.max_body_bytes, SETTINGS.body_timeout_seconds),
             SETTINGS,
             trace_id,
         )
-    return flask.Response(
-        json.dumps(reply.body), reply.status, reply.headers, mimetype="application/json"
-    )
+    if reply.status != 202:
+        # The body may be unread, or still arriving: close rather than drain it.
+        stop_reading(request)
+    return answer(json.dumps(reply.body).encode(), reply.status, reply.headers)

@@ -9,8 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.auth import expected_token, is_authorized
+from ingest.auth import expected_tokens, is_authorized
 from ingest.batch import BatchTooLargeError, parse_batch
+from ingest.body import BodyTooLargeError, BodyTooSlowError, BodyUnreadableError
 from shared import config
 from shared.envelope import alert_attributes
 from shared.errors import InvalidAlertError
@@ -25,10 +26,6 @@ JSON_MEDIA_TYPES = frozenset(
 )
 
 
-class BodyTooLargeError(Exception):
-    """The body is over the configured size."""
-
-
 @dataclass(frozen=True)
 class Settings:
     """Ingest configuration, read once when the instance starts."""
@@ -36,16 +33,21 @@ class Settings:
     topic: str
     max_body_bytes: int
     max_alerts: int
+    body_timeout_seconds: float = config.DEFAULT_BODY_TIMEOUT_SECONDS
 
     @classmethod
     def from_env(cls) -> "Settings":
-        """From ALERTS_TOPIC, INGEST_MAX_BODY_BYTES and INGEST_MAX_ALERTS."""
+        """From ALERTS_TOPIC, INGEST_MAX_BODY_BYTES, INGEST_MAX_ALERTS and
+        INGEST_BODY_TIMEOUT_SECONDS."""
         return cls(
             topic=config.env(config.ALERTS_TOPIC, config.DEFAULT_ALERTS_TOPIC) or "",
             max_body_bytes=config.env_int(
                 config.INGEST_MAX_BODY_BYTES, config.DEFAULT_MAX_BODY_BYTES
             ),
             max_alerts=config.env_int(config.INGEST_MAX_ALERTS, config.DEFAULT_MAX_ALERTS),
+            body_timeout_seconds=config.env_float(
+                config.INGEST_BODY_TIMEOUT_SECONDS, config.DEFAULT_BODY_TIMEOUT_SECONDS
+            ),
         )
 
 
@@ -82,7 +84,7 @@ def handle(
     if method != "POST":
         return _error(405, f"method {method} not allowed; POST alerts to /", Allow="POST")
     try:
-        expected = expected_token()
+        expected = expected_tokens()
     except Exception as exc:  # any failure to read the secret: refuse, the sender retries
         log(logger, logging.ERROR, "cannot read the ingest token", error=repr(exc))
         return _error(503, "authentication is unavailable: the ingest token cannot be read")
@@ -99,6 +101,12 @@ def handle(
         body = read_body()
     except BodyTooLargeError:
         return _error(413, f"body is over {settings.max_body_bytes} bytes")
+    except BodyTooSlowError:
+        return _error(
+            408, f"the body did not arrive within {settings.body_timeout_seconds:g} seconds"
+        )
+    except BodyUnreadableError as exc:
+        return Reply(400, {"error": f"body: cannot be read: {exc}", "reason": "unreadable_body"})
     try:
         incoming = parse_batch(body, settings.max_alerts)
     except InvalidAlertError as exc:

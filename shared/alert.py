@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -160,12 +161,91 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def loads_json(data: bytes | str) -> Any:
-    """Strict JSON: exact big integers (Python ints), no NaN/Infinity, bounded nesting."""
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 would be published as Infinity, which is not JSON
+        raise ValueError(f"number {text[:40]} is out of range")
+    return value
+
+
+# Parsing builds Python objects that cost far more than their JSON text (`{}`, two bytes,
+# is a 64-byte dict): a 4 MiB body of empty objects took 100 MiB. So the text is priced
+# before it is parsed, and refused if it holds more values than its size pays for. Real
+# alerts price at 2 to 3 units a byte; actual peak memory stays under 14 times the
+# body (tests/unit/test_alert_limits.py measures it).
+_CONTAINER_PRICE = 240  # an object or array: a dict or list and its slot in the parent
+_VALUE_PRICE = 64  # any other value: a str or number object and its slot
+PARSE_PRICE_PER_BYTE = 6
+PARSE_PRICE_ALLOWANCE = 16 * 1024  # small documents are never refused for their shape
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+# A \uD800 to \uDFFF escape: the only way strict UTF-8 text can carry a lone surrogate.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_price(text: str, size: int) -> None:
+    structure = _STRING.sub("", text)  # what is left outside strings
+    containers = structure.count("{") + structure.count("[")
+    values = structure.count(",") + structure.count(":") + 1
+    price = containers * _CONTAINER_PRICE + values * _VALUE_PRICE
+    allowed = size * PARSE_PRICE_PER_BYTE + PARSE_PRICE_ALLOWANCE
+    if price > allowed:
+        raise ValueError(
+            f"{containers} objects or arrays and {values} values in {size} bytes: "
+            "too many small values to parse safely (no Falco alert is shaped like this)"
+        )
+
+
+def _check_surrogates(document: Any) -> None:
+    """Lone surrogates (`"\\ud800"`) decode to Python but cannot be encoded as UTF-8."""
+    pending: list[tuple[Any, str]] = [(document, "")]
+    while pending:
+        value, where = pending.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                path = f"{where}.{ascii(key)[1:-1]}" if where else ascii(key)[1:-1]
+                if _SURROGATE.search(key):
+                    raise ValueError(f"key {path} holds a lone surrogate (not Unicode)")
+                pending.append((item, path))
+        elif isinstance(value, list):
+            pending.extend((item, f"{where}[{i}]") for i, item in enumerate(value))
+        elif isinstance(value, str) and (found := _SURROGATE.search(value)):
+            raise ValueError(
+                f"string at {where or 'top level'} holds a lone surrogate "
+                f"{ascii(found.group())[1:-1]} (not Unicode)"
+            )
+
+
+def _text(data: bytes | str) -> str:
+    if isinstance(data, str):
+        return data
+    if b"\x00" in data[:4]:
+        raise ValueError("the text looks like UTF-16 or UTF-32; JSON must be UTF-8 (RFC 8259)")
     try:
-        return json.loads(data, parse_constant=_reject_constant)
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"not UTF-8 (JSON must be UTF-8, RFC 8259): byte {data[exc.start]:#04x} "
+            f"at offset {exc.start}: {exc.reason}"
+        ) from None
+
+
+def loads_json(data: bytes | str) -> Any:
+    """Strict JSON, as the responder accepts it and ingest publishes it.
+
+    UTF-8 only; no NaN, Infinity or out-of-range numbers; no lone surrogates; exact big
+    integers (Python ints); bounded nesting and a bounded cost per byte. Raises ValueError
+    saying what is wrong and where.
+    """
+    text = _text(data)
+    _check_price(text, len(data) if isinstance(data, bytes) else len(text))
+    try:
+        document = json.loads(text, parse_constant=_reject_constant, parse_float=_finite)
     except RecursionError:
         raise ValueError("nested too deeply") from None
+    if _SURROGATE_ESCAPE.search(text):
+        _check_surrogates(document)
+    return document
 
 
 def _describe(error: ValidationError) -> str:

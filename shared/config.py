@@ -14,6 +14,7 @@ INGEST_TOKEN = "INGEST_TOKEN"  # noqa: S105 (a variable name, not a secret)
 INGEST_TOKEN_SECRET = "INGEST_TOKEN_SECRET"  # noqa: S105
 INGEST_MAX_BODY_BYTES = "INGEST_MAX_BODY_BYTES"
 INGEST_MAX_ALERTS = "INGEST_MAX_ALERTS"
+INGEST_BODY_TIMEOUT_SECONDS = "INGEST_BODY_TIMEOUT_SECONDS"
 DEAD_LETTER_TOPIC = "DEAD_LETTER_TOPIC"
 RESPONSES_TOPIC = "RESPONSES_TOPIC"
 POLICY_FILE = "POLICY_FILE"
@@ -35,6 +36,7 @@ MAX_DELIVERY_ATTEMPTS = 5
 # Ingest limits: defaults, each overridable by its variable above.
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_ALERTS = 500
+DEFAULT_BODY_TIMEOUT_SECONDS = 10.0
 
 # Requests one instance serves at once (Cloud Run concurrency, and THREADS to match);
 # terraform/variables.tf says why.

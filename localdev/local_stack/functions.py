@@ -11,19 +11,27 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def start_function(
-    name: str, source: str, target: str, signature: str, env: Mapping[str, str]
+    name: str,
+    source: str,
+    target: str,
+    signature: str,
+    env: Mapping[str, str],
+    *,
+    root: Path = REPO_ROOT,
+    python: str = sys.executable,
 ) -> tuple[Service, str]:
-    """Start `target` from `source` (relative to the repo); returns the service and its URL."""
+    """Start `target` from `source` (relative to `root`, which is the working directory)
+    with `python`; returns the service and its URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     service = Service(
         name,
         [
-            sys.executable,
+            python,
             "-m",
             "functions_framework",
             "--source",
-            str(REPO_ROOT / source),
+            str(root / source),
             "--target",
             target,
             "--signature-type",
@@ -34,7 +42,7 @@ def start_function(
             str(port),
         ],
         env={**env, "PYTHONUNBUFFERED": "1"},
-        cwd=REPO_ROOT,
+        cwd=root,
     )
     service.start(lambda: http_answers(url))
     return service, url

@@ -6,9 +6,11 @@ import json
 import pytest
 
 from ingest import auth
-from ingest.service import BodyTooLargeError, Settings, handle
+from ingest.body import BodyTooLargeError
+from ingest.service import Settings, handle
 from localdev.local_stack.fixtures import fixture
 from shared import config
+from shared.secrets import SecretVersion
 
 SETTINGS = Settings(topic="falco-alerts", max_body_bytes=1000, max_alerts=2)
 
@@ -21,9 +23,9 @@ def _never_read() -> bytes:
 def token(monkeypatch):
     monkeypatch.setenv(config.INGEST_TOKEN, "s3cret")
     monkeypatch.delenv(config.INGEST_TOKEN_SECRET, raising=False)
-    auth.expected_token.cache_clear()
+    auth.secret_tokens.cache_clear()
     yield
-    auth.expected_token.cache_clear()
+    auth.secret_tokens.cache_clear()
 
 
 def test_only_post_is_allowed():
@@ -80,27 +82,12 @@ def test_unreadable_token_secret_is_503(monkeypatch):
     monkeypatch.delenv(config.INGEST_TOKEN)
     monkeypatch.setenv(config.INGEST_TOKEN_SECRET, "projects/p/secrets/s/versions/1")
 
-    def broken_secret(name: str) -> bytes:
+    def broken_secret(name: str) -> SecretVersion:
         raise RuntimeError(f"cannot read {name}")
 
-    monkeypatch.setattr(auth, "read_secret", broken_secret)
+    monkeypatch.setattr(auth, "read_secret_version", broken_secret)
     reply = handle("POST", "Bearer s3cret", "application/json", _never_read, SETTINGS)
     assert reply.status == 503
-
-
-def test_token_from_secret_is_read_once(monkeypatch):
-    monkeypatch.delenv(config.INGEST_TOKEN)
-    monkeypatch.setenv(config.INGEST_TOKEN_SECRET, "projects/p/secrets/s/versions/1")
-    reads = []
-
-    def secret(name: str) -> bytes:
-        reads.append(name)
-        return b"from-secret\n"
-
-    monkeypatch.setattr(auth, "read_secret", secret)
-    for _ in range(3):
-        assert handle("POST", "Bearer from-secret", "text/csv", _never_read, SETTINGS).status == 415
-    assert reads == ["projects/p/secrets/s/versions/1"]
 
 
 def test_settings_reject_a_bad_limit(monkeypatch):
