@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test demo bench lint terraform-check setup clean
+.PHONY: test demo bench soak lint terraform-check setup clean
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python -m localdev.local_stack.bench
+
+# 10,000 alerts with Kubernetes faults and a responder kill; fails on any loss or double action.
+soak: $(STAMP)
+	$(VENV)/bin/python -m localdev.local_stack.soak --alerts 10000
 
 terraform-check:
 	bash .ci/terraform-checks

@@ -11,6 +11,7 @@ from google.cloud import pubsub_v1
 
 from falco_responder_cli.common import project_option, pubsub_errors, resource_path
 from falco_responder_cli.dead_lettered import reason_of, rule_of
+from falco_responder_cli.lease_marker import held_elsewhere_warning
 from falco_responder_cli.pulling import Lease, Pulled
 from shared import config
 from shared.envelope import ERROR_DETAIL, rfc3339
@@ -96,6 +97,8 @@ def dead_letters_command(project: str, subscription: str, as_json: bool) -> None
         pubsub_v1.SubscriberClient() as subscriber,
         Lease(subscriber, path) as lease,
     ):
+        if warning := held_elsewhere_warning(lease.others, path):
+            click.echo(warning, err=True)
         groups = group_by_reason(m for batch in lease.batches() for m in batch)
     if as_json:
         total = sum(g.count for g in groups)

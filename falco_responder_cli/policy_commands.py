@@ -1,4 +1,5 @@
-"""`policy validate`, `explain` and `rbac`: check a policy, see what it does, what it needs.
+"""`policy validate`, `explain`, `rbac` and `admission`: check a policy, see what it does,
+what it needs, and what the cluster should hold the responder to.
 
 `explain` runs the responder's own decision and rails (responder.handler.Responder,
 read-only), so what it prints is what the responder would do, not a second opinion.
@@ -14,6 +15,7 @@ import yaml
 from kubernetes import client
 from kubernetes import config as kube_config
 
+from responder import admission
 from responder.actions import KubeApis
 from responder.decision import plan
 from responder.handler import DEFAULT_POLICY_FILE, Responder, Settings
@@ -277,3 +279,37 @@ def rbac_command(file: Path) -> None:
     Bind it to the responder's identity (deploy/rbac/ shows how).
     """
     click.echo(yaml.safe_dump_all(manifests(read_policy(file)), sort_keys=False), nl=False)
+
+
+@policy_group.command(
+    "admission", short_help="Print the admission policy holding the responder to a policy."
+)
+@click.option(
+    "--service-account",
+    default=admission.DEFAULT_SERVICE_ACCOUNT,
+    show_default=True,
+    metavar="NAMESPACE:NAME",
+    help="The responder's ServiceAccount (token mode, deploy/rbac/kubeconfig-mode.yaml).",
+)
+@click.option(
+    "--google-identity",
+    default=admission.DEFAULT_GOOGLE_IDENTITY,
+    show_default=True,
+    metavar="EMAIL",
+    help="The responder's Google service account (GKE identity mode; Terraform output "
+    "service_accounts.responder).",
+)
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def admission_command(service_account: str, google_identity: str, file: Path) -> None:
+    """Print the ValidatingAdmissionPolicy and binding for FILE, as YAML.
+
+    For the responder's identity (both modes), the API server then refuses any change in a
+    namespace protected for every rule of the policy, and any change the policy's actions
+    do not need. Apply it with the RBAC (`policy rbac`); deploy/README.md shows how.
+    """
+    try:
+        user = admission.service_account_user(service_account)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--service-account") from None
+    documents = admission.manifests(read_policy(file), [user, google_identity])
+    click.echo(admission.to_yaml(documents), nl=False)

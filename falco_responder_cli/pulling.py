@@ -4,15 +4,19 @@ Messages pulled are held (ack deadline extended) until the command ends, so late
 in the same run do not return them again; on exit, success or not, every message still
 held gets ack deadline 0 and is at once available to the next reader. A message seen
 again anyway (its hold expired in a long run) is recognised by its id and not counted twice.
+A run killed before its exit leaves its messages held for up to HOLD_SECONDS: its lease
+marker lets the next run say how many it cannot see, and until when.
 """
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
 from google.api_core.exceptions import DeadlineExceeded
 from google.cloud import pubsub_v1
+
+from falco_responder_cli.lease_marker import ForeignLease, LeaseMarker
 
 # How long one pull may wait; an empty subscription answers with nothing or a timeout.
 PULL_TIMEOUT_SECONDS = 3.0
@@ -44,10 +48,18 @@ class Lease:
 
     subscriber: pubsub_v1.SubscriberClient
     subscription: str
+    marker: LeaseMarker | None = None
+    # Other runs' holds on this subscription when this one started: messages it cannot see.
+    others: list[ForeignLease] = field(default_factory=list, init=False)
     _ack_ids: dict[str, str] = field(default_factory=dict, init=False)
     _seen: set[str] = field(default_factory=set, init=False)
 
+    def __post_init__(self) -> None:
+        if self.marker is None:
+            self.marker = LeaseMarker(self.subscription)
+
     def __enter__(self) -> "Lease":
+        self.others = self.marker.others(datetime.now(UTC))
         return self
 
     def __exit__(
@@ -64,6 +76,8 @@ class Lease:
         The emulator and Pub/Sub may return fewer than `max_messages`; a pull that
         returns only messages already seen also counts as the end.
         """
+        # Marked before pulling, so a kill during the pull leaves a true upper bound.
+        self._mark(len(self._ack_ids) + max_messages, HOLD_SECONDS + 2 * PULL_TIMEOUT_SECONDS)
         try:
             response = self.subscriber.pull(
                 request={"subscription": self.subscription, "max_messages": max_messages},
@@ -87,6 +101,7 @@ class Lease:
                 )
             )
         self._modify([r.ack_id for r in response.received_messages], HOLD_SECONDS)
+        self._mark(len(self._ack_ids), HOLD_SECONDS)
         return fresh
 
     def batches(self, max_messages: int = BATCH_SIZE) -> Iterator[list[Pulled]]:
@@ -101,12 +116,17 @@ class Lease:
             self.subscriber.acknowledge(
                 request={"subscription": self.subscription, "ack_ids": chunk}
             )
+        self._mark(len(self._ack_ids), 0)
 
     def release_all(self) -> None:
         """Ack deadline 0 for every message still held: redelivered at once, never lost."""
         ack_ids = list(self._ack_ids.values())
         self._ack_ids.clear()
         self._modify(ack_ids, 0)
+        self.marker.remove()  # only once released: a failed release leaves the marker
+
+    def _mark(self, count: int, seconds: float) -> None:
+        self.marker.mark(count, datetime.now(UTC) + timedelta(seconds=seconds))
 
     def _modify(self, ack_ids: list[str], seconds: int) -> None:
         for chunk in _chunks(ack_ids):

@@ -23,6 +23,7 @@ from falco_responder_cli.dead_lettered import (
     rule_of,
 )
 from falco_responder_cli.durations import Duration
+from falco_responder_cli.lease_marker import ForeignLease, held_elsewhere, held_elsewhere_warning
 from falco_responder_cli.pulling import BATCH_SIZE, Lease, Pulled
 from shared import config
 from shared.envelope import rfc3339
@@ -61,14 +62,21 @@ class ReplaySummary:
     replayed: list[Pulled] = field(default_factory=list)
     skipped: int = 0
     left: list[Pulled] = field(default_factory=list)
+    # Other runs' holds when this one started (lease markers): messages it never saw.
+    held_elsewhere: list[ForeignLease] = field(default_factory=list)
 
     def line(self, dry_run: bool) -> str:
         """The one-line summary printed at the end."""
         verb = "would replay" if dry_run else "replayed"
-        return (
+        line = (
             f"{verb} {len(self.replayed)}, skipped (filtered) {self.skipped}, "
             f"left (too many replays) {len(self.left)}"
         )
+        held = held_elsewhere(self.held_elsewhere)
+        if held is not None:
+            count, until = held
+            line += f", not seen (held by another run until {rfc3339(until)}) up to {count}"
+        return line
 
 
 class ReplayError(Exception):
@@ -135,7 +143,7 @@ def replay(
     held until the lease closes, then return to the subscription unacked.
     """
     now = now or datetime.now(UTC)
-    summary = ReplaySummary()
+    summary = ReplaySummary(held_elsewhere=lease.others)
     for batch in lease.batches(BATCH_SIZE):
         chosen: list[Pulled] = []
         for message in batch:
@@ -226,6 +234,8 @@ def replay_command(
         Lease(subscriber, subscription_path) as lease,
         tqdm(total=limit, unit="msg", file=sys.stderr, disable=None, leave=False) as bar,
     ):
+        if warning := held_elsewhere_warning(lease.others, subscription_path):
+            click.echo(warning, err=True)
         try:
             summary = replay(
                 lease,

@@ -36,14 +36,15 @@ def _merged(rules: list[RbacRule]) -> list[dict[str, Any]]:
     ]
 
 
-def _safeties(policy: Policy) -> list[Safety]:
+def rule_safeties(policy: Policy) -> list[Safety]:
+    """Each rule's rails: the policy's, with what the rule sets itself."""
     return [policy.safety.overridden_by(rule.safety) for rule in policy.rules]
 
 
-def cluster_rules(policy: Policy) -> list[dict[str, Any]]:
-    """The ClusterRole rules: what every rule's actions and rails need, merged."""
+def needed_rules(policy: Policy) -> list[RbacRule]:
+    """What every rule's actions and rails need, cluster-wide (the breaker's Role aside)."""
     needed: list[RbacRule] = list(READ_RBAC) if policy.rules else []
-    for rule, safety in zip(policy.rules, _safeties(policy), strict=True):
+    for rule, safety in zip(policy.rules, rule_safeties(policy), strict=True):
         actions: list[BaseAction] = list(rule.actions)
         for action in actions:
             needed += action.rbac
@@ -53,7 +54,12 @@ def cluster_rules(policy: Policy) -> list[dict[str, Any]]:
                 needed += MIN_HEALTHY_RBAC
         if safety.circuit_breaker is not None and any(a.counted for a in actions):
             needed += FALLBACK_RBAC
-    return _merged(needed)
+    return needed
+
+
+def cluster_rules(policy: Policy) -> list[dict[str, Any]]:
+    """The ClusterRole rules: what every rule's actions and rails need, merged."""
+    return _merged(needed_rules(policy))
 
 
 def breaker_namespaces(policy: Policy) -> list[str]:
@@ -61,7 +67,7 @@ def breaker_namespaces(policy: Policy) -> list[str]:
     return sorted(
         {
             safety.circuit_breaker.namespace
-            for rule, safety in zip(policy.rules, _safeties(policy), strict=True)
+            for rule, safety in zip(policy.rules, rule_safeties(policy), strict=True)
             if safety.circuit_breaker is not None and any(a.counted for a in rule.actions)
         }
     )

@@ -8,14 +8,33 @@ from typing import Any
 
 from shared.alert import FalcoAlert
 from shared.errors import PermanentError
+from shared.tracing import TRACE_ATTRIBUTE
 
-# Pub/Sub limits attribute values to 1024 bytes (keys to 256).
+# Pub/Sub's limits on a message's attributes (https://cloud.google.com/pubsub/quotas).
+MAX_ATTRIBUTES = 100
+MAX_ATTRIBUTE_KEY_BYTES = 256
 MAX_ATTRIBUTE_VALUE_BYTES = 1024
+# Keys Pub/Sub keeps for itself: a publish carrying one is refused.
+RESERVED_KEY_PREFIX = "goog"
 
 # Dead-letter attributes (docs/architecture.md, "Dead-letter message").
 ERROR_REASON = "error_reason"
 ERROR_DETAIL = "error_detail"
 FAILED_AT = "failed_at"
+# Set only when original attributes had to go to stay within Pub/Sub's limits.
+DROPPED_ATTRIBUTES = "dropped_attributes"
+# Kept first when not every original attribute fits: what the operator command and
+# the logs look for (ingest's routing attributes and the trace).
+FIRST_KEPT = (
+    "alert_id",
+    "rule",
+    "priority",
+    "source",
+    "hostname",
+    "k8s_ns",
+    "k8s_pod",
+    TRACE_ATTRIBUTE,
+)
 
 
 def clip(value: str, limit: int = MAX_ATTRIBUTE_VALUE_BYTES) -> str:
@@ -46,16 +65,49 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _publishable_key(key: str) -> bool:
+    return 0 < len(key.encode()) <= MAX_ATTRIBUTE_KEY_BYTES and not key.startswith(
+        RESERVED_KEY_PREFIX
+    )
+
+
+def _dropped_note(dropped: list[str]) -> str:
+    """`n: key, key, ...`, cut to fit one attribute value (then ending in `...`)."""
+    note = f"{len(dropped)}: " + ", ".join(dropped)
+    if len(note.encode()) <= MAX_ATTRIBUTE_VALUE_BYTES:
+        return note
+    return clip(note, MAX_ATTRIBUTE_VALUE_BYTES - len(" ...")) + " ..."
+
+
 def dead_letter_attributes(
     original: dict[str, str], reason: str, detail: str, failed_at: datetime
 ) -> dict[str, str]:
-    """The original attributes plus why and when the message failed for good."""
-    return {
-        **original,
+    """The original attributes plus why and when the message failed for good.
+
+    Always publishable: ours are kept; of the original ones, those Pub/Sub would refuse
+    (a key too long, empty or reserved) and those past the 100-attribute limit are
+    dropped (ingest's routing attributes and the trace are kept first), and values are clipped
+    to 1024 bytes. Anything dropped is named in `dropped_attributes`.
+    """
+    ours = {
         ERROR_REASON: clip(reason),
         ERROR_DETAIL: clip(detail),
         FAILED_AT: rfc3339(failed_at),
     }
+    candidates = [k for k in FIRST_KEPT if k in original]
+    # Then by name: what is dropped must not depend on the order attributes arrived in.
+    candidates += sorted(k for k in original if k not in FIRST_KEPT and k not in ours)
+    fits = [k for k in candidates if _publishable_key(k)]
+    dropped = [k for k in candidates if not _publishable_key(k)]
+    room = MAX_ATTRIBUTES - len(ours)
+    if dropped or len(fits) > room:
+        room -= 1  # for DROPPED_ATTRIBUTES itself
+        dropped += fits[room:]
+        fits = fits[:room]
+    kept = {k: clip(original[k]) for k in fits}
+    if dropped:
+        ours[DROPPED_ATTRIBUTES] = _dropped_note(dropped)
+    return {**kept, **ours}
 
 
 @dataclass(frozen=True)

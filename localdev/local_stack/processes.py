@@ -47,8 +47,11 @@ class Service:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, ready: Callable[[], bool], timeout: float = 60) -> "Service":
-        """Start the process and wait until `ready()`; fail with its log if it dies first."""
-        with self.log_path.open("wb") as log:
+        """Start the process and wait until `ready()`; fail with its log if it dies first.
+
+        May be called again after `kill`: the log goes on in the same file.
+        """
+        with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 self.command,
                 env=self.env,
@@ -80,6 +83,13 @@ class Service:
     def log_tail(self, lines: int = 40) -> str:
         """The last lines the process printed."""
         return "\n".join(self.log_text().splitlines()[-lines:])
+
+    def kill(self) -> None:
+        """SIGKILL to the whole group at once, as a crash or an out-of-memory kill would."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
 
     def stop(self) -> None:
         """SIGTERM to the process group, then SIGKILL if it lingers."""

@@ -18,12 +18,12 @@ from google.cloud import pubsub_v1
 
 from localdev.k8s_api_emulator import KubeApiEmulator
 from localdev.k8s_api_emulator.kinds import EMULATOR_NODE
-from localdev.local_stack.functions import REPO_ROOT, start_ingest, start_responder
+from localdev.local_stack.functions import start_ingest, start_responder
 from localdev.local_stack.processes import Service
 from localdev.local_stack.pubsub_emulator import start_pubsub_emulator
 from localdev.local_stack.topology import Topology, create_topology
 from localdev.local_stack.wait import wait_until
-from responder import rbac
+from responder import admission, rbac
 from responder.handler import DEFAULT_POLICY_FILE
 from responder.policy import load_policy
 from shared import config
@@ -32,11 +32,11 @@ PROJECT = "falco-responder-local"
 INGEST_TOKEN = "local-ingest-token"  # noqa: S105 (the local stack's own test token)
 RESPONDER_TOKEN = "responder-token"  # noqa: S105
 RESPONDER_USER = "system:serviceaccount:falco-responder:responder"
+# The responder's timeout on every Kubernetes call here: short, so retries come soon.
+KUBE_TIMEOUT_SECONDS = 3
 # Besides the namespaces every cluster has, the emulated cluster holds Falco's and the
 # responder's own (where the circuit breaker keeps its count).
 NAMESPACES = ("falco", "falco-responder")
-# The cluster-side rails for the responder's identity, loaded as on a real cluster.
-ADMISSION_RAILS = REPO_ROOT / "deploy" / "admission" / "responder-rails.yaml"
 
 
 T = TypeVar("T")
@@ -107,8 +107,10 @@ class LocalStack:
         policy_file: Path | None = None,
         pubsub_host: str | None = None,
         project: str = PROJECT,
+        kube_timeout: float = KUBE_TIMEOUT_SECONDS,
     ) -> None:
         """`pubsub_host` reuses a running emulator; a distinct `project` keeps stacks apart."""
+        self.kube_timeout = kube_timeout
         self.external_kubeconfig = kubeconfig
         self.dry_run = dry_run
         self.policy_file = policy_file
@@ -160,7 +162,7 @@ class LocalStack:
             config.RESPONSES_TOPIC: config.DEFAULT_RESPONSES_TOPIC,
             config.KUBECONFIG: str(kubeconfig),
             config.DRY_RUN: "true" if self.dry_run else "false",
-            config.KUBE_TIMEOUT_SECONDS: "3",
+            config.KUBE_TIMEOUT_SECONDS: str(self.kube_timeout),
         }
         if self.policy_file is not None:
             responder_env[config.POLICY_FILE] = str(self.policy_file)
@@ -190,11 +192,16 @@ class LocalStack:
         for namespace in NAMESPACES:
             self.kube.create_namespace(namespace)
         self.kube.create_node(EMULATOR_NODE)  # where the emulator schedules every pod
-        self.kube.apply(ADMISSION_RAILS)
+        policy = load_policy(self.policy_file or DEFAULT_POLICY_FILE)
+        # The cluster's rails for the policy, as `falco-responder policy admission` prints
+        # them, so a step outside them fails here with 403, as it would on a real cluster.
+        rails = self._workdir / "admission.yaml"
+        rails.write_text(admission.to_yaml(admission.manifests(policy, [RESPONDER_USER])))
+        self.kube.apply(rails)
         # Exactly what `falco-responder policy rbac` grants for the policy (the circuit
         # breaker's Role in its namespace only), so an action whose declared RBAC falls short
         # of what it calls fails here with 403, as it would on a real cluster.
-        manifests = rbac.manifests(load_policy(self.policy_file or DEFAULT_POLICY_FILE))
+        manifests = rbac.manifests(policy)
         self.kube.add_token_from_rbac(RESPONDER_TOKEN, manifests, user=RESPONDER_USER)
         path = self._workdir / "kubeconfig"
         self.kube.write_kubeconfig(path, token=RESPONDER_TOKEN)

@@ -7,6 +7,10 @@ tests check what is then really in the subscriptions.
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
@@ -20,6 +24,7 @@ import pytest
 from click.testing import CliRunner, Result
 from google.cloud import pubsub_v1
 
+from falco_responder_cli.lease_marker import markers_dir
 from falco_responder_cli.main import cli
 from localdev.local_stack.fixtures import fixture
 from localdev.local_stack.pubsub_emulator import EmulatorNotFoundError, start_pubsub_emulator
@@ -126,6 +131,8 @@ def pubsub() -> Iterator[PubSub]:
         _unavailable(str(exc))
     env = pytest.MonkeyPatch()
     env.setenv(config.PUBSUB_EMULATOR_HOST, host)
+    # Lease markers of this module's runs only (see falco_responder_cli/lease_marker.py).
+    env.setenv("XDG_CONFIG_HOME", tempfile.mkdtemp(prefix="falco-responder-config-"))
     try:
         topology = create_topology(PROJECT, push_endpoint="http://127.0.0.1:9/")
         subscriber = pubsub_v1.SubscriberClient()
@@ -279,6 +286,75 @@ def test_a_failed_republish_loses_nothing(ps, unique):
 
     assert run("replay", "--project", PROJECT).exit_code == 0
     assert ps.receive(ps.observer, 1)[0].attributes["alert_id"] == alert["uuid"]
+
+
+# A replay run that holds its messages 20 s (not 60), so the test waits less for them.
+SHORT_HOLD_REPLAY = (
+    "import falco_responder_cli.pulling as pulling; pulling.HOLD_SECONDS = 20; "
+    "from falco_responder_cli.main import main; main()"
+)
+
+
+def test_a_rerun_after_a_killed_replay_says_what_it_cannot_see_and_loses_nothing(ps, unique):
+    alerts = [shell_alert(f"kill-{unique}-{i}") for i in range(1000)]
+    for i, alert in enumerate(alerts):
+        alert["rule"] = "Terminal shell in container" if i % 2 else f"Other {unique}"
+    futures = [
+        ps.publisher.publish(
+            ps.topology.dead_letter_topic,
+            as_bytes(a),
+            **dead_letter_attributes(
+                {"alert_id": a["uuid"]}, "kube_error", "500", datetime.now(UTC)
+            ),
+        )
+        for a in alerts
+    ]
+    for future in futures:
+        future.result(timeout=WAIT)
+
+    # The first run replays only the shells, so it holds the others until it ends; it is
+    # killed once its first republished messages arrive.
+    first = subprocess.Popen(
+        [sys.executable, "-c", SHORT_HOLD_REPLAY, "replay", "--project", PROJECT, "--rule", "T*"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    on_topic: list[Any] = []
+
+    def republishing() -> bool:
+        assert first.poll() is None, "the first run ended before it could be killed"
+        on_topic.extend(ps.drain(ps.observer))
+        return bool(on_topic)
+
+    try:
+        wait_until(republishing, WAIT, "the first replay run to republish", interval=0.01)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    [killed] = [json.loads(p.read_text()) for p in markers_dir().glob("*.json")]
+    until = datetime.fromisoformat(killed["until"])
+
+    second = run("replay", "--project", PROJECT)
+    assert second.exit_code == 0, second.output
+    assert f"may still be held by another run of this command on this machine (pid {first.pid}" in (
+        second.stderr
+    )
+    assert second.stdout.rstrip().endswith(
+        f"not seen (held by another run until {rfc3339(until)}) up to {killed['count']}"
+    )
+
+    wait_until(lambda: datetime.now(UTC) > until + timedelta(seconds=1), WAIT, "the holds to end")
+    third = run("replay", "--project", PROJECT)
+    assert third.exit_code == 0, third.output
+    assert "not seen" not in third.stdout and "held by another run" not in third.stderr
+    left_by_the_first = int(third.stdout.split("replayed ")[1].split(",")[0])
+    # The count the second run printed was true: no more than that came back.
+    assert 0 < left_by_the_first <= killed["count"]
+
+    # Nothing lost: every alert is on the alerts topic (some twice: at least once).
+    replayed = on_topic + ps.receive(ps.observer, len(alerts) - len(on_topic))
+    assert {json.loads(m.data)["uuid"] for m in replayed} == {a["uuid"] for a in alerts}
+    assert ps.peek(ps.topology.dead_letter_subscription) == {}
 
 
 def test_replay_from_a_missing_subscription_names_it(ps, unique):

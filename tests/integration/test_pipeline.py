@@ -216,6 +216,18 @@ def test_garbage_published_to_the_topic_is_dead_lettered_once_with_a_reason(stac
     assert len(stack.dead_letters.where(alert_id=unique)) == 1
 
 
+def test_a_message_with_the_most_attributes_pubsub_allows_is_still_dead_lettered(stack, unique):
+    extras = {f"extra_{i:02}": "x" * 1024 for i in range(99)}
+    stack.publish(f"not an alert {unique}".encode(), alert_id=unique, **extras)
+    [dead] = wait_until(lambda: stack.dead_letters.where(alert_id=unique), 60, "the dead letter")
+    assert len(dead.attributes) == 100
+    assert dead.attributes["error_reason"] == "invalid_json"
+    assert dead.attributes["dropped_attributes"] == "4: extra_95, extra_96, extra_97, extra_98"
+    assert {k: v for k, v in dead.attributes.items() if k.startswith("extra_")} == {
+        f"extra_{i:02}": "x" * 1024 for i in range(95)
+    }
+
+
 def test_json_that_is_not_an_alert_is_dead_lettered_with_the_field(stack, unique):
     stack.publish(json.dumps({"rule": "x", "uuid": unique}).encode(), alert_id=unique)
     [dead] = wait_until(lambda: stack.dead_letters.where(alert_id=unique), 60, "the dead letter")

@@ -1,14 +1,18 @@
 """Policy-level safety through the deployed path (push subscription, responder under
 functions-framework, Kubernetes API emulator): protected namespaces that add up, refusals
-recorded as such, a named single cluster, and a matcher that stays linear."""
+recorded as such, and enforced by the cluster's admission policy derived from the same
+policy, a named single cluster, and a matcher that stays linear."""
 
 from collections.abc import Iterator
 
 import pytest
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
 
-from localdev.local_stack.stack import LocalStack
+from localdev.local_stack.stack import RESPONDER_TOKEN, LocalStack
+from localdev.local_stack.wait import wait_until
 from responder.policy import MAX_MATCHED_CHARS
-from tests.conftest import as_bytes
+from tests.conftest import as_bytes, status_of
 from tests.integration.conftest import (
     old_pod,
     outcomes,
@@ -90,6 +94,40 @@ def test_a_rule_unprotects_a_built_in_namespace_only_by_name(guarded, unique):
     assert guarded.kube.get_pod("falco", name) is None
 
 
+@pytest.fixture
+def responder_api(guarded: LocalStack) -> Iterator[client.CoreV1Api]:
+    """The API as the responder reaches it: its token, its RBAC, its admission policy."""
+    cfg = client.Configuration()
+    document = guarded.kube.kubeconfig_dict(token=RESPONDER_TOKEN)
+    config.load_kube_config_from_dict(document, client_configuration=cfg)
+    cfg.retries = False
+    with client.ApiClient(cfg) as api_client:
+        yield client.CoreV1Api(api_client)
+
+
+@pytest.mark.parametrize("namespace", ["kube-system", "payments-eu"])
+def test_the_cluster_refuses_a_namespace_every_rule_protects(
+    guarded, responder_api, unique, namespace
+):
+    # As if the responder's code skipped its own check: the cluster still says no.
+    name = f"web-{unique}"
+    old_pod(guarded, namespace, name)
+    with pytest.raises(ApiException) as caught:
+        responder_api.delete_namespaced_pod(name, namespace)
+    assert caught.value.status == 403
+    assert status_of(caught.value)["message"].endswith(
+        f"falco-responder may not change anything in the protected namespace {namespace}"
+    )
+    assert guarded.kube.get_pod(namespace, name) is not None
+
+
+def test_the_cluster_allows_a_namespace_one_rule_unprotects(guarded, responder_api, unique):
+    name = f"agent-{unique}"
+    old_pod(guarded, "falco", name)
+    responder_api.delete_namespaced_pod(name, "falco", grace_period_seconds=0)
+    assert guarded.kube.get_pod("falco", name) is None
+
+
 def test_in_dry_run_a_protected_namespace_is_refused_too(guarded_dry, unique):
     name = f"web-{unique}"
     old_pod(guarded_dry, "kube-system", name)
@@ -124,7 +162,10 @@ def test_an_alert_naming_another_cluster_is_dead_lettered_not_acted_on(guarded, 
         f"alert names cluster 'emulated-us' in output field 'cluster'; "
         f"this responder serves only '{CLUSTER}' (cluster_name)"
     )
-    [dead] = guarded.dead_letters.where(alert_id=alert["uuid"])
+    # the dead letter and the outcome record arrive separately, in either order
+    [dead] = wait_until(
+        lambda: guarded.dead_letters.where(alert_id=alert["uuid"]), 60, "the dead letter"
+    )
     assert dead.attributes["error_reason"] == "unknown_cluster"
     # redelivered (a replay), it is dead-lettered again, and the pod is never read
     send(guarded, alert, count=2)

@@ -1,6 +1,7 @@
 import json
 from datetime import UTC, datetime, timedelta
 
+from falco_responder_cli.lease_marker import ForeignLease
 from falco_responder_cli.pulling import Pulled
 from falco_responder_cli.replay import ReplayFilter, ReplaySummary
 
@@ -53,3 +54,14 @@ def test_the_summary_says_what_was_done_or_would_be():
     summary = ReplaySummary(replayed=[_message()], skipped=2)
     assert summary.line(False) == "replayed 1, skipped (filtered) 2, left (too many replays) 0"
     assert summary.line(True).startswith("would replay 1,")
+
+
+def test_the_summary_counts_what_other_runs_may_hold():
+    held = [
+        ForeignLease(120, NOW + timedelta(seconds=30), 1),
+        ForeignLease(5, NOW + timedelta(seconds=60), 2),
+    ]
+    summary = ReplaySummary(held_elsewhere=held)
+    assert summary.line(False).endswith(
+        ", not seen (held by another run until 2026-11-20T12:01:00.000Z) up to 125"
+    )

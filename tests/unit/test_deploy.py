@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from localdev.local_stack import stack
-from responder import rbac
+from responder import admission, rbac
 from responder.actions import FALLBACK_RBAC, Action
 from responder.handler import DEFAULT_POLICY_FILE
 from responder.policy import load_policy
@@ -410,10 +410,27 @@ def falco_items(kind: str) -> dict[str, dict[str, Any]]:
 # --- admission rails (their behaviour: tests/unit/test_k8s_api_emulator_admission.py) ------
 
 
+def test_admission_rails_are_what_the_default_policy_prints() -> None:
+    from click.testing import CliRunner
+
+    from falco_responder_cli.main import cli
+
+    printed = CliRunner().invoke(cli, ["policy", "admission", str(DEFAULT_POLICY_FILE)])
+    assert printed.exit_code == 0, printed.output
+    lines = ADMISSION_RAILS.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = [line for line in lines if line.startswith("#")]
+    assert lines[: len(header)] == header, "the explanatory header comes first, in one block"
+    assert "".join(lines[len(header) :]) == printed.stdout
+
+
 def test_admission_rails_apply_to_both_responder_identities() -> None:
     policy, binding = documents(ADMISSION_RAILS)
-    assert stack.ADMISSION_RAILS == ADMISSION_RAILS  # what the local stack loads
     [condition] = policy["spec"]["matchConditions"]
+    (sa,) = one_object(KUBECONFIG_MODE, "ClusterRoleBinding")["subjects"]
+    bound = f"system:serviceaccount:{sa['namespace']}:{sa['name']}"
+    assert admission.service_account_user(admission.DEFAULT_SERVICE_ACCOUNT) == bound
+    assert bound == stack.RESPONDER_USER  # the local stack's responder: the same identity
+    assert responder_google_account() == admission.DEFAULT_GOOGLE_IDENTITY
     for user in (stack.RESPONDER_USER, responder_google_account()):
         assert f"'{user}'" in condition["expression"]
     assert policy["spec"]["failurePolicy"] == "Fail"

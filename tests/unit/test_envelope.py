@@ -58,6 +58,56 @@ def test_dead_letter_attributes_keep_the_original_ones():
     }
 
 
+FAILED = datetime(2026, 11, 27, 5, 0, 1, tzinfo=UTC)
+
+
+def _fits_pubsub(attributes: dict[str, str]) -> bool:
+    return (
+        len(attributes) <= 100
+        and all(0 < len(k.encode()) <= 256 and not k.startswith("goog") for k in attributes)
+        and all(len(v.encode()) <= 1024 for v in attributes.values())
+    )
+
+
+def test_dead_letter_attributes_fit_when_the_original_has_the_maximum():
+    original = {f"extra_{i:03}": "x" for i in range(100)}
+    original["alert_id"] = original.pop("extra_099")
+    attributes = dead_letter_attributes(original, "invalid_alert", "bad", FAILED)
+    assert _fits_pubsub(attributes)
+    assert attributes["error_reason"] == "invalid_alert"
+    assert attributes["alert_id"] == "x"  # ingest's attributes are kept first
+    # 100 - ours (3) - the note = 96 kept, the 4 last extras dropped and named.
+    assert len(attributes) == 100
+    assert attributes["dropped_attributes"] == "4: extra_095, extra_096, extra_097, extra_098"
+
+
+def test_dead_letter_attributes_drop_what_pubsub_would_refuse():
+    original = {"k" * 300: "long key", "goog_thing": "reserved", "rule": "é" * 600}
+    attributes = dead_letter_attributes(original, "invalid_json", "d" * 2000, FAILED)
+    assert _fits_pubsub(attributes)
+    assert attributes["rule"] == "é" * 512
+    assert len(attributes["error_detail"]) == 1024
+    assert attributes["dropped_attributes"] == f"2: goog_thing, {'k' * 300}"
+
+
+def test_the_note_of_what_was_dropped_is_cut_to_fit():
+    original = {f"{i:03}" + "k" * 200: "v" for i in range(120)}
+    attributes = dead_letter_attributes(original, "invalid_json", "bad", FAILED)
+    assert _fits_pubsub(attributes)
+    note = attributes["dropped_attributes"]
+    assert note.startswith("24: ") and note.endswith(" ...")
+
+
+def test_ours_win_over_original_attributes_of_the_same_name():
+    original = {"error_reason": "old", "error_detail": "old", "failed_at": "old"}
+    attributes = dead_letter_attributes(original, "invalid_json", "new", FAILED)
+    assert attributes == {
+        "error_reason": "invalid_json",
+        "error_detail": "new",
+        "failed_at": "2026-11-27T05:00:01.000Z",
+    }
+
+
 def test_message_from_pubsub_cloud_event_data():
     data = {
         "message": {

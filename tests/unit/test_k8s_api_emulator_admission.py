@@ -1,6 +1,7 @@
 """The emulator's ValidatingAdmissionPolicy admission, driven by the official client: the
-responder's rails in deploy/admission as the cluster enforces them, and the semantics of a
-real API server (matching, CEL variables, messages, reasons, failure policy, actions)."""
+responder's rails (deploy/admission, and `falco-responder policy admission` for a policy
+using every action) as the cluster enforces them, and the semantics of a real API server
+(matching, CEL variables, messages, reasons, failure policy, actions)."""
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -12,7 +13,9 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from localdev.k8s_api_emulator import KubeApiEmulator
-from responder.policy import load_policy
+from responder import admission
+from responder.circuit_breaker import CONFIGMAP
+from responder.policy import BUILT_IN_PROTECTED_NAMESPACES, load_policy, parse_policy
 from tests.conftest import status_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,6 +78,37 @@ def railed(emulator: KubeApiEmulator, apis_for) -> Apis:
     return apis_for(RESPONDER)
 
 
+# Every action, so every kind of change the responder may ever make is allowed.
+EVERY_ACTION = {
+    "rules": [
+        {
+            "name": "everything",
+            "match": {"rule": "x"},
+            "actions": [
+                {"action": "delete_pod"},
+                {"action": "evict_pod"},
+                {"action": "label_pod", "add": {"a": "b"}},
+                {"action": "annotate_pod", "add": {"a": "b"}},
+                {"action": "isolate_pod"},
+                {"action": "cordon_node"},
+                {"action": "scale_to_zero"},
+                {"action": "record_event"},
+            ],
+        }
+    ]
+}
+
+
+@pytest.fixture
+def railed_everything(emulator: KubeApiEmulator, apis_for, tmp_path) -> Apis:
+    """The responder's APIs behind the admission policy of a policy using every action."""
+    policy = parse_policy(EVERY_ACTION, "every action")
+    path = tmp_path / "rails.yaml"
+    path.write_text(admission.to_yaml(admission.manifests(policy, [RESPONDER_USER])))
+    emulator.apply(path)
+    return apis_for(RESPONDER)
+
+
 def refused(call: Callable[[], object]) -> ApiException:
     with pytest.raises(ApiException) as caught:
         call()
@@ -122,25 +156,55 @@ def test_a_kube_system_delete_by_the_responder_is_refused(emulator, railed):
 
 
 def test_the_protected_namespaces_are_the_default_policys(emulator, railed):
-    protected = load_policy(DEFAULT_POLICY).safety.protected_namespaces
-    for namespace in ("kube-system", "kube-public", "kube-node-lease", "falco", "shop"):
+    [rule] = load_policy(DEFAULT_POLICY).rules  # so protected for every rule: refused
+    protected = load_policy(DEFAULT_POLICY).safety.overridden_by(rule.safety)
+    assert protected.effective_protected_namespaces == list(BUILT_IN_PROTECTED_NAMESPACES)
+    for namespace in (*BUILT_IN_PROTECTED_NAMESPACES, "shop"):
         emulator.create_pod(namespace, "p")
-    for namespace in protected:
+    for namespace in BUILT_IN_PROTECTED_NAMESPACES:
         error = refused(
             lambda ns=namespace: railed.core.patch_namespaced_pod("p", ns, label_patch())
         )
         assert error.status == 403, namespace
     railed.core.patch_namespaced_pod("p", "shop", label_patch())
-    assert set(protected) == {"kube-system", "kube-public", "kube-node-lease", "falco"}
 
 
-def test_the_responders_own_actions_pass(emulator, railed):
+def test_the_default_rails_allow_only_what_the_default_policy_needs(emulator, railed):
+    emulator.create_node("node-1")
+    emulator.create_deployment("shop", "api", 2, {"app": "api"})
+    isolation = client.V1NetworkPolicy(
+        metadata=client.V1ObjectMeta(name="falco-responder-isolate"),
+        spec=client.V1NetworkPolicySpec(pod_selector=client.V1LabelSelector()),
+    )
+    breaker = client.V1ConfigMap(metadata=client.V1ObjectMeta(name="other"), data={"n": "1"})
+    attempts = {
+        "may not UPDATE deployments": lambda: railed.apps.patch_namespaced_deployment(
+            "api", "shop", {"spec": {"replicas": 0}}
+        ),
+        "may not UPDATE nodes": lambda: railed.core.patch_node(
+            "node-1", {"spec": {"unschedulable": True}}
+        ),
+        "may not CREATE networkpolicies": lambda: (
+            railed.networking.create_namespaced_network_policy("shop", isolation)
+        ),
+        "may not CREATE configmaps": lambda: railed.core.create_namespaced_config_map(
+            "falco-responder", breaker
+        ),
+    }
+    for expected, attempt in attempts.items():
+        error = refused(attempt)
+        assert error.status == 403, expected
+        assert status_of(error)["message"].endswith(f"falco-responder {expected}")
+
+
+def test_the_responders_own_actions_pass(emulator, railed_everything):
     emulator.create_node("node-1")
     emulator.create_pod("shop", "web", node_name="node-1")
     emulator.create_pod("shop", "evicted")
     emulator.create_pod("shop", "deleted")
     deployment = emulator.create_deployment("shop", "api", 2, {"app": "api"})
     emulator.create_statefulset("shop", "db", 1, {"app": "db"})
+    railed = railed_everything
     core, apps = railed.core, railed.apps
 
     core.patch_namespaced_pod("web", "shop", label_patch())
@@ -150,7 +214,7 @@ def test_the_responders_own_actions_pass(emulator, railed):
     core.create_namespaced_pod_eviction("evicted", "shop", eviction)
     apps.patch_namespaced_deployment("api", "shop", {"spec": {"replicas": 0}})
     apps.patch_namespaced_stateful_set("db", "shop", {"spec": {"replicas": 0}}, dry_run="All")
-    apps.patch_namespaced_stateful_set_scale("db", "shop", {"spec": {"replicas": 0}})
+    apps.patch_namespaced_stateful_set("db", "shop", {"spec": {"replicas": 0}})
     core.patch_node("node-1", {"spec": {"unschedulable": True}})
     isolation = client.V1NetworkPolicy(
         metadata=client.V1ObjectMeta(name="falco-responder-isolate"),
@@ -166,10 +230,10 @@ def test_the_responders_own_actions_pass(emulator, railed):
         reason="FalcoAlert",
     )
     core.create_namespaced_event("shop", event)
-    breaker = client.V1ConfigMap(metadata=client.V1ObjectMeta(name="breaker"), data={"n": "1"})
+    breaker = client.V1ConfigMap(metadata=client.V1ObjectMeta(name=CONFIGMAP), data={"n": "1"})
     stored = core.create_namespaced_config_map("falco-responder", breaker)
     stored.data = {"n": "2"}
-    core.replace_namespaced_config_map("breaker", "falco-responder", stored)
+    core.replace_namespaced_config_map(CONFIGMAP, "falco-responder", stored)
 
     assert emulator.get_pod("shop", "web")["metadata"]["labels"]["falco-responder/quarantined"]
     assert emulator.get_pod("shop", "deleted") is None
@@ -180,11 +244,12 @@ def test_the_responders_own_actions_pass(emulator, railed):
     assert deployment["spec"]["replicas"] == 2
 
 
-def test_everything_else_is_refused_for_the_responder_only(emulator, railed, apis_for):
+def test_everything_else_is_refused_for_the_responder_only(emulator, railed_everything, apis_for):
     emulator.create_node("node-1", unschedulable=True)
     emulator.create_pod("shop", "web")
     emulator.create_deployment("shop", "api", 2, {"app": "api"})
-    core, apps = railed.core, railed.apps
+    core, apps = railed_everything.core, railed_everything.apps
+    other = client.V1ConfigMap(metadata=client.V1ObjectMeta(name="other"), data={"n": "1"})
     container = client.V1Container(name="c", image="attacker/miner")
     pod = client.V1Pod(
         metadata=client.V1ObjectMeta(name="miner"), spec=client.V1PodSpec(containers=[container])
@@ -200,8 +265,11 @@ def test_everything_else_is_refused_for_the_responder_only(emulator, railed, api
         "may only scale a workload to zero replicas ": lambda: apps.patch_namespaced_deployment(
             "api", "shop", {"spec": {"replicas": 0, **template["spec"]}}
         ),
-        "may only scale a workload to zero replicas  ": lambda: (
-            apps.patch_namespaced_deployment_scale("api", "shop", {"spec": {"replicas": 5}})
+        "may not UPDATE deployments/scale": lambda: apps.patch_namespaced_deployment_scale(
+            "api", "shop", {"spec": {"replicas": 0}}
+        ),
+        "may not CREATE configmaps": lambda: core.create_namespaced_config_map(
+            "falco-responder", other
         ),
         "may only cordon a node": lambda: core.patch_node(
             "node-1", {"spec": {"unschedulable": False}}

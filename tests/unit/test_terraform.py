@@ -872,5 +872,16 @@ def test_the_example_policy_is_valid_and_its_ci_checks_it():
     runs = [step["run"] for step in workflow["jobs"]["validate"]["steps"] if "run" in step]
     assert "falco-responder policy validate policy.yaml" in runs
     assert "falco-responder policy rbac policy.yaml | diff -u rbac.yaml -" in runs
+    # admission.yaml likewise, for the example's project (the CI's command, run here)
+    [check] = [run for run in runs if run.startswith("falco-responder policy admission")]
+    command, diff = check.split(" | ")
+    assert diff == "diff -u admission.yaml -"
+    arguments = [str(policy) if a == "policy.yaml" else a for a in command.split()[1:]]
+    tfvars = hcl2.loads((EXAMPLE / "terraform.tfvars.example").read_text())
+    assert f"@{literal(tfvars['project_id'])}." in command
+    admission = CliRunner().invoke(cli, arguments)
+    assert admission.exit_code == 0, admission.output
+    assert admission.stdout == (EXAMPLE / "admission.yaml").read_text()
     # PyYAML reads the workflow's `on:` key as True
-    assert workflow[True]["pull_request"]["paths"] == ["policy.yaml", "rbac.yaml"]
+    paths = ["policy.yaml", "rbac.yaml", "admission.yaml"]
+    assert workflow[True]["pull_request"]["paths"] == paths

@@ -1,0 +1,233 @@
+"""responder.admission: the admission policy a response policy implies. Its expressions are
+evaluated here with the emulator's CEL library, and its globs with RE2 (Kubernetes' regex
+engine) too, against the responder's own reading of the policy."""
+
+import fnmatch
+from typing import Any
+
+import cel
+import pytest
+import re2
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from falco_responder_cli.main import cli
+from responder import admission
+from responder.policy import BUILT_IN_PROTECTED_NAMESPACES, Policy, parse_policy
+
+USER = "system:serviceaccount:falco-responder:responder"
+# Namespace names (DNS labels) over the characters the globs below use, and a few more.
+NAMESPACE_NAMES = st.text(alphabet="abz019-", min_size=1, max_size=10).filter(
+    lambda name: not name.startswith("-") and not name.endswith("-")
+)
+GLOBS = st.text(alphabet="ab1-*?[]!Z.", max_size=8)
+
+
+def policy_of(*rules: dict[str, Any], **document: Any) -> Policy:
+    return parse_policy({**document, "rules": list(rules)}, "test")
+
+
+def rule(name: str, *actions: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "match": {"rule": name},
+        "actions": [
+            {"action": a, **({"add": {"k": "v"}} if a in ("label_pod", "annotate_pod") else {})}
+            for a in actions
+        ],
+        **extra,
+    }
+
+
+def evaluate(expression: str, **request: Any) -> Any:
+    variables = {"request": request, "object": None, "oldObject": None}
+    return cel.compile(expression).execute(cel.Context(variables=variables))
+
+
+def validation(policy: Policy, message: str) -> str:
+    [found] = [
+        v["expression"]
+        for v in admission.validations(policy)
+        if message in (v.get("message") or v.get("messageExpression"))
+    ]
+    return found
+
+
+def change(group: str, resource: str, operation: str, **more: str) -> dict[str, Any]:
+    return {"resource": {"group": group, "resource": resource}, "operation": operation, **more}
+
+
+# --- globs --------------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(GLOBS, NAMESPACE_NAMES)
+def test_a_glob_matches_in_cel_and_re2_as_fnmatch_does(glob, namespace):
+    regex = admission.glob_regex(glob)
+    expected = fnmatch.fnmatchcase(namespace, glob)
+    if regex is None:
+        assert not expected
+        return
+    assert (re2.search(regex, namespace) is not None) == expected
+    term = f"request.namespace.matches({admission.cel_string(regex)})"
+    assert evaluate(term, namespace=namespace) is expected
+
+
+@pytest.mark.parametrize(
+    ("glob", "regex"),
+    [
+        ("payments-*", "^payments-.*$"),
+        ("team-?", "^team-.$"),
+        ("team-[!a-y]", "^team-[-z0123456789]$"),
+        ("a**b", "^a.*b$"),
+        ("Payments-*", None),  # namespace names are lowercase: it matches none
+        ("team-[A-Z]", None),
+        ("a.b", None),
+    ],
+)
+def test_glob_translations(glob, regex):
+    assert admission.glob_regex(glob) == regex
+
+
+# --- protected namespaces -------------------------------------------------------------
+
+
+PROTECTED = st.lists(st.sampled_from(["shop", "pay-*", "pay-eu", "p?y-*", "x[ab]"]), max_size=3)
+RULE_SAFETY = st.fixed_dictionaries(
+    {},
+    optional={
+        "protected_namespaces": PROTECTED,
+        "unprotect": st.lists(st.sampled_from(BUILT_IN_PROTECTED_NAMESPACES), max_size=2),
+    },
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(RULE_SAFETY, min_size=1, max_size=3),
+    RULE_SAFETY,
+    st.lists(
+        st.sampled_from([*BUILT_IN_PROTECTED_NAMESPACES, "shop", "pay-eu", "pay-us", "xa", "xc"])
+        | NAMESPACE_NAMES,
+        min_size=1,
+        max_size=8,
+    ),
+)
+def test_the_cluster_refuses_exactly_the_namespaces_protected_for_every_rule(
+    rule_safeties, safety, namespaces
+):
+    policy = policy_of(
+        *(rule(f"r{i}", "delete_pod", safety=s) for i, s in enumerate(rule_safeties)),
+        safety=safety,
+    )
+    each = [policy.safety.overridden_by(r.safety) for r in policy.rules]
+    found = [v for v in admission.validations(policy) if "protected namespace" in str(v)]
+    for namespace in namespaces:
+        refused = all(s.is_protected(namespace) for s in each)
+        if not found:
+            assert not refused, namespace
+            continue
+        request = change("", "pods", "DELETE", namespace=namespace, name="p")
+        assert evaluate(found[0]["expression"], **request) is not refused, namespace
+
+
+def test_a_namespace_one_rule_unprotects_is_not_refused():
+    policy = policy_of(
+        rule("anywhere", "delete_pod"),
+        rule("in-falco", "delete_pod", safety={"unprotect": ["falco"]}),
+        safety={"protected_namespaces": ["payments-*"]},
+    )
+    expression = validation(policy, "protected namespace")
+    for namespace, allowed in [
+        ("falco", True),
+        ("shop", True),
+        ("kube-system", False),
+        ("payments-eu", False),
+    ]:
+        assert evaluate(expression, namespace=namespace) is allowed, namespace
+    assert evaluate(expression, **change("", "nodes", "UPDATE")) is True  # cluster-scoped
+
+
+def test_the_breaker_configmap_is_allowed_in_a_protected_namespace():
+    policy = policy_of(
+        rule("delete", "delete_pod"), safety={"protected_namespaces": ["falco-responder"]}
+    )
+    expression = validation(policy, "protected namespace")
+    breaker = change("", "configmaps", "UPDATE", namespace="falco-responder")
+    assert evaluate(expression, **breaker, name="falco-responder-circuit-breaker") is True
+    assert evaluate(expression, **breaker, name="another") is False
+
+
+# --- kinds of change ------------------------------------------------------------------
+
+
+ALLOWED = "'falco-responder may not '"
+
+
+@pytest.mark.parametrize(
+    ("request_", "actions", "allowed"),
+    [
+        (change("apps", "deployments", "UPDATE"), ["delete_pod"], False),
+        (change("apps", "deployments", "UPDATE"), ["scale_to_zero"], True),
+        (change("apps", "statefulsets", "UPDATE", subResource="scale"), ["scale_to_zero"], False),
+        (change("", "nodes", "UPDATE"), ["delete_pod"], False),
+        (change("", "nodes", "UPDATE"), ["cordon_node"], True),
+        (change("", "pods", "DELETE"), ["evict_pod"], False),
+        (change("", "pods", "CREATE", subResource="eviction"), ["evict_pod"], True),
+        (change("networking.k8s.io", "networkpolicies", "CREATE"), ["isolate_pod"], True),
+        (change("networking.k8s.io", "networkpolicies", "CREATE"), ["delete_pod"], False),
+        (change("", "events", "CREATE"), ["record_event"], True),
+        (change("", "pods", "CREATE"), ["label_pod"], False),
+        (change("authorization.k8s.io", "selfsubjectaccessreviews", "CREATE"), [], True),
+    ],
+)
+def test_only_the_changes_the_actions_need_are_allowed(request_, actions, allowed):
+    policy = policy_of(rule("r", *(actions or ["label_pod"])))
+    assert evaluate(validation(policy, ALLOWED), **request_) is allowed
+
+
+def test_the_breaker_adds_its_configmap_and_its_fallback_only_when_on():
+    on = policy_of(rule("delete", "delete_pod"))
+    off = policy_of(rule("delete", "delete_pod"), safety={"circuit_breaker": None})
+    configmap = change("", "configmaps", "CREATE", namespace="falco-responder")
+    configmap["name"] = "falco-responder-circuit-breaker"
+    fallback = [change("", "pods", "UPDATE"), change("", "events", "CREATE")]
+    for request in [configmap, *fallback]:
+        assert evaluate(validation(on, ALLOWED), **request) is True
+        assert evaluate(validation(off, ALLOWED), **request) is False
+    assert evaluate(validation(on, ALLOWED), **{**configmap, "namespace": "shop"}) is False
+    # each kind of change is held to what the responder does with it, when it is allowed
+    messages = [v.get("message") for v in admission.validations(off)]
+    assert messages == [None, None]  # namespaces and kinds; no pod, workload or node update
+    assert "falco-responder may change only a pod's labels and annotations" in [
+        v.get("message") for v in admission.validations(on)
+    ]
+
+
+# --- the command ------------------------------------------------------------------------
+
+
+def test_the_command_names_both_identities(tmp_path):
+    path = tmp_path / "policy.yaml"
+    path.write_text("rules: []\n")
+    printed = CliRunner().invoke(
+        cli,
+        [
+            "policy",
+            "admission",
+            "--service-account",
+            "sec:resp",
+            "--google-identity",
+            "r@p.iam.gserviceaccount.com",
+            str(path),
+        ],
+    )
+    assert printed.exit_code == 0, printed.output
+    assert (
+        "request.userInfo.username in ['system:serviceaccount:sec:resp', "
+        "'r@p.iam.gserviceaccount.com']" in printed.stdout
+    )
+    wrong = CliRunner().invoke(cli, ["policy", "admission", "--service-account", "x", str(path)])
+    assert wrong.exit_code == 2
+    assert "--service-account: 'x' is not NAMESPACE:NAME" in wrong.output
