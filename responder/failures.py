@@ -1,4 +1,5 @@
-"""Which Kubernetes failures are permanent and which may pass: decided here, once."""
+"""Which Kubernetes and Cloud Storage failures are permanent and which may pass: decided
+here, once."""
 
 import json
 import logging
@@ -44,6 +45,39 @@ def classify(exc: Exception) -> Exception:
         if status == 429 or status >= 500 or status == 0:
             return TransientError(detail)
         return PermanentError("kubernetes_rejected", detail)
+    if type(exc).__module__.startswith(_STORAGE_ERRORS):
+        return _classify_storage(exc)
     if isinstance(exc, urllib3.exceptions.HTTPError | OSError | TimeoutError):
         return TransientError(f"Kubernetes API unreachable: {exc!r}")
     return exc
+
+
+# Where the Cloud Storage client's exceptions come from (google-api-core, google-auth,
+# google-resumable-media, requests: the Kubernetes client uses urllib3 directly); matched
+# by module so this file never imports the client.
+_STORAGE_ERRORS = ("google.api_core", "google.auth", "google.resumable_media", "requests")
+
+
+def _classify_storage(exc: Exception) -> Exception:
+    """A failure writing evidence to Cloud Storage.
+
+    - 401/403, and 404 (the bucket does not exist): a configuration fault. Evidence is
+      never silently skipped: logged at CRITICAL and retried like a transient failure,
+      so the alert is dead-lettered after the last attempt unless someone fixes it.
+    - 408, 429, 5xx, and no answer at all (auth or transport): transient.
+    - anything else (400...): the request is wrong; it never succeeds.
+    """
+    status = getattr(exc, "code", None)
+    detail = f"Cloud Storage answered {status}: {getattr(exc, 'message', exc)}"
+    if status in (401, 403, 404):
+        log(
+            logger,
+            logging.CRITICAL,
+            "the evidence bucket refused us or does not exist: fix the bucket or its IAM",
+            status=status,
+            error=detail,
+        )
+        return TransientError(detail)
+    if not isinstance(status, int) or status in (408, 429) or status >= 500:
+        return TransientError(f"Cloud Storage unreachable or failing: {exc!r}")
+    return PermanentError("storage_rejected", detail)

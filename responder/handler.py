@@ -142,7 +142,7 @@ class Responder:
         alert: FalcoAlert | None = None
         try:
             alert = parse_alert(message.data)
-            record = self.evaluate(alert, message.message_id)
+            record = self.evaluate(alert, message.message_id, message.data)
         except PermanentError as exc:
             return self._dead_letter(message, exc, alert)
         except TransientError as exc:
@@ -170,8 +170,12 @@ class Responder:
             **fields,
         )
 
-    def evaluate(self, alert: FalcoAlert, message_id: str = "") -> OutcomeRecord:
-        """Decide, check the rails and act; raises PermanentError or TransientError."""
+    def evaluate(
+        self, alert: FalcoAlert, message_id: str = "", received: bytes = b""
+    ) -> OutcomeRecord:
+        """Decide, check the rails and act; raises PermanentError or TransientError.
+
+        `received` is the message's bytes (empty when evaluated offline)."""
         decided = plan(self.policy, alert, self.settings.dry_run)
         if decided.refusal is not None:
             return self._record_for(
@@ -221,7 +225,16 @@ class Responder:
                 continue
             ran.append(rule)
             dry = decided.dry_run or rule.dry_run
-            context = ActionContext(apis, alert, decided.pod, pod, dry, self.settings.kube_timeout)
+            context = ActionContext(
+                apis,
+                alert,
+                decided.pod,
+                pod,
+                dry,
+                self.settings.kube_timeout,
+                cluster=decided.cluster,
+                received=received,
+            )
             results += self._run_rule(
                 rule, safety, context, failures, refusals, decided.kube_cluster
             )
@@ -310,6 +323,10 @@ class Responder:
                 results += self._run_action(action, context, verdict, breaker, refusals)
             except Exception as exc:
                 failure = classify(exc)
+                if isinstance(failure, TransientError) and action.continue_on_failure:
+                    # The rest of the rule does not wait for this action: it runs now, and
+                    # the alert is dead-lettered with this reason for a person to replay.
+                    failure = PermanentError("action_failed", str(failure))
                 if not isinstance(failure, PermanentError):
                     raise failure from exc
                 results.append(action.result(target, ActionStatus.FAILED, failure.detail))

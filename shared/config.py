@@ -24,6 +24,8 @@ KUBECONFIG_SECRET = "KUBECONFIG_SECRET"  # noqa: S105
 KUBE_TIMEOUT_SECONDS = "KUBE_TIMEOUT_SECONDS"
 # functions-framework's own: worker threads of the function's process.
 THREADS = "THREADS"
+EVIDENCE_BUCKET = "EVIDENCE_BUCKET"  # capture_evidence's default bucket (Terraform sets it)
+STORAGE_EMULATOR_HOST = "STORAGE_EMULATOR_HOST"
 
 # Default resource names, shared by Terraform and the local stack.
 DEFAULT_ALERTS_TOPIC = "falco-alerts"

@@ -240,6 +240,7 @@ resource "google_cloudfunctions2_function" "responder" {
       DRY_RUN              = var.dry_run ? "true" : "false"
       KUBECONFIG_SECRET    = local.kubeconfig_secret_version
       KUBE_TIMEOUT_SECONDS = tostring(var.kube_timeout_seconds)
+      EVIDENCE_BUCKET      = google_storage_bucket.evidence.name
       THREADS              = tostring(var.responder_concurrency)
     }
   }
@@ -264,6 +265,7 @@ resource "google_cloudfunctions2_function" "responder" {
     google_pubsub_topic_iam_member.dead_letter_responder_publisher,
     google_pubsub_topic_iam_member.responses_responder_publisher,
     google_secret_manager_secret_iam_member.kubeconfig_accessor,
+    google_storage_bucket_iam_member.evidence_responder_creator,
     google_project_iam_member.responder_cluster_viewer,
   ]
 }

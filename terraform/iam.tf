@@ -18,7 +18,7 @@ resource "google_service_account" "responder" {
   project      = var.project_id
   account_id   = "${var.name_prefix}-responder"
   display_name = "falco-responder responder function"
-  description  = "Runs the responder function: reads the kubeconfig secrets, publishes to the dead-letter and responses topics."
+  description  = "Runs the responder function: reads the kubeconfig secrets, publishes to the dead-letter and responses topics, creates evidence objects."
 
   depends_on = [google_project_service.apis]
 }

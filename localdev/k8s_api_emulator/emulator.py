@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -33,6 +33,7 @@ from .kinds import (
     ResourceKind,
     default_registry,
 )
+from .logs import ContainerLogs, restarted
 from .requestlog import RequestLog, RequestRecord
 from .router import Router
 from .scale import ScaleApi
@@ -80,6 +81,7 @@ class KubeApiEmulator:
         self._evictions = EvictionApi(self._api, self._store)
         self._scales = ScaleApi(self._store, self._updates)
         self._admission = ValidatingAdmission(self._store)
+        self._logs = ContainerLogs(self._api)
         self._auth = TokenAuth()
         self._faults = FaultInjector()
         self._log = RequestLog()
@@ -105,6 +107,7 @@ class KubeApiEmulator:
             evictions=self._evictions,
             scales=self._scales,
             admission=self._admission,
+            logs=self._logs,
         )
         self._server = ApiHttpServer(self._host, self._port, router)
         self._scheduler.start()
@@ -218,6 +221,55 @@ class KubeApiEmulator:
         return self._api.create(
             PODS, namespace, body, uid=uid, creation_timestamp=creation_timestamp
         )
+
+    def write_logs(
+        self, namespace: str, pod: str, container: str, text: str, *, previous: bool = False
+    ) -> None:
+        """Add ``text`` to what the container printed (its ``previous`` instance's, once it
+        restarted); raises ApiError 400 for a container that never started, as a read would."""
+        self._logs.append(namespace, pod, container, text, previous)
+
+    def restart_container(self, namespace: str, pod: str, container: str) -> dict[str, Any]:
+        """The kubelet restarted the container: its instance so far becomes ``previous``."""
+        when = clock.normalize(clock.now())
+        return self._set_container_status(
+            namespace, pod, container, lambda status: restarted(status, when)
+        )
+
+    def container_waiting(
+        self, namespace: str, pod: str, container: str, reason: str
+    ) -> dict[str, Any]:
+        """The container never started (``reason``: ImagePullBackOff, ContainerCreating...)."""
+        return self._set_container_status(
+            namespace,
+            pod,
+            container,
+            lambda status: {
+                **status,
+                "ready": False,
+                "started": False,
+                "state": {"waiting": {"reason": reason}},
+            },
+        )
+
+    def _set_container_status(
+        self,
+        namespace: str,
+        pod: str,
+        container: str,
+        change: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> dict[str, Any]:
+        with self._store.lock:
+            obj = self._store.get(PODS.resource, namespace, pod)
+            if obj is None:
+                raise KeyError(f"no pod {namespace}/{pod}")
+            statuses = obj.get("status", {}).get("containerStatuses") or []
+            if not any(s.get("name") == container for s in statuses):
+                raise KeyError(f"pod {namespace}/{pod} has no status for container {container}")
+            obj["status"]["containerStatuses"] = [
+                change(s) if s.get("name") == container else s for s in statuses
+            ]
+            return typed(PODS, self._store.put(PODS.resource, obj))
 
     def create_object(
         self, resource: str, body: Mapping[str, Any], namespace: str | None = None

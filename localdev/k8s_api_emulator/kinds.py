@@ -50,6 +50,8 @@ STATUS = Subresource("status", "", "", "", ("get", "patch", "update"))
 # autoscaling/v1 Scale of a workload's spec.replicas.
 SCALE = Subresource("scale", "autoscaling", "v1", "Scale", ("get", "patch", "update"))
 EVICTION = Subresource("eviction", "policy", "v1", "Eviction", ("create",))
+# A container's logs: plain text, read with GET only (logs.py).
+LOG = Subresource("log", "", "", "", ("get",))
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,7 @@ PODS = ResourceKind(
         "status.podIP": ("status", "podIP"),
         "status.nominatedNodeName": ("status", "nominatedNodeName"),
     },
-    subresources=(EVICTION, STATUS),
+    subresources=(EVICTION, LOG, STATUS),
 )
 
 NODES = ResourceKind(

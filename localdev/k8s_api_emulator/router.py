@@ -17,6 +17,7 @@ from .discovery import VERSION_INFO, api_group, api_group_list, api_versions, re
 from .eviction import EvictionApi
 from .faults import Fault, FaultInjector
 from .kinds import Registry, ResourceKind
+from .logs import ContainerLogs
 from .options import delete_options_from_body, delete_options_from_query, dry_run_from_query
 from .requestinfo import RequestInfo, parse_request_info
 from .requestlog import RequestLog, RequestRecord
@@ -50,6 +51,8 @@ class Response:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    # A plain-text answer (pods/log) instead of the JSON `body`.
+    text: bytes | None = None
 
 
 def _error_response(error: ApiError) -> Response:
@@ -82,6 +85,7 @@ class Router:
         evictions: EvictionApi,
         scales: ScaleApi,
         admission: ValidatingAdmission,
+        logs: ContainerLogs,
     ) -> None:
         self._registry = registry
         self._api = api
@@ -89,6 +93,7 @@ class Router:
         self._evictions = evictions
         self._scales = scales
         self._admission = admission
+        self._logs = logs
         self._auth = auth
         self._faults = faults
         self._log = log
@@ -256,6 +261,8 @@ class Router:
                 namespace, info.name, _json(request.body), dry_run=dry_run, admit=admit
             )
             return Response(status, body)
+        if sub.name == "log":
+            return Response(200, {}, text=self._logs.read(namespace, info.name, request.query))
         if sub.name == "scale":
             if info.verb == "get":
                 return Response(200, self._scales.get(kind, namespace, info.name))

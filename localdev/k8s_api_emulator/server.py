@@ -70,10 +70,14 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def _send(self, response: Response) -> None:
-        payload = (json.dumps(response.body, separators=(",", ":")) + "\n").encode()
+        if response.text is not None:
+            payload, content_type = response.text, "text/plain"
+        else:
+            payload = (json.dumps(response.body, separators=(",", ":")) + "\n").encode()
+            content_type = "application/json"
         try:
             self.send_response(response.status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Cache-Control", "no-cache, private")
             self.send_header("Audit-Id", str(uuid.uuid4()))
             for name, value in response.headers.items():

@@ -17,6 +17,7 @@ from typing import Any
 from localdev.local_stack.fixtures import aimed_at, fixture
 from localdev.local_stack.policies import default_policy_with
 from localdev.local_stack.stack import LocalStack
+from localdev.local_stack.storage_emulator import EVIDENCE_BUCKET
 from localdev.local_stack.wait import WaitTimeoutError
 from shared import config
 
@@ -79,6 +80,13 @@ ISOLATE_API_CONTACT = {
         {"action": "record_event", "reason": "IsolatedByFalcoResponder"},
     ],
 }
+# And one showing evidence first: a shell's pod is captured to Cloud Storage (here
+# fake-gcs-server), then deleted; a DaemonSet pod's delete is refused, its capture is not.
+CAPTURE_THEN_KILL_SHELLS = {
+    "name": "capture-then-kill-shells",
+    "match": {"rule": "Terminal shell in container"},
+    "actions": [{"action": "capture_evidence"}, {"action": "delete_pod"}],
+}
 API_CONTACT = fixture("falco_041_container_plugin")
 API_POD = API_CONTACT["output_fields"]
 
@@ -120,6 +128,7 @@ def _seed(stack: LocalStack) -> None:
         return
     kube, long_ago = stack.kube, datetime.now(UTC) - timedelta(hours=1)
     kube.create_pod("default", "kubecon", creation_timestamp=long_ago)
+    kube.write_logs("default", "kubecon", "app", "GET /healthz 200\nGET /admin 200\n")
     kube.create_pod("kube-system", "coredns-5d78c9869d-x", creation_timestamp=long_ago)
     kube.create_namespace(API_POD["k8s.ns.name"])
     kube.create_pod(
@@ -145,7 +154,7 @@ def main() -> int:
     dry_run = config.env(config.DRY_RUN, "true" if kubeconfig else "false") == "true"
     target = f"the cluster in {kubeconfig}" if kubeconfig else "the Kubernetes API emulator"
     print(f"Starting the local stack against {target} (dry run: {dry_run})...", flush=True)
-    policy = default_policy_with({}, first_rules=[ISOLATE_API_CONTACT])
+    policy = default_policy_with({}, first_rules=[ISOLATE_API_CONTACT, CAPTURE_THEN_KILL_SHELLS])
     with LocalStack(
         kubeconfig=Path(kubeconfig) if kubeconfig else None, dry_run=dry_run, policy_file=policy
     ) as stack:
@@ -167,8 +176,14 @@ def main() -> int:
                 for p in stack.kube.list_objects("networkpolicies")
             )
             rows.append(("network policies created", ", ".join(policies) or "none"))
+        evidence = [
+            f"  {blob.size:>7}  gs://{EVIDENCE_BUCKET}/{blob.name}"
+            for blob in stack.storage().list_blobs(EVIDENCE_BUCKET)
+        ]
         example = stack.outcomes.received[0].json() if stack.outcomes.received else None
     print(_table(rows))
+    print("\nEvidence stored before the pods were deleted (falco-responder evidence ALERT_ID):")
+    print("\n".join(evidence) or "  none")
     if example is not None:
         print("\nEach alert's outcome record (a JSON log line, also on the responses topic):")
         print(json.dumps(example, indent=2))

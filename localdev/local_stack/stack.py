@@ -16,11 +16,13 @@ from typing import Any, TypeVar
 import requests
 from google.cloud import pubsub_v1
 
+from falco_responder_cli.evidence import evidence_objects
 from localdev.k8s_api_emulator import KubeApiEmulator
 from localdev.k8s_api_emulator.kinds import EMULATOR_NODE
 from localdev.local_stack.functions import start_ingest, start_responder
 from localdev.local_stack.processes import Service
 from localdev.local_stack.pubsub_emulator import start_pubsub_emulator
+from localdev.local_stack.storage_emulator import EVIDENCE_BUCKET, start_storage_emulator
 from localdev.local_stack.topology import Topology, create_topology
 from localdev.local_stack.wait import wait_until
 from responder import admission, rbac
@@ -108,14 +110,19 @@ class LocalStack:
         pubsub_host: str | None = None,
         project: str = PROJECT,
         kube_timeout: float = KUBE_TIMEOUT_SECONDS,
+        storage_url: str | None = None,
     ) -> None:
-        """`pubsub_host` reuses a running emulator; a distinct `project` keeps stacks apart."""
+        """`pubsub_host` reuses a running emulator; a distinct `project` keeps stacks apart.
+
+        `storage_url` points the responder's Cloud Storage at a given endpoint; by default
+        a fake-gcs-server with the evidence bucket is started."""
         self.kube_timeout = kube_timeout
         self.external_kubeconfig = kubeconfig
         self.dry_run = dry_run
         self.policy_file = policy_file
         self.pubsub_host = pubsub_host
         self.project = project
+        self.storage_url = storage_url
         self.services: list[Service] = []
         self.kube: KubeApiEmulator | None = None
         self.ingest: Service | None = None
@@ -151,6 +158,10 @@ class LocalStack:
             self.services.append(emulator)
         self._set_env(config.PUBSUB_EMULATOR_HOST, self.pubsub_host)
         kubeconfig = self.external_kubeconfig or self._start_kube_emulator()
+        if self.storage_url is None:
+            storage, self.storage_url = start_storage_emulator()
+            self.services.append(storage)
+            self.storage().create_bucket(EVIDENCE_BUCKET)
 
         common = {
             config.GOOGLE_CLOUD_PROJECT: self.project,
@@ -163,6 +174,8 @@ class LocalStack:
             config.KUBECONFIG: str(kubeconfig),
             config.DRY_RUN: "true" if self.dry_run else "false",
             config.KUBE_TIMEOUT_SECONDS: str(self.kube_timeout),
+            config.STORAGE_EMULATOR_HOST: self.storage_url,
+            config.EVIDENCE_BUCKET: EVIDENCE_BUCKET,
         }
         if self.policy_file is not None:
             responder_env[config.POLICY_FILE] = str(self.policy_file)
@@ -229,6 +242,22 @@ class LocalStack:
         self._saved_env.clear()
 
     # What tests and the demo do with a running stack.
+
+    def storage(self) -> Any:
+        """A Cloud Storage client on the stack's emulator (imported only when used)."""
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import storage
+
+        return storage.Client(
+            project=self.project,
+            credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": _started(self.storage_url)},
+        )
+
+    def evidence(self, alert_id: str) -> dict[str, bytes]:
+        """The objects stored for the alert, by name under its prefix."""
+        found = evidence_objects(self.storage(), EVIDENCE_BUCKET, alert_id)
+        return {name: blob.download_as_bytes() for name, blob in found.items()}
 
     def post(
         self,

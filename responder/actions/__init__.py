@@ -6,6 +6,7 @@ from pydantic import Field
 
 from responder.actions.base import ActionContext, BaseAction, KubeApis, RbacRule
 from responder.actions.event import RecordEvent
+from responder.actions.evidence import CaptureEvidence
 from responder.actions.isolate import IsolatePod
 from responder.actions.node import CordonNode
 from responder.actions.pod import AnnotatePod, DeletePod, EvictPod, LabelPod
@@ -21,7 +22,8 @@ Action = Annotated[
     | IsolatePod
     | CordonNode
     | ScaleToZero
-    | RecordEvent,
+    | RecordEvent
+    | CaptureEvidence,
     Field(discriminator="action"),
 ]
 

@@ -67,6 +67,10 @@ class ActionContext:
     pod: V1Pod
     dry_run: bool
     timeout: float
+    # The cluster the policy named (None: single-cluster mode), and the message's bytes
+    # (empty when evaluated offline, as `falco-responder policy explain` does).
+    cluster: str | None
+    received: bytes
 
     @property
     def dry_run_option(self) -> list[str] | None:

@@ -15,6 +15,7 @@ from google.cloud import pubsub_v1
 from localdev.local_stack.policies import MANY_ACTIONS, default_policy_with
 from localdev.local_stack.pubsub_emulator import EmulatorNotFoundError
 from localdev.local_stack.stack import Collector, LocalStack, Received
+from localdev.local_stack.storage_emulator import StorageEmulatorNotFoundError
 from localdev.local_stack.wait import wait_until
 from shared import config
 from tests.conftest import shell_alert
@@ -25,8 +26,8 @@ OBSERVER_SUBSCRIPTION = "falco-alerts-test-observer"
 def _unavailable(reason: str) -> None:
     """No emulator: a failure in CI, a clear skip on a developer's machine."""
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        pytest.fail(f"CI=true and the Pub/Sub emulator cannot start: {reason}")
-    pytest.skip(f"Pub/Sub emulator unavailable ({reason}); the CI run does not skip this")
+        pytest.fail(f"CI=true and an emulator (Pub/Sub, Cloud Storage) cannot start: {reason}")
+    pytest.skip(f"emulator unavailable ({reason}); the CI run does not skip this")
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +36,7 @@ def stack() -> Iterator[LocalStack]:
     local = LocalStack(policy_file=default_policy_with(MANY_ACTIONS))
     try:
         local.start()
-    except EmulatorNotFoundError as exc:
+    except (EmulatorNotFoundError, StorageEmulatorNotFoundError) as exc:
         local.stop()
         _unavailable(str(exc))
     try:
@@ -66,13 +67,21 @@ def pod(stack: LocalStack, unique: str) -> dict:
 
 @contextlib.contextmanager
 def stack_with_policy(
-    shared: LocalStack, policy: dict, project: str, dry_run: bool = False
+    shared: LocalStack,
+    policy: dict,
+    project: str,
+    dry_run: bool = False,
+    storage_url: str | None = None,
 ) -> Iterator[LocalStack]:
     """Another pipeline on the same Pub/Sub emulator (its own project) running `policy`."""
     path = Path(tempfile.mkstemp(prefix="policy-", suffix=".yaml")[1])
     path.write_text(yaml.safe_dump(policy))
     with LocalStack(
-        pubsub_host=shared.pubsub_host, project=project, policy_file=path, dry_run=dry_run
+        pubsub_host=shared.pubsub_host,
+        project=project,
+        policy_file=path,
+        dry_run=dry_run,
+        storage_url=storage_url,
     ) as local:
         yield local
 

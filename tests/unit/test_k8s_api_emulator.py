@@ -510,6 +510,7 @@ def test_discovery(core):
         "pods/status",
         "namespaces/status",
         "nodes/status",
+        "pods/log",
     }
     assert resources["pods"].namespaced and resources["pods"].kind == "Pod"
     assert not resources["namespaces"].namespaced and not resources["nodes"].namespaced
@@ -520,6 +521,8 @@ def test_discovery(core):
     status = resources["pods/status"]  # the object's own kind: no group or version given
     assert (status.group, status.version, status.kind) == (None, None, "Pod")
     assert status.verbs == ["get", "patch", "update"]
+    log = resources["pods/log"]
+    assert (log.group, log.version, log.kind, log.verbs) == (None, None, "Pod", ["get"])
 
 
 # --- selectors -----------------------------------------------------------------------------

@@ -30,6 +30,7 @@ GOOGLE_MODULES = {
     "google.auth": "google-auth",
     "google.cloud.pubsub_v1": "google-cloud-pubsub",
     "google.cloud.secretmanager": "google-cloud-secret-manager",
+    "google.cloud.storage": "google-cloud-storage",
 }
 
 

@@ -185,7 +185,15 @@ def example() -> Module:
 
 def iam_bindings(module: Module) -> set[tuple[str, str, str, str]]:
     """(resource type, target, role, member) of every *_iam_member resource."""
-    target_fields = ("topic", "subscription", "secret_id", "service", "service_account_id")
+    target_fields = (
+        "topic",
+        "subscription",
+        "secret_id",
+        "service",
+        "service_account_id",
+        "bucket",
+        "crypto_key_id",
+    )
     bindings = set()
     for (rtype, name), body in module.resources.items():
         if not rtype.endswith("_iam_member"):
@@ -511,6 +519,45 @@ def test_source_bucket_is_private_and_versioned():
     assert block(bucket, "versioning")["enabled"] is True
 
 
+def test_evidence_bucket_is_private_versioned_and_cools_down():
+    bucket = tf().resource("google_storage_bucket", "evidence")
+    assert bucket["uniform_bucket_level_access"] is True
+    assert literal(bucket["public_access_prevention"]) == "enforced"
+    assert block(bucket, "versioning")["enabled"] is True
+    assert expr(bucket["force_destroy"]) == "var.evidence_force_destroy"
+    assert tf().default("evidence_force_destroy") is False
+    rule = block(bucket, "lifecycle_rule")
+    assert expr(block(rule, "condition")["age"]) == "var.evidence_cold_after_days"
+    action = block(rule, "action")
+    assert literal(action["type"]) == "SetStorageClass"
+    assert expr(action["storage_class"]) == "var.evidence_cold_storage_class"
+    assert tf().default("evidence_cold_storage_class") == "COLDLINE"
+
+
+def test_evidence_retention_and_cmek_are_optional():
+    dynamic = {
+        next(iter(d)): d[next(iter(d))]
+        for d in tf().resource("google_storage_bucket", "evidence")["dynamic"]
+    }
+    retention = block(dynamic["retention_policy"], "content")
+    assert expr(retention["retention_period"]) == "var.evidence_retention_days * 86400"
+    assert expr(retention["is_locked"]) == "var.evidence_retention_locked"
+    assert "var.evidence_retention_days > 0" in expr(dynamic["retention_policy"]["for_each"])
+    assert tf().default("evidence_retention_days") == 0
+    assert tf().default("evidence_retention_locked") is False
+    encryption = block(dynamic["encryption"], "content")
+    assert expr(encryption["default_kms_key_name"]) == "var.evidence_kms_key"
+    assert tf().default("evidence_kms_key") is None
+    agent = tf().resource("google_kms_crypto_key_iam_member", "evidence_storage_agent")
+    assert "var.evidence_kms_key == null ? 0 : 1" in expr(agent["count"])
+
+
+def test_responder_is_told_the_evidence_bucket():
+    function = tf().resource("google_cloudfunctions2_function", "responder")
+    env = block(function, "service_config")["environment_variables"]
+    assert expr(env[config.EVIDENCE_BUCKET]) == "google_storage_bucket.evidence.name"
+
+
 # --- IAM ---------------------------------------------------------------------------
 
 AGENT = "local.pubsub_service_agent"
@@ -546,6 +593,20 @@ EXPECTED_BINDINGS = {
         "google_pubsub_topic.responses.name",
         "roles/pubsub.publisher",
         "google_service_account.responder.member",
+    ),
+    # responder: create evidence objects (no read, no overwrite, no delete).
+    (
+        "google_storage_bucket_iam_member",
+        "google_storage_bucket.evidence.name",
+        "roles/storage.objectCreator",
+        "google_service_account.responder.member",
+    ),
+    # Cloud Storage's service agent: the evidence CMEK key, when one is given.
+    (
+        "google_kms_crypto_key_iam_member",
+        "var.evidence_kms_key",
+        "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+        "serviceAccount:${data.google_storage_project_service_account.this.email_address}",
     ),
     # push identity: invoke the responder, nothing else.
     (

@@ -1,0 +1,256 @@
+"""capture_evidence: keep what an investigator needs before the pod is gone.
+
+Everything is read first (the pod as the rails read it, its events, each container's
+logs, its owner chain), then written to Cloud Storage under
+CLUSTER/NAMESPACE/POD/ALERT_ID/, each object created only if it does not exist yet, the
+manifest (every object's SHA-256, and what could not be captured and why) last.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+
+from kubernetes.client.exceptions import ApiException
+from pydantic import Field
+
+from responder import evidence_bucket
+from responder.actions.base import ActionContext, BaseAction, RbacRule
+from responder.outcome import ActionResult, ActionStatus
+from shared import config
+from shared.errors import PermanentError
+
+MANIFEST = "manifest.json"
+JSON = "application/json"
+TEXT = "text/plain; charset=utf-8"
+EARLIER_ATTEMPT = "an earlier, interrupted attempt"
+# The prefix's first part when the policy names no clusters (single-cluster mode).
+SINGLE_CLUSTER = "single-cluster"
+# Owners followed up the controller chain, and how each is read.
+_OWNER_READERS = {
+    ("apps", "ReplicaSet"): "read_namespaced_replica_set",
+    ("apps", "Deployment"): "read_namespaced_deployment",
+    ("apps", "StatefulSet"): "read_namespaced_stateful_set",
+    ("apps", "DaemonSet"): "read_namespaced_daemon_set",
+}
+_MAX_OWNER_DEPTH = 4
+
+
+def evidence_prefix(cluster: str | None, namespace: str, pod: str, alert_id: str) -> str:
+    """Where one alert's evidence lives in the bucket (ends with `/`)."""
+    return f"{cluster or SINGLE_CLUSTER}/{namespace}/{pod}/{alert_id}/"
+
+
+def sha256(data: bytes) -> str:
+    """The hex SHA-256 the manifest records (and `falco-responder evidence` checks)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def _json(document: Any) -> bytes:
+    return json.dumps(document, indent=2, sort_keys=True, default=str).encode()
+
+
+def cut_at_start(data: bytes, limit: int) -> bytes:
+    """The last `limit` bytes, starting at a whole line when one begins in them."""
+    if len(data) <= limit:
+        return data
+    kept = data[-limit:]
+    newline = kept.find(b"\n")
+    return kept[newline + 1 :] if 0 <= newline < len(kept) - 1 else kept
+
+
+@dataclass
+class Evidence:
+    """The objects to store (name -> bytes, content type) and the notes on what is missing."""
+
+    objects: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    notes: list[dict[str, str]] = field(default_factory=list)
+
+    def add(self, name: str, data: bytes, content_type: str = JSON) -> None:
+        self.objects[name] = (data, content_type)
+
+    def note(self, what: str, reason: str) -> None:
+        self.notes.append({"object": what, "reason": reason})
+
+
+def _status_message(exc: ApiException) -> str:
+    try:
+        return str(json.loads(exc.body or "").get("message") or exc.reason)
+    except (ValueError, AttributeError):
+        return str(exc.reason)
+
+
+class CaptureEvidence(BaseAction):
+    """Store the pod's evidence in Cloud Storage before anything destructive runs."""
+
+    action: Literal["capture_evidence"]
+    # Cloud Storage's bucket name syntax, so a typo stops the policy at start.
+    bucket: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$",
+        description=f"default: ${config.EVIDENCE_BUCKET}",
+    )
+    log_lines: int = Field(default=1000, ge=1, le=100_000)
+    max_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    previous_logs: bool = True
+
+    rbac: ClassVar = (
+        RbacRule("", ("pods",), ("get",)),
+        RbacRule("", ("pods/log",), ("get",)),
+        RbacRule("", ("events",), ("list",)),
+        RbacRule("apps", ("replicasets", "deployments", "statefulsets", "daemonsets"), ("get",)),
+    )
+
+    def run(self, ctx: ActionContext) -> ActionResult:
+        """Read everything, then create each object; a dry run writes nothing."""
+        bucket = self.bucket or config.env(config.EVIDENCE_BUCKET)
+        if not bucket:
+            raise PermanentError(
+                "evidence_bucket_unset",
+                f"capture_evidence has no bucket: set it in the policy or {config.EVIDENCE_BUCKET}",
+            )
+        ref = ctx.pod_ref
+        prefix = evidence_prefix(ctx.cluster, ref.namespace, ref.name, ctx.alert.alert_id)
+        target = f"gs://{bucket}/{prefix}"
+        evidence = self.collect(ctx)
+        if ctx.dry_run:
+            return self.result(
+                target,
+                ActionStatus.DRY_RUN,
+                f"would store {len(evidence.objects) + 1} objects (nothing written)",
+            )
+        existed = {
+            name
+            for name, (data, content_type) in evidence.objects.items()
+            if not evidence_bucket.create_object(
+                bucket, prefix + name, data, content_type, ctx.timeout
+            )
+        }
+        manifest = self._manifest(ctx, evidence, existed)
+        if not evidence_bucket.create_object(
+            bucket, prefix + MANIFEST, manifest, JSON, ctx.timeout
+        ):
+            return self.result(target, ActionStatus.ALREADY_DONE, "evidence already stored")
+        notes = f"; {len(evidence.notes)} not captured (see manifest)" if evidence.notes else ""
+        stored = len(evidence.objects) + 1 - len(existed)
+        return self.result(target, ActionStatus.DONE, f"stored {stored} objects{notes}")
+
+    def collect(self, ctx: ActionContext) -> Evidence:
+        """Everything the manifest lists: reads only."""
+        evidence = Evidence()
+        serialize = ctx.apis.client.sanitize_for_serialization
+        alert = ctx.received or _json(ctx.alert.model_dump(mode="json", by_alias=True))
+        evidence.add("alert.json", alert)
+        evidence.add("pod.json", _json(serialize(ctx.pod)))
+        events = ctx.apis.core.list_namespaced_event(
+            ctx.pod_ref.namespace,
+            field_selector=f"involvedObject.uid={ctx.pod.metadata.uid}",
+            _request_timeout=ctx.timeout,
+        )
+        evidence.add("events.json", _json(serialize(events.items)))
+        evidence.add("owners.json", _json(self._owners(ctx, evidence)))
+        for container, restarted in self._containers(ctx):
+            self._logs(ctx, evidence, container, previous=False)
+            if self.previous_logs and restarted:
+                self._logs(ctx, evidence, container, previous=True)
+        return evidence
+
+    def _containers(self, ctx: ActionContext) -> list[tuple[str, bool]]:
+        """Every container of the pod (init and ephemeral too), and whether it restarted."""
+        spec, status = ctx.pod.spec, ctx.pod.status
+        names = [
+            c.name
+            for group in (spec.init_containers, spec.containers, spec.ephemeral_containers)
+            for c in group or []
+        ]
+        statuses = [
+            s
+            for group in (
+                status.init_container_statuses if status else None,
+                status.container_statuses if status else None,
+                status.ephemeral_container_statuses if status else None,
+            )
+            for s in group or []
+        ]
+        restarts = {s.name: bool(s.restart_count) for s in statuses}
+        return [(name, restarts.get(name, False)) for name in names]
+
+    def _logs(self, ctx: ActionContext, evidence: Evidence, container: str, previous: bool) -> None:
+        name = f"logs/{container}{'.previous' if previous else ''}.log"
+        try:
+            response = ctx.apis.core.read_namespaced_pod_log(
+                ctx.pod_ref.name,
+                ctx.pod_ref.namespace,
+                container=container,
+                tail_lines=self.log_lines,
+                previous=previous,
+                _preload_content=False,
+                _request_timeout=ctx.timeout,
+            )
+        except ApiException as exc:
+            # 400: the kubelet has no such instance (never started, no previous one).
+            if exc.status == 400:
+                evidence.note(name, f"no logs: {_status_message(exc)}")
+                return
+            raise
+        data = response.data
+        kept = cut_at_start(data, self.max_bytes)
+        if len(kept) < len(data):
+            evidence.note(
+                name,
+                f"cut at the start to the last {len(kept)} of {len(data)} bytes (max_bytes)",
+            )
+        evidence.add(name, kept, TEXT)
+
+    def _owners(self, ctx: ActionContext, evidence: Evidence) -> list[dict[str, Any]]:
+        """The controller chain, pod upwards (ReplicaSet, Deployment...)."""
+        owners: list[dict[str, Any]] = []
+        metadata = ctx.pod.metadata
+        for _ in range(_MAX_OWNER_DEPTH):
+            owner = next((r for r in metadata.owner_references or [] if r.controller), None)
+            if owner is None:
+                break
+            group = owner.api_version.partition("/")[0] if "/" in owner.api_version else ""
+            reader = _OWNER_READERS.get((group, owner.kind))
+            if reader is None:
+                evidence.note(
+                    "owners.json", f"{owner.kind} {owner.name}: not read (kind not followed)"
+                )
+                break
+            try:
+                read = getattr(ctx.apis.apps, reader)(
+                    owner.name, ctx.pod_ref.namespace, _request_timeout=ctx.timeout
+                )
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise
+                evidence.note("owners.json", f"{owner.kind} {owner.name}: gone (404)")
+                break
+            owners.append(ctx.apis.client.sanitize_for_serialization(read))
+            metadata = read.metadata
+        return owners
+
+    def _manifest(self, ctx: ActionContext, evidence: Evidence, existed: set[str]) -> bytes:
+        """The index of the capture. An object an earlier, interrupted attempt already
+        stored is kept as it was (create-only: never overwritten, never read back), so
+        its checksum is not known here."""
+        ref = ctx.pod_ref
+        return _json(
+            {
+                "alert_id": ctx.alert.alert_id,
+                "rule": ctx.alert.rule,
+                "cluster": ctx.cluster,
+                "namespace": ref.namespace,
+                "pod": ref.name,
+                "pod_uid": ctx.pod.metadata.uid,
+                "captured_at": datetime.now(UTC).isoformat(),
+                "objects": [
+                    {"name": name, "sha256": None, "stored_by": EARLIER_ATTEMPT}
+                    if name in existed
+                    else {"name": name, "sha256": sha256(data), "bytes": len(data)}
+                    for name, (data, _) in evidence.objects.items()
+                ],
+                "not_captured": evidence.notes,
+            }
+        )
