@@ -87,15 +87,17 @@ def check(
     timeout: float,
     destructive: bool,
 ) -> Verdict:
-    """The rails that read the cluster: the namespace, and the owner when `destructive`."""
+    """The rails that read the cluster: the namespace, and the owner when `destructive`.
+
+    The namespace's labels may be up to LABELS_MAX_AGE_SECONDS old (responder.namespaces).
+    """
     replaced = replacement_reason(pod, ref, alert)
     if replaced:
         return Verdict(refuse_all=replaced)
     label = safety.opt_out_label
     if _opted_out(pod.metadata.labels, label):
         return Verdict(refuse_all=f"pod is labelled {label}={OPT_OUT_VALUE}")
-    namespace = apis.core.read_namespace(ref.namespace, _request_timeout=timeout)
-    if _opted_out(namespace.metadata.labels, label):
+    if _opted_out(apis.namespace_labels.get(ref.namespace, timeout), label):
         return Verdict(refuse_all=f"namespace {ref.namespace} is labelled {label}={OPT_OUT_VALUE}")
     if not destructive:
         return Verdict()

@@ -7,6 +7,7 @@ and nothing is retried in vain.
 
 import json
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +18,8 @@ from kubernetes.client import V1Pod
 from kubernetes.client.exceptions import ApiException
 
 from responder.actions import ActionContext, BaseAction, KubeApis, breaker_fallback
-from responder.circuit_breaker import Breaker
+from responder.actions.base import Change, CountedAction
+from responder.circuit_breaker import Breaker, LastSeen
 from responder.decision import Plan, plan
 from responder.failures import classify
 from responder.guards import Verdict, check, precheck
@@ -117,6 +119,9 @@ class Responder:
         self.apis = apis
         self.now = now
         self.read_only = read_only or apis is None
+        # Each breaker's count as last seen, by cluster and namespace (circuit_breaker.py).
+        self._counts: dict[tuple[str | None, str], LastSeen] = {}
+        self._counts_lock = threading.Lock()
 
     def handle_event_data(self, event_data: Any, trace_id: str | None = None) -> OutcomeRecord:
         """Entry for a `messagePublished` CloudEvent's data.
@@ -230,7 +235,9 @@ class Responder:
                 cluster=decided.cluster,
                 received=received,
             )
-            results += self._run_rule(rule, safety, context, failures, refusals)
+            results += self._run_rule(
+                rule, safety, context, failures, refusals, decided.kube_cluster
+            )
         dry_run = decided.dry_run or any(r.dry_run for r in ran)
         outcome = summarize(results)
         # Nothing done because a rail said no: a refusal, never counted as a response.
@@ -272,6 +279,14 @@ class Responder:
                 return None
             raise classify(exc) from exc
 
+    def _breaker(self, cluster: str | None, safety: Safety, apis: KubeApis) -> Breaker | None:
+        settings = safety.circuit_breaker
+        if settings is None:
+            return None
+        with self._counts_lock:
+            seen = self._counts.setdefault((cluster, settings.namespace), LastSeen())
+        return Breaker(apis, settings, self.settings.kube_timeout, seen)
+
     def _run_rule(
         self,
         rule: Rule,
@@ -279,6 +294,7 @@ class Responder:
         context: ActionContext,
         failures: list[str],
         refusals: list[str],
+        cluster: str | None,
     ) -> list[ActionResult]:
         """The rule's actions in order, behind the rails; a failure stops the rest."""
         apis, target, timeout = context.apis, str(context.pod_ref), context.timeout
@@ -300,7 +316,7 @@ class Responder:
         if verdict.refuse_all:
             refusals.append(verdict.refuse_all)
             return _skipped(rule.actions, target, verdict.refuse_all)
-        breaker = Breaker(apis, safety.circuit_breaker, timeout) if safety.circuit_breaker else None
+        breaker = self._breaker(cluster, safety, apis)
         results: list[ActionResult] = []
         for position, action in enumerate(rule.actions):
             try:
@@ -338,12 +354,16 @@ class Responder:
             if refusal:
                 refusals.append(refusal)
                 return [action.result(target, ActionStatus.SKIPPED, f"refused: {refusal}")]
-        if action.counted and breaker is not None:
-            if done := action.nothing_to_do(context):
-                return [action.result(target, ActionStatus.ALREADY_DONE, done)]
-            # Keyed by the pod, not the alert: many alerts about one pod take one slot.
-            key = f"{action.name}:{context.pod.metadata.uid}"
-            tripped = breaker.admit(key, context.dry_run or self.read_only)
+        planned: Change | None = None
+        if isinstance(action, CountedAction):
+            # What it would change, if anything: a slot only for a change to make, keyed
+            # by what it changes (the pod, the workload, the node), not by the alert.
+            found = action.plan(context)
+            if isinstance(found, ActionResult):
+                return [found]
+            planned = found
+        if planned is not None and breaker is not None:
+            tripped = breaker.admit(planned.key, context.dry_run or self.read_only)
             if tripped and self.read_only:
                 return [
                     action.result(
@@ -353,9 +373,9 @@ class Responder:
             if tripped:
                 return breaker_fallback(action, context, tripped)
         if self.read_only:
-            if done := action.nothing_to_do(context):
-                return [action.result(target, ActionStatus.ALREADY_DONE, done)]
             return [action.result(target, ActionStatus.DRY_RUN, WOULD_RUN)]
+        if planned is not None:
+            return [action.apply(context, planned)]
         return [action.run(context)]
 
     def _dead_letter(
@@ -386,10 +406,20 @@ class Responder:
             actions=partial.actions if partial else [],
             cluster=partial.cluster if partial else None,
         )
-        self._record(record)
+        # The dead letter is confirmed: from here on, a redelivery would publish a second
+        # one. One dead letter per failure, so the outcome's publish is not retried.
+        self._record(record, retry_unpublished=False)
         return record
 
-    def _record(self, record: OutcomeRecord) -> None:
+    def _record(self, record: OutcomeRecord, retry_unpublished: bool = True) -> None:
+        """Log the record (always, first), then publish it to RESPONSES_TOPIC, awaited.
+
+        Not lost means: every record is in the log, and on the topic at least once. An
+        unconfirmed publish raises, so Pub/Sub redelivers the alert (every action is
+        idempotent) and its record is published again; except after a confirmed dead
+        letter (`retry_unpublished` false), where the dead letter is the lasting record
+        and the missing copy is logged as an error instead.
+        """
         log_outcome(record)
         if self.settings.responses_topic:
             attributes = {
@@ -404,5 +434,13 @@ class Responder:
             attributes = {key: clip(value) for key, value in attributes.items()}
             try:
                 publish_confirmed(self.settings.responses_topic, [(to_json(record), attributes)])
-            except Exception as exc:  # redelivery is safe: every action is idempotent
-                raise TransientError(f"cannot publish the outcome record: {exc!r}") from exc
+            except Exception as exc:
+                if retry_unpublished:
+                    raise TransientError(f"cannot publish the outcome record: {exc!r}") from exc
+                log(
+                    logger,
+                    logging.ERROR,
+                    f"outcome record not published to {self.settings.responses_topic}: {exc!r}",
+                    alert_id=record.alert_id,
+                    message_id=record.message_id,
+                )

@@ -22,6 +22,8 @@ DRY_RUN = "DRY_RUN"
 KUBECONFIG = "KUBECONFIG"
 KUBECONFIG_SECRET = "KUBECONFIG_SECRET"  # noqa: S105
 KUBE_TIMEOUT_SECONDS = "KUBE_TIMEOUT_SECONDS"
+# functions-framework's own: worker threads of the function's process.
+THREADS = "THREADS"
 EVIDENCE_BUCKET = "EVIDENCE_BUCKET"  # capture_evidence's default bucket (Terraform sets it)
 STORAGE_EMULATOR_HOST = "STORAGE_EMULATOR_HOST"
 
@@ -37,6 +39,11 @@ MAX_DELIVERY_ATTEMPTS = 5
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_ALERTS = 500
 DEFAULT_BODY_TIMEOUT_SECONDS = 10.0
+
+# Requests one instance serves at once (Cloud Run concurrency, and THREADS to match);
+# terraform/variables.tf says why.
+DEFAULT_INGEST_CONCURRENCY = 20
+DEFAULT_RESPONDER_CONCURRENCY = 4
 
 # Every Kubernetes API call gives up after this many seconds (then Pub/Sub retries).
 DEFAULT_KUBE_TIMEOUT_SECONDS = 10.0

@@ -2,8 +2,10 @@
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from google.cloud import secretmanager
+if TYPE_CHECKING:
+    from google.cloud import secretmanager
 
 SECRET_TIMEOUT_SECONDS = 10.0
 
@@ -17,8 +19,13 @@ class SecretVersion:
 
 
 @functools.cache
-def _client() -> secretmanager.SecretManagerServiceClient:
-    """One client per instance: the ingest token is re-read every minute."""
+def _client() -> "secretmanager.SecretManagerServiceClient":
+    """One client per instance: the ingest token is re-read every minute.
+
+    Imported here: only an instance configured with a secret pays for the client.
+    """
+    from google.cloud import secretmanager
+
     return secretmanager.SecretManagerServiceClient()
 
 

@@ -167,6 +167,8 @@ resource "google_cloudfunctions2_function" "ingest" {
       INGEST_TOKEN_SECRET   = local.ingest_token_secret_version
       INGEST_MAX_BODY_BYTES = tostring(var.ingest_max_body_bytes)
       INGEST_MAX_ALERTS     = tostring(var.ingest_max_alerts)
+      # functions-framework's worker threads: as many as the requests Cloud Run sends.
+      THREADS = tostring(var.ingest_concurrency)
     }
   }
 
@@ -239,6 +241,7 @@ resource "google_cloudfunctions2_function" "responder" {
       KUBECONFIG_SECRET    = local.kubeconfig_secret_version
       KUBE_TIMEOUT_SECONDS = tostring(var.kube_timeout_seconds)
       EVIDENCE_BUCKET      = google_storage_bucket.evidence.name
+      THREADS              = tostring(var.responder_concurrency)
     }
   }
 

@@ -101,7 +101,7 @@ variable "ingest_max_instances" {
 }
 
 variable "ingest_concurrency" {
-  description = "Most requests one ingest instance serves at once (the work is I/O: publishing to Pub/Sub)."
+  description = "Most requests one ingest instance serves at once, and its functions-framework threads (THREADS): one thread per request Cloud Run may send, so none waits in a queue. 20: a request is mostly waiting on Pub/Sub's confirmation (about 1 ms of CPU for tens of ms of waiting), so one vCPU keeps 20 busy."
   type        = number
   default     = 20
 
@@ -221,9 +221,9 @@ variable "responder_max_instances" {
 }
 
 variable "responder_concurrency" {
-  description = "Most alerts one responder instance handles at once."
+  description = "Most alerts one responder instance handles at once, and its functions-framework threads (THREADS), one per alert. 4: an alert spends most of its time waiting on the Kubernetes API and Pub/Sub, so a warm instance absorbs a burst instead of each alert cold-starting an instance of its own; more would mostly add circuit-breaker write conflicts within one instance. 1 handles alerts strictly one at a time per instance."
   type        = number
-  default     = 1
+  default     = 4
 
   validation {
     condition     = var.responder_concurrency >= 1 && var.responder_concurrency <= 1000 && floor(var.responder_concurrency) == var.responder_concurrency

@@ -19,7 +19,9 @@ from .api import ResourceApi
 from .kinds import PODS
 from .status import FieldError, bad_request, invalid
 
-_TRUE = ("true", "1")
+# What the API server's query decoding (Go's strconv.ParseBool) reads as true; the
+# kubernetes client before 37 sends Python's "True".
+_TRUE = ("1", "t", "T", "true", "TRUE", "True")
 
 
 def _last(query: Mapping[str, Sequence[str]], name: str) -> str | None:

@@ -1,7 +1,7 @@
-"""The benchmark's baseline: a CloudEvent function that does nothing but say it ran.
+"""The benchmark's floor: a CloudEvent function that does nothing but say it ran.
 
-It sits behind the same push subscription as the responder, so the difference between
-the two latencies is what the responder itself costs.
+It runs under functions-framework behind a push subscription of the same emulator, as
+the responder does, so the gap between the two is what the responder itself costs.
 """
 
 import os

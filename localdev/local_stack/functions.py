@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from localdev.local_stack.processes import Service, free_port, http_answers
+from shared import config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,12 +49,15 @@ def start_function(
 
 
 def start_ingest(env: Mapping[str, str]) -> tuple[Service, str]:
-    """The HTTP function `ingest`."""
-    return start_function("ingest", "ingest/main.py", "ingest", "http", env)
+    """The HTTP function `ingest`, with as many threads as Terraform gives it."""
+    threads = {config.THREADS: str(config.DEFAULT_INGEST_CONCURRENCY)}
+    return start_function("ingest", "ingest/main.py", "ingest", "http", {**threads, **env})
 
 
 def start_responder(
     env: Mapping[str, str], source: str = "responder/main.py", target: str = "respond"
 ) -> tuple[Service, str]:
-    """The CloudEvent function `respond` (or a stand-in on the same push path)."""
-    return start_function("responder", source, target, "cloudevent", env)
+    """The CloudEvent function `respond` (or a stand-in on the same push path), with as
+    many threads as Terraform gives it."""
+    threads = {config.THREADS: str(config.DEFAULT_RESPONDER_CONCURRENCY)}
+    return start_function("responder", source, target, "cloudevent", {**threads, **env})

@@ -8,11 +8,12 @@ replaced); every other failure propagates and is classified in one place
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from kubernetes.client import ApiClient, AppsV1Api, CoreV1Api, NetworkingV1Api, V1Pod
 from pydantic import BaseModel, ConfigDict
 
+from responder.namespaces import NamespaceLabels
 from responder.outcome import ActionResult, ActionStatus
 from shared.alert import FalcoAlert, PodRef
 
@@ -49,6 +50,11 @@ class KubeApis:
     def networking(self) -> NetworkingV1Api:
         """networking.k8s.io/v1: network policies."""
         return NetworkingV1Api(self.client)
+
+    @cached_property
+    def namespace_labels(self) -> NamespaceLabels:
+        """This cluster's namespace labels, kept a few seconds (responder.namespaces)."""
+        return NamespaceLabels(self.core.read_namespace)
 
 
 @dataclass(frozen=True)
@@ -103,10 +109,6 @@ class BaseAction(BaseModel):
         """Act; return what became of it (raise for failures, see the module docstring)."""
         raise NotImplementedError
 
-    def nothing_to_do(self, ctx: ActionContext) -> str | None:
-        """Why the action is already done, seen without a call; so it takes no breaker slot."""
-        return None
-
     def result(self, target: str, status: ActionStatus, reason: str) -> ActionResult:
         """This action's result for `target`."""
         return ActionResult(action=self.name, target=target, outcome=status, reason=reason)
@@ -118,3 +120,37 @@ class BaseAction(BaseModel):
                 target, ActionStatus.DRY_RUN, f"would {would} (server-side dry run accepted)"
             )
         return self.result(target, ActionStatus.DONE, did)
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a counted action is about to change.
+
+    `key` names the thing changed (a pod by UID, a workload, a node) for the circuit
+    breaker: however many alerts or actions reach it, it takes one slot. `found` is what
+    was read to find it, handed on to `apply` so it is not read twice.
+    """
+
+    key: str
+    target: str
+    found: Any = None
+
+
+class CountedAction(BaseAction):
+    """An action the circuit breaker counts: it first says what it would change (`plan`),
+    so a slot is taken only for an action that will change something, then does it."""
+
+    counted: ClassVar[bool] = True
+
+    def plan(self, ctx: ActionContext) -> Change | ActionResult:
+        """What the action would change, or its result now when it would change nothing."""
+        raise NotImplementedError
+
+    def apply(self, ctx: ActionContext, change: Change) -> ActionResult:
+        """Make the change `plan` found."""
+        raise NotImplementedError
+
+    def run(self, ctx: ActionContext) -> ActionResult:
+        """Plan, then apply (without a breaker)."""
+        planned = self.plan(ctx)
+        return planned if isinstance(planned, ActionResult) else self.apply(ctx, planned)

@@ -4,21 +4,22 @@ from typing import ClassVar, Literal
 
 from kubernetes.client.exceptions import ApiException
 
-from responder.actions.base import ActionContext, BaseAction, RbacRule
+from responder.actions.base import ActionContext, Change, CountedAction, RbacRule
 from responder.outcome import ActionResult, ActionStatus
 
 
-class CordonNode(BaseAction):
-    """Mark the pod's node unschedulable (what `kubectl cordon` does); nothing is evicted."""
+class CordonNode(CountedAction):
+    """Mark the pod's node unschedulable (what `kubectl cordon` does); nothing is evicted.
+
+    Not destructive for the pod, but counted: an alert storm must not cordon every node.
+    """
 
     action: Literal["cordon_node"]
 
     rbac: ClassVar = (RbacRule("", ("nodes",), ("get", "patch")),)
-    # Not destructive for the pod, but an alert storm must not cordon every node.
-    counted: ClassVar[bool] = True
 
-    def run(self, ctx: ActionContext) -> ActionResult:
-        """Read the node; patch spec.unschedulable unless it is already cordoned."""
+    def plan(self, ctx: ActionContext) -> Change | ActionResult:
+        """The node, read: nothing to do off a node, for a node gone or already cordoned."""
         node_name = ctx.pod.spec.node_name if ctx.pod.spec else None
         if not node_name:
             return self.result(str(ctx.pod_ref), ActionStatus.SKIPPED, "pod is on no node")
@@ -31,10 +32,14 @@ class CordonNode(BaseAction):
             raise
         if node.spec is not None and node.spec.unschedulable:
             return self.result(target, ActionStatus.ALREADY_DONE, "node already cordoned")
+        return Change(target, target, node_name)
+
+    def apply(self, ctx: ActionContext, change: Change) -> ActionResult:
+        """Patch spec.unschedulable."""
         ctx.apis.core.patch_node(
-            node_name,
+            change.found,
             {"spec": {"unschedulable": True}},
             dry_run=ctx.dry_run_param,
             _request_timeout=ctx.timeout,
         )
-        return self.done(ctx, target, "cordoned", "cordon")
+        return self.done(ctx, change.target, "cordoned", "cordon")

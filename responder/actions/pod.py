@@ -7,11 +7,11 @@ from kubernetes.client import V1DeleteOptions, V1Eviction, V1ObjectMeta, V1Preco
 from kubernetes.client.exceptions import ApiException
 from pydantic import Field, model_validator
 
-from responder.actions.base import ActionContext, BaseAction, RbacRule
+from responder.actions.base import ActionContext, BaseAction, Change, CountedAction, RbacRule
 from responder.outcome import ActionResult, ActionStatus
 
 
-class _RemovePod(BaseAction):
+class _RemovePod(CountedAction):
     """Delete or evict: guarded by the pod's UID, so a replacement is never touched.
 
     404 (gone) and 409 (UID precondition failed: replaced since it was read) mean the
@@ -19,27 +19,29 @@ class _RemovePod(BaseAction):
     """
 
     destructive: ClassVar[bool] = True
-    counted: ClassVar[bool] = True
     verb: ClassVar[str]  # "delete"
     past: ClassVar[str]  # "deleted"
 
-    def _remove(self, ctx: ActionContext, preconditions: V1Preconditions) -> None:
+    def _remove(self, ctx: ActionContext) -> None:
+        """Delete or evict the pod on condition that its UID is still ctx.pod's."""
         raise NotImplementedError
 
     def _grace(self) -> str:
         raise NotImplementedError
 
-    def nothing_to_do(self, ctx: ActionContext) -> str | None:
-        """A pod already terminating is on its way out."""
-        return "pod is already terminating" if ctx.pod.metadata.deletion_timestamp else None
-
-    def run(self, ctx: ActionContext) -> ActionResult:
-        """Remove the pod unless it is already on its way out."""
+    def plan(self, ctx: ActionContext) -> Change | ActionResult:
+        """The pod, by UID (delete and evict of one pod are one change); nothing to do
+        for a pod already terminating: it is on its way out."""
         target = str(ctx.pod_ref)
-        if done := self.nothing_to_do(ctx):
-            return self.result(target, ActionStatus.ALREADY_DONE, done)
+        if ctx.pod.metadata.deletion_timestamp:
+            return self.result(target, ActionStatus.ALREADY_DONE, "pod is already terminating")
+        return Change(f"pod/{ctx.pod.metadata.uid}", target)
+
+    def apply(self, ctx: ActionContext, change: Change) -> ActionResult:
+        """Remove the pod, on condition that its UID is still the one read."""
+        target = change.target
         try:
-            self._remove(ctx, V1Preconditions(uid=ctx.pod.metadata.uid))
+            self._remove(ctx)
         except ApiException as exc:
             if exc.status == 404:
                 return self.result(
@@ -66,15 +68,25 @@ class DeletePod(_RemovePod):
     verb: ClassVar[str] = "delete"
     past: ClassVar[str] = "deleted"
 
-    def _remove(self, ctx: ActionContext, preconditions: V1Preconditions) -> None:
-        options = V1DeleteOptions(
-            grace_period_seconds=self.grace_period_seconds,
-            preconditions=preconditions,
-            dry_run=ctx.dry_run_option,
+    def _remove(self, ctx: ActionContext) -> None:
+        # DeleteOptions as a plain body: a client model built by hand first deep-copies
+        # the client's default configuration, on every alert.
+        options = {
+            "gracePeriodSeconds": self.grace_period_seconds,
+            "preconditions": {"uid": ctx.pod.metadata.uid},
+            "dryRun": ctx.dry_run_option,
+        }
+        # The answer is the deleted pod, which nothing needs: read, never decoded (decoding
+        # a pod costs more than the call).
+        answer = ctx.apis.core.delete_namespaced_pod(
+            ctx.pod_ref.name,
+            ctx.pod_ref.namespace,
+            body={k: v for k, v in options.items() if v is not None},
+            _request_timeout=ctx.timeout,
+            _preload_content=False,
         )
-        ctx.apis.core.delete_namespaced_pod(
-            ctx.pod_ref.name, ctx.pod_ref.namespace, body=options, _request_timeout=ctx.timeout
-        )
+        answer.read()
+        answer.release_conn()
 
     def _grace(self) -> str:
         return f"grace period {self.grace_period_seconds}s"
@@ -94,7 +106,8 @@ class EvictPod(_RemovePod):
     verb: ClassVar[str] = "evict"
     past: ClassVar[str] = "evicted"
 
-    def _remove(self, ctx: ActionContext, preconditions: V1Preconditions) -> None:
+    def _remove(self, ctx: ActionContext) -> None:
+        preconditions = V1Preconditions(uid=ctx.pod.metadata.uid)
         eviction = V1Eviction(
             metadata=V1ObjectMeta(name=ctx.pod_ref.name, namespace=ctx.pod_ref.namespace),
             delete_options=V1DeleteOptions(

@@ -2,26 +2,26 @@
 
 from typing import ClassVar, Literal
 
-from responder.actions.base import ActionContext, BaseAction, RbacRule
+from responder.actions.base import ActionContext, Change, CountedAction, RbacRule
 from responder.outcome import ActionResult, ActionStatus
-from responder.workloads import SCALABLE, owning_workload
+from responder.workloads import SCALABLE, Workload, owning_workload
 
 
-class ScaleToZero(BaseAction):
+class ScaleToZero(CountedAction):
     """Scale the pod's owning Deployment or StatefulSet to zero replicas."""
 
     action: Literal["scale_to_zero"]
 
     destructive: ClassVar[bool] = True
     removes_workload: ClassVar[bool] = True
-    counted: ClassVar[bool] = True
     rbac: ClassVar = (
         RbacRule("apps", ("replicasets",), ("get",)),
         RbacRule("apps", ("deployments", "statefulsets"), ("get", "patch")),
     )
 
-    def run(self, ctx: ActionContext) -> ActionResult:
-        """Find the owner through owner references; patch spec.replicas to 0."""
+    def plan(self, ctx: ActionContext) -> Change | ActionResult:
+        """The owning workload, found through owner references: one change however many
+        of its pods are alerted on; nothing to do without one, or when it is at zero."""
         workload = owning_workload(ctx.apis, ctx.pod, ctx.timeout)
         if workload is None or workload.kind not in SCALABLE:
             owner = f"its owner is {workload}" if workload else "it is a standalone pod"
@@ -33,6 +33,11 @@ class ScaleToZero(BaseAction):
         target = str(workload)
         if workload.desired == 0:
             return self.result(target, ActionStatus.ALREADY_DONE, "already scaled to zero")
+        return Change(target, target, workload)
+
+    def apply(self, ctx: ActionContext, change: Change) -> ActionResult:
+        """Patch spec.replicas to 0."""
+        workload: Workload = change.found
         patch = {"spec": {"replicas": 0}}
         if workload.kind == "Deployment":
             ctx.apis.apps.patch_namespaced_deployment(
@@ -50,4 +55,4 @@ class ScaleToZero(BaseAction):
                 dry_run=ctx.dry_run_param,
                 _request_timeout=ctx.timeout,
             )
-        return self.done(ctx, target, f"scaled from {workload.desired} to 0", "scale to 0")
+        return self.done(ctx, change.target, f"scaled from {workload.desired} to 0", "scale to 0")

@@ -14,7 +14,7 @@ from localdev.k8s_api_emulator import KubeApiEmulator
 from localdev.local_stack.stack import LocalStack
 from localdev.local_stack.wait import wait_until
 from responder.actions import KubeApis
-from responder.circuit_breaker import CONFIGMAP, Breaker
+from responder.circuit_breaker import CONFIGMAP, Breaker, LastSeen
 from responder.policy import CircuitBreaker
 from tests.conftest import as_bytes
 from tests.integration.conftest import (
@@ -286,6 +286,134 @@ def test_alerts_about_a_pod_already_going_take_no_breaker_slot(breaking, unique)
         "done",
     ]
     assert records[1]["actions"][0]["reason"] == "pod is already terminating"
+
+
+@pytest.fixture
+def counting(stack: LocalStack, unique: str) -> Iterator[LocalStack]:
+    """Two slots; scaling, cordoning and deleting all counted."""
+    with stack_with_policy(stack, COUNTING, f"falco-responder-counting-{unique}") as local:
+        yield local
+
+
+COUNTING = {
+    "safety": {"circuit_breaker": {"max_actions": 2, "window": "10m"}},
+    "rules": [
+        policy_rule("scale", {"action": "scale_to_zero"}),
+        policy_rule("cordon", {"action": "cordon_node"}),
+        policy_rule("delete", DELETE),
+    ],
+}
+
+
+def _counted_keys(stack: LocalStack) -> list[str]:
+    stored = stack.kube.get_object("configmaps", CONFIGMAP, namespace="falco-responder")
+    return sorted(json.loads(stored["data"]["admitted"])) if stored else []
+
+
+def _first_action(stack: LocalStack, rule: str, pod: str, alert: dict | None = None) -> dict:
+    alert = alert or rule_alert(pod, rule)
+    stack.publish(as_bytes(alert))
+    seen = len(stack.outcomes_for(alert["uuid"]))
+    return outcomes(stack, alert["uuid"], seen + 1)[-1]["actions"][0]
+
+
+def test_the_breaker_counts_what_changes_not_pods_or_alerts(counting, unique):
+    app = f"shop-{unique}"
+    pods = [p["metadata"]["name"] for p in deployment_pods(counting, app, replicas=2)]
+    node = f"node-{unique}"
+    counting.kube.create_node(node)
+    on_node = [f"on-node-{unique}-{i}" for i in range(2)]
+    for name in on_node:
+        old_pod(counting, "default", name, node_name=node)
+    standalone = f"alone-{unique}"
+    old_pod(counting, "default", standalone)
+
+    scaled_alert = rule_alert(pods[0], "scale")
+    scaled = _first_action(counting, "scale", pods[0], scaled_alert)
+    assert (scaled["outcome"], scaled["target"]) == ("done", f"deployment/default/{app}")
+    # The same Deployment through its second pod: nothing left to scale, no slot.
+    again = _first_action(counting, "scale", pods[1])
+    assert (again["outcome"], again["reason"]) == ("already_done", "already scaled to zero")
+    # A redelivery of the first alert: the same.
+    assert _first_action(counting, "scale", pods[0], scaled_alert)["outcome"] == "already_done"
+    # Nothing to scale for a standalone pod: skipped, no slot.
+    assert _first_action(counting, "scale", standalone)["outcome"] == "skipped"
+    # One node, cordoned through two of its pods: one slot.
+    assert _first_action(counting, "cordon", on_node[0])["outcome"] == "done"
+    assert _first_action(counting, "cordon", on_node[1])["outcome"] == "already_done"
+
+    assert _counted_keys(counting) == [f"deployment/default/{app}", f"node/{node}"]
+    # Two changes, two slots: the next change is held back.
+    held = _first_action(counting, "delete", standalone)
+    assert held["outcome"] == "skipped"
+    assert held["reason"].startswith("circuit breaker open: 2 destructive actions")
+
+
+def test_in_dry_run_the_breaker_counts_nothing_through_the_deployed_path(stack, unique):
+    with stack_with_policy(
+        stack, COUNTING, f"falco-responder-counting-dry-{unique}", dry_run=True
+    ) as dry:
+        app = f"shop-{unique}"
+        pods = [p["metadata"]["name"] for p in deployment_pods(dry, app, replicas=2)]
+        for name in pods:
+            action = _first_action(dry, "scale", name)
+            assert (action["outcome"], action["target"]) == ("dry_run", f"deployment/default/{app}")
+        assert dry.kube.get_object("deployments", app, namespace="default")["spec"]["replicas"] == 2
+        assert _counted_keys(dry) == []
+
+
+def _breaker_calls(emulator: KubeApiEmulator, since: int) -> list[tuple[str, int]]:
+    return [
+        (r.method, r.status)
+        for r in emulator.requests[since:]
+        if r.path.endswith(f"/configmaps/{CONFIGMAP}") or r.path.endswith("/configmaps")
+    ]
+
+
+def test_the_breaker_writes_on_what_it_saw_and_reads_only_when_that_is_out_of_date():
+    with KubeApiEmulator() as emulator:
+        emulator.add_token("t", verbs="*")
+        emulator.create_namespace("falco-responder")
+        configuration = client.Configuration()
+        kube_config.load_kube_config_from_dict(
+            emulator.kubeconfig_dict(token="t"), client_configuration=configuration
+        )
+        apis = KubeApis(client.ApiClient(configuration))
+        settings = CircuitBreaker(max_actions=3, window=timedelta(minutes=10))
+        ours, other = LastSeen(), LastSeen()
+        breaker = Breaker(apis, settings, timeout=10, last_seen=ours)
+
+        mark = len(emulator.requests)
+        assert breaker.admit("pod/a", dry_run=False) is None
+        assert _breaker_calls(emulator, mark) == [("GET", 404), ("POST", 201)]
+        mark = len(emulator.requests)
+        assert breaker.admit("pod/b", dry_run=False) is None
+        assert _breaker_calls(emulator, mark) == [("PUT", 200)]  # no read first
+
+        # Another instance writes: our copy is out of date, the write says so, we read.
+        assert Breaker(apis, settings, 10, other).admit("pod/c", dry_run=False) is None
+        mark = len(emulator.requests)
+        assert breaker.admit("pod/d", dry_run=False).startswith("circuit breaker open: 3")
+        # Our copy held two entries: the write is refused, the refusal made on a fresh read.
+        assert _breaker_calls(emulator, mark) == [("PUT", 409), ("GET", 200)]
+        # A key already counted is admitted on a fresh read too.
+        mark = len(emulator.requests)
+        assert breaker.admit("pod/a", dry_run=False) is None
+        assert _breaker_calls(emulator, mark) == [("GET", 200)]
+
+        # An operator resets the count by deleting it: the next write finds out and creates.
+        apis.core.delete_namespaced_config_map(CONFIGMAP, "falco-responder")
+        roomier = CircuitBreaker(max_actions=10, window=timedelta(minutes=10))
+        stale = Breaker(apis, roomier, 10, other)
+        mark = len(emulator.requests)
+        assert stale.admit("pod/e", dry_run=False) is None
+        assert _breaker_calls(emulator, mark) == [("PUT", 404), ("GET", 404), ("POST", 201)]
+        assert _counted_keys_in(emulator) == ["pod/e"]
+
+
+def _counted_keys_in(emulator: KubeApiEmulator) -> list[str]:
+    stored = emulator.get_object("configmaps", CONFIGMAP, namespace="falco-responder")
+    return sorted(json.loads(stored["data"]["admitted"]))
 
 
 def test_the_count_holds_across_instances_under_contention():

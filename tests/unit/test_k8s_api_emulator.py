@@ -74,12 +74,12 @@ def core(emulator: KubeApiEmulator, tmp_path: Path) -> Iterator[client.CoreV1Api
 
 def raw(api: client.CoreV1Api, method: str, path: str) -> tuple[int, dict, dict]:
     """A request the typed API has no method for, still through the client's REST layer."""
-    api_client = api.api_client
-    method, url, headers, *_ = api_client.param_serialize(
-        method, path, auth_settings=["BearerToken"]
-    )
-    response = api_client.call_api(method, url, headers)
-    response.read()
+    try:
+        response = api.api_client.call_api(
+            path, method, auth_settings=["BearerToken"], _preload_content=False
+        )
+    except ApiException as exc:  # the client raises for any status outside 2xx
+        return exc.status, json.loads(exc.body), dict(exc.headers)
     return response.status, json.loads(response.data), dict(response.getheaders())
 
 

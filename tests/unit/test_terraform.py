@@ -425,6 +425,21 @@ def test_function_env_vars_are_shared_config_names(function, required):
     assert "secret_volumes" not in service
 
 
+@pytest.mark.parametrize(
+    ("function", "variable", "default"),
+    [
+        ("ingest", "ingest_concurrency", config.DEFAULT_INGEST_CONCURRENCY),
+        ("responder", "responder_concurrency", config.DEFAULT_RESPONDER_CONCURRENCY),
+    ],
+)
+def test_each_function_has_one_thread_per_request_cloud_run_may_send(function, variable, default):
+    service = block(tf().resource("google_cloudfunctions2_function", function), "service_config")
+    assert expr(service["max_instance_request_concurrency"]) == f"var.{variable}"
+    assert expr(service["environment_variables"][config.THREADS]) == f"tostring(var.{variable})"
+    # The local stack (make bench) runs the same numbers.
+    assert tf().default(variable) == default
+
+
 def test_function_env_vars_point_at_the_right_topics_and_secrets():
     ingest = block(tf().resource("google_cloudfunctions2_function", "ingest"), "service_config")
     responder = block(
