@@ -31,5 +31,8 @@ module "falco_responder" {
   responder_network    = var.responder_network
   responder_subnetwork = var.responder_subnetwork
 
+  # Falcosidekick's gcppubsub output publishes to the alerts topic as this identity.
+  alerts_topic_publishers = var.alerts_topic_publishers
+
   notification_channels = var.notification_channels
 }

@@ -50,3 +50,9 @@ variable "notification_channels" {
   type        = list(string)
   default     = []
 }
+
+variable "alerts_topic_publishers" {
+  description = "Falcosidekick's Google identity for its gcppubsub output (e.g. serviceAccount:falcosidekick@PROJECT.iam.gserviceaccount.com); empty: webhook to ingest only."
+  type        = list(string)
+  default     = []
+}
