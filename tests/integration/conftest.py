@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 import yaml
 from google.cloud import pubsub_v1
+from kubernetes import client
+from kubernetes import config as kube_config
 
 from localdev.local_stack.policies import MANY_ACTIONS, default_policy_with
 from localdev.local_stack.pubsub_emulator import EmulatorNotFoundError
-from localdev.local_stack.stack import Collector, LocalStack, Received
+from localdev.local_stack.stack import RESPONDER_TOKEN, Collector, LocalStack, Received
 from localdev.local_stack.storage_emulator import StorageEmulatorNotFoundError
 from localdev.local_stack.wait import wait_until
 from shared import config
@@ -84,6 +86,17 @@ def stack_with_policy(
         storage_url=storage_url,
     ) as local:
         yield local
+
+
+@contextlib.contextmanager
+def responder_core_api(local: LocalStack) -> Iterator[client.CoreV1Api]:
+    """The API as the responder reaches it: its token, its RBAC, its admission policy."""
+    cfg = client.Configuration()
+    document = local.kube.kubeconfig_dict(token=RESPONDER_TOKEN)
+    kube_config.load_kube_config_from_dict(document, client_configuration=cfg)
+    cfg.retries = False
+    with client.ApiClient(cfg) as api_client:
+        yield client.CoreV1Api(api_client)
 
 
 def old_pod(stack: LocalStack, namespace: str, name: str, **options) -> dict:

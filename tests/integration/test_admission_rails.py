@@ -6,11 +6,12 @@ test_actions.py and test_pipeline.py runs on this stack.)"""
 from collections.abc import Iterator
 
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from localdev.local_stack.stack import RESPONDER_TOKEN, RESPONDER_USER, LocalStack
+from localdev.local_stack.stack import RESPONDER_USER, LocalStack
 from tests.conftest import status_of
+from tests.integration.conftest import responder_core_api
 
 DENIED = (
     "is forbidden: ValidatingAdmissionPolicy 'falco-responder-rails' with binding "
@@ -20,13 +21,8 @@ DENIED = (
 
 @pytest.fixture
 def responder(stack: LocalStack) -> Iterator[client.CoreV1Api]:
-    """The API as the responder reaches it: its token, its RBAC."""
-    cfg = client.Configuration()
-    document = stack.kube.kubeconfig_dict(token=RESPONDER_TOKEN)
-    config.load_kube_config_from_dict(document, client_configuration=cfg)
-    cfg.retries = False
-    with client.ApiClient(cfg) as api_client:
-        yield client.CoreV1Api(api_client)
+    with responder_core_api(stack) as api:
+        yield api
 
 
 def refused(call) -> dict:

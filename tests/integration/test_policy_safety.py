@@ -6,10 +6,10 @@ policy, a named single cluster, and a matcher that stays linear."""
 from collections.abc import Iterator
 
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from localdev.local_stack.stack import RESPONDER_TOKEN, LocalStack
+from localdev.local_stack.stack import LocalStack
 from localdev.local_stack.wait import wait_until
 from responder.policy import MAX_MATCHED_CHARS
 from tests.conftest import as_bytes, status_of
@@ -17,6 +17,7 @@ from tests.integration.conftest import (
     old_pod,
     outcomes,
     policy_rule,
+    responder_core_api,
     rule_alert,
     stack_with_policy,
 )
@@ -96,13 +97,8 @@ def test_a_rule_unprotects_a_built_in_namespace_only_by_name(guarded, unique):
 
 @pytest.fixture
 def responder_api(guarded: LocalStack) -> Iterator[client.CoreV1Api]:
-    """The API as the responder reaches it: its token, its RBAC, its admission policy."""
-    cfg = client.Configuration()
-    document = guarded.kube.kubeconfig_dict(token=RESPONDER_TOKEN)
-    config.load_kube_config_from_dict(document, client_configuration=cfg)
-    cfg.retries = False
-    with client.ApiClient(cfg) as api_client:
-        yield client.CoreV1Api(api_client)
+    with responder_core_api(guarded) as api:
+        yield api
 
 
 @pytest.mark.parametrize("namespace", ["kube-system", "payments-eu"])
