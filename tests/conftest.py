@@ -6,8 +6,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from kubernetes import client
+from kubernetes import config as kube_config
 from kubernetes.client.exceptions import ApiException
 
+from localdev.k8s_api_emulator import KubeApiEmulator
 from localdev.local_stack.fixtures import aimed_at
 
 
@@ -43,3 +46,14 @@ def as_bytes(alert: dict[str, Any]) -> bytes:
 def status_of(error: ApiException) -> dict[str, Any]:
     """The Kubernetes Status body of an API error."""
     return json.loads(error.body)
+
+
+def kube_api_client(emulator: KubeApiEmulator, token: str) -> client.ApiClient:
+    """The official client as the holder of `token` reaches the emulator, through an
+    ordinary kubeconfig; urllib3's own retries off, so a test sees every answer."""
+    cfg = client.Configuration()
+    kube_config.load_kube_config_from_dict(
+        emulator.kubeconfig_dict(token=token), client_configuration=cfg
+    )
+    cfg.retries = False
+    return client.ApiClient(cfg)

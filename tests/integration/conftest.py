@@ -12,7 +12,6 @@ import pytest
 import yaml
 from google.cloud import pubsub_v1
 from kubernetes import client
-from kubernetes import config as kube_config
 
 from localdev.local_stack.policies import MANY_ACTIONS, default_policy_with
 from localdev.local_stack.pubsub_emulator import EmulatorNotFoundError
@@ -20,7 +19,7 @@ from localdev.local_stack.stack import RESPONDER_TOKEN, Collector, LocalStack, R
 from localdev.local_stack.storage_emulator import StorageEmulatorNotFoundError
 from localdev.local_stack.wait import wait_until
 from shared import config
-from tests.conftest import shell_alert
+from tests.conftest import kube_api_client, shell_alert
 
 OBSERVER_SUBSCRIPTION = "falco-alerts-test-observer"
 
@@ -91,11 +90,7 @@ def stack_with_policy(
 @contextlib.contextmanager
 def responder_core_api(local: LocalStack) -> Iterator[client.CoreV1Api]:
     """The API as the responder reaches it: its token, its RBAC, its admission policy."""
-    cfg = client.Configuration()
-    document = local.kube.kubeconfig_dict(token=RESPONDER_TOKEN)
-    kube_config.load_kube_config_from_dict(document, client_configuration=cfg)
-    cfg.retries = False
-    with client.ApiClient(cfg) as api_client:
+    with kube_api_client(local.kube, RESPONDER_TOKEN) as api_client:
         yield client.CoreV1Api(api_client)
 
 

@@ -7,8 +7,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from kubernetes import client
-from kubernetes import config as kube_config
 
 from localdev.k8s_api_emulator import KubeApiEmulator
 from localdev.local_stack.stack import LocalStack
@@ -16,7 +14,7 @@ from localdev.local_stack.wait import wait_until
 from responder.actions import KubeApis
 from responder.circuit_breaker import CONFIGMAP, Breaker, LastSeen
 from responder.policy import CircuitBreaker
-from tests.conftest import as_bytes
+from tests.conftest import as_bytes, kube_api_client
 from tests.integration.conftest import (
     dead_lettered_by_pubsub,
     deployment_pods,
@@ -374,11 +372,7 @@ def test_the_breaker_writes_on_what_it_saw_and_reads_only_when_that_is_out_of_da
     with KubeApiEmulator() as emulator:
         emulator.add_token("t", verbs="*")
         emulator.create_namespace("falco-responder")
-        configuration = client.Configuration()
-        kube_config.load_kube_config_from_dict(
-            emulator.kubeconfig_dict(token="t"), client_configuration=configuration
-        )
-        apis = KubeApis(client.ApiClient(configuration))
+        apis = KubeApis(kube_api_client(emulator, "t"))
         settings = CircuitBreaker(max_actions=3, window=timedelta(minutes=10))
         ours, other = LastSeen(), LastSeen()
         breaker = Breaker(apis, settings, timeout=10, last_seen=ours)
@@ -427,11 +421,7 @@ def test_the_count_holds_across_instances_under_contention():
         lock = threading.Lock()
 
         def instance(number: int) -> None:
-            configuration = client.Configuration()
-            kube_config.load_kube_config_from_dict(
-                emulator.kubeconfig_dict(token="t"), client_configuration=configuration
-            )
-            breaker = Breaker(KubeApis(client.ApiClient(configuration)), settings, timeout=10)
+            breaker = Breaker(KubeApis(kube_api_client(emulator, "t")), settings, timeout=10)
             for attempt in range(3):
                 key = f"alert-{number}-{attempt}"
                 if breaker.admit(key, dry_run=False) is None:
@@ -454,11 +444,7 @@ def test_in_dry_run_the_breaker_answers_without_counting():
     with KubeApiEmulator() as emulator:
         emulator.add_token("t", verbs="*")
         emulator.create_namespace("falco-responder")
-        configuration = client.Configuration()
-        kube_config.load_kube_config_from_dict(
-            emulator.kubeconfig_dict(token="t"), client_configuration=configuration
-        )
-        apis = KubeApis(client.ApiClient(configuration))
+        apis = KubeApis(kube_api_client(emulator, "t"))
         breaker = Breaker(apis, CircuitBreaker(max_actions=1), timeout=10)
         assert breaker.admit("first", dry_run=True) is None
         assert emulator.get_object("configmaps", CONFIGMAP, namespace="falco-responder") is None

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from localdev.k8s_api_emulator import KubeApiEmulator
 from responder import admission
 from responder.circuit_breaker import CONFIGMAP
 from responder.policy import BUILT_IN_PROTECTED_NAMESPACES, load_policy, parse_policy
-from tests.conftest import status_of
+from tests.conftest import kube_api_client, status_of
 
 ROOT = Path(__file__).resolve().parents[2]
 RAILS = ROOT / "deploy" / "admission" / "responder-rails.yaml"
@@ -52,12 +52,7 @@ def apis_for(emulator: KubeApiEmulator) -> Iterator[Callable[[str], Apis]]:
     opened: list[client.ApiClient] = []
 
     def make(token: str) -> Apis:
-        cfg = client.Configuration()
-        config.load_kube_config_from_dict(
-            emulator.kubeconfig_dict(token=token), client_configuration=cfg
-        )
-        cfg.retries = False
-        opened.append(client.ApiClient(cfg))
+        opened.append(kube_api_client(emulator, token))
         api = opened[-1]
         return Apis(
             client.CoreV1Api(api),

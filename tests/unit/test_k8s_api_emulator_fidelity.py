@@ -17,7 +17,7 @@ from kubernetes.client.rest import ApiException
 from localdev.k8s_api_emulator import KubeApiEmulator
 from localdev.k8s_api_emulator.rbacfile import grant
 from localdev.local_stack.wait import wait_until
-from tests.conftest import status_of
+from tests.conftest import kube_api_client, status_of
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = "admin-token"
@@ -32,12 +32,7 @@ def emulator() -> Iterator[KubeApiEmulator]:
 
 @pytest.fixture
 def api(emulator: KubeApiEmulator) -> Iterator[client.ApiClient]:
-    cfg = client.Configuration()
-    config.load_kube_config_from_dict(
-        emulator.kubeconfig_dict(token=ADMIN), client_configuration=cfg
-    )
-    cfg.retries = False
-    with client.ApiClient(cfg) as api_client:
+    with kube_api_client(emulator, ADMIN) as api_client:
         yield api_client
 
 
@@ -186,11 +181,7 @@ def test_rbac_manifests_grant_roles_in_their_namespace_only(emulator, api):
     user = emulator.add_token_from_rbac("responder", rbac)
     assert user == "system:serviceaccount:falco-responder:responder"
     emulator.create_namespace("falco-responder")
-    cfg = client.Configuration()
-    config.load_kube_config_from_dict(
-        emulator.kubeconfig_dict(token="responder"), client_configuration=cfg
-    )
-    with client.ApiClient(cfg) as responder:
+    with kube_api_client(emulator, "responder") as responder:
         core = client.CoreV1Api(responder)
         breaker = client.V1ConfigMap(metadata=client.V1ObjectMeta(name="breaker"))
         core.create_namespaced_config_map("falco-responder", breaker)

@@ -4,11 +4,11 @@ responder reads it: tailLines, limitBytes, previous, and the kubelet's 400s."""
 from collections.abc import Iterator
 
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from localdev.k8s_api_emulator import KubeApiEmulator
-from tests.conftest import status_of
+from tests.conftest import kube_api_client, status_of
 
 ADMIN = "admin-token"
 TWO = {"containers": [{"name": "app", "image": "a"}, {"name": "side", "image": "b"}]}
@@ -23,12 +23,7 @@ def emulator() -> Iterator[KubeApiEmulator]:
 
 @pytest.fixture
 def core(emulator: KubeApiEmulator) -> Iterator[client.CoreV1Api]:
-    cfg = client.Configuration(host=emulator.url)
-    config.load_kube_config_from_dict(
-        emulator.kubeconfig_dict(token=ADMIN), client_configuration=cfg
-    )
-    cfg.retries = False
-    with client.ApiClient(cfg) as api:
+    with kube_api_client(emulator, ADMIN) as api:
         yield client.CoreV1Api(api)
 
 

@@ -8,12 +8,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from localdev.k8s_api_emulator import KubeApiEmulator
 from localdev.local_stack.wait import wait_until
-from tests.conftest import status_of
+from tests.conftest import kube_api_client, status_of
 
 ADMIN = "admin-token"
 RESPONDER = "system:serviceaccount:falco:responder"
@@ -46,12 +46,7 @@ def apis_for(emulator: KubeApiEmulator) -> Iterator[Callable[[str], Apis]]:
     opened: list[client.ApiClient] = []
 
     def make(token: str) -> Apis:
-        cfg = client.Configuration()
-        config.load_kube_config_from_dict(
-            emulator.kubeconfig_dict(token=token), client_configuration=cfg
-        )
-        cfg.retries = False
-        api_client = client.ApiClient(cfg)
+        api_client = kube_api_client(emulator, token)
         opened.append(api_client)
         return Apis(
             client.CoreV1Api(api_client),
