@@ -13,19 +13,23 @@ can make a write fail, never a wrong decision: a decision made without a write (
 is already counted, the breaker is open) is always made on a fresh read.
 """
 
+from __future__ import annotations
+
 import copy
 import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from kubernetes.client import V1ConfigMap, V1ObjectMeta
-from kubernetes.client.exceptions import ApiException
-
+from responder import k8s
 from responder.actions.base import KubeApis
 from responder.policy import CircuitBreaker
 from shared.errors import TransientError
+
+if TYPE_CHECKING:
+    from kubernetes.client import V1ConfigMap
 
 CONFIGMAP = "falco-responder-circuit-breaker"
 DATA_KEY = "admitted"
@@ -106,7 +110,7 @@ class Breaker:
             stored = self.apis.core.read_namespaced_config_map(
                 CONFIGMAP, self.settings.namespace, _request_timeout=self.timeout
             )
-        except ApiException as exc:
+        except k8s.ApiException as exc:
             if exc.status != 404:
                 raise
             stored = None
@@ -125,10 +129,10 @@ class Breaker:
             if stored is None:
                 return self.apis.core.create_namespaced_config_map(
                     namespace,
-                    V1ConfigMap(metadata=V1ObjectMeta(name=CONFIGMAP), data=data),
+                    k8s.V1ConfigMap(metadata=k8s.V1ObjectMeta(name=CONFIGMAP), data=data),
                     _request_timeout=self.timeout,
                 )
-        except ApiException as exc:
+        except k8s.ApiException as exc:
             if exc.status == 409:  # AlreadyExists
                 return None
             raise
@@ -138,7 +142,7 @@ class Breaker:
             return self.apis.core.replace_namespaced_config_map(
                 CONFIGMAP, namespace, replacement, _request_timeout=self.timeout
             )
-        except ApiException as exc:
+        except k8s.ApiException as exc:
             if exc.status in (404, 409):  # deleted (a reset), or a newer resourceVersion
                 return None
             raise

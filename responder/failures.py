@@ -1,14 +1,20 @@
 """Which Kubernetes and Cloud Storage failures are permanent and which may pass: decided
 here, once."""
 
+from __future__ import annotations
+
 import json
 import logging
+from typing import TYPE_CHECKING
 
 import urllib3
-from kubernetes.client.exceptions import ApiException
 
+from responder import k8s
 from shared.errors import PermanentError, TransientError
 from shared.structured_log import log
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiException
 
 logger = logging.getLogger("falco_responder.responder")
 
@@ -30,7 +36,7 @@ def classify(exc: Exception) -> Exception:
     - 429, 5xx, timeouts, refused or broken connections: transient.
     - any other answer (400, 422...): the request itself is wrong; it never succeeds.
     """
-    if isinstance(exc, ApiException):
+    if isinstance(exc, k8s.ApiException):
         status = exc.status or 0
         detail = f"Kubernetes answered {status}: {_status_message(exc)}"
         if status in (401, 403):

@@ -5,15 +5,19 @@ the owner-aware ones refuse only destructive actions (deleting, evicting or scal
 so a DaemonSet pod can still be labelled or isolated.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-from kubernetes.client import V1Pod
+from typing import TYPE_CHECKING
 
 from responder.actions.base import KubeApis
 from responder.policy import Safety
 from responder.workloads import is_ready, owning_workload, ready_pods
 from shared.alert import FalcoAlert, PodRef
+
+if TYPE_CHECKING:
+    from kubernetes.client import V1Pod
 
 OPT_OUT_VALUE = "true"
 # An alert this far in the future defeats both replay guards (age and creation time).

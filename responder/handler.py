@@ -5,6 +5,8 @@ failures are published to the dead-letter topic first, then acked, so nothing is
 and nothing is retried in vain.
 """
 
+from __future__ import annotations
+
 import json
 import logging
 import threading
@@ -12,11 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kubernetes.client import V1Pod
-from kubernetes.client.exceptions import ApiException
-
+from responder import k8s
 from responder.actions import ActionContext, BaseAction, KubeApis, breaker_fallback
 from responder.actions.base import Change, CountedAction
 from responder.circuit_breaker import Breaker, LastSeen
@@ -47,6 +47,9 @@ from shared.pubsub import publish_confirmed
 from shared.structured_log import bind_trace, log
 from shared.tracing import TRACE_ATTRIBUTE
 
+if TYPE_CHECKING:
+    from kubernetes.client import V1Pod
+
 logger = logging.getLogger("falco_responder.responder")
 
 DEFAULT_POLICY_FILE = Path(__file__).with_name("policy.yaml")
@@ -63,7 +66,7 @@ class Settings:
     kube_timeout: float
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         """From DEAD_LETTER_TOPIC, RESPONSES_TOPIC, POLICY_FILE, DRY_RUN, KUBE_TIMEOUT_SECONDS."""
         policy = config.env(config.POLICY_FILE)
         return cls(
@@ -274,7 +277,7 @@ class Responder:
             return apis.core.read_namespaced_pod(
                 ref.name, ref.namespace, _request_timeout=self.settings.kube_timeout
             )
-        except ApiException as exc:
+        except k8s.ApiException as exc:
             if exc.status == 404:
                 return None
             raise classify(exc) from exc
@@ -303,7 +306,7 @@ class Responder:
             verdict = check(
                 apis, context.pod, context.pod_ref, context.alert, safety, timeout, destructive
             )
-        except ApiException as exc:
+        except k8s.ApiException as exc:
             if exc.status == 404:
                 # The namespace or the controller went away after the pod was read (a
                 # rollout, a deletion): retry; by then the pod is gone too, or settled.

@@ -6,17 +6,18 @@ cluster has its own kubeconfig (a Secret Manager version, or a context of KUBECO
 optionally authenticated with the function's own Google identity (GKE).
 """
 
+from __future__ import annotations
+
 import functools
 import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from kubernetes import client
-from kubernetes import config as kube_config
 
+from responder import k8s
 from responder.actions.base import KubeApis
 from responder.policy import ClusterAccess
 from shared import config
@@ -25,6 +26,7 @@ from shared.structured_log import log
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
+    from kubernetes.client import ApiClient, Configuration
 
 logger = logging.getLogger("falco_responder.responder")
 
@@ -44,7 +46,7 @@ class GoogleToken:
     google-auth is imported only here, by a cluster that uses Google identity.
     """
 
-    def __init__(self, credentials: "Credentials | None" = None) -> None:
+    def __init__(self, credentials: Credentials | None = None) -> None:
         import google.auth
 
         self.credentials = credentials or google.auth.default(scopes=GOOGLE_SCOPES)[0]
@@ -64,10 +66,10 @@ class GoogleToken:
             return str(self.credentials.token)
 
 
-def use_google_identity(configuration: client.Configuration, token: GoogleToken) -> None:
+def use_google_identity(configuration: Configuration, token: GoogleToken) -> None:
     """Authenticate every request with the Google token (the kubeconfig holds no user)."""
 
-    def refresh(conf: client.Configuration) -> None:
+    def refresh(conf: Configuration) -> None:
         conf.api_key["authorization"] = f"Bearer {token.current()}"
 
     # The whole header value, no prefix: client releases look the prefix up under
@@ -79,22 +81,34 @@ def use_google_identity(configuration: client.Configuration, token: GoogleToken)
     configuration.refresh_api_key_hook = refresh
 
 
-class KubeApiClient(client.ApiClient):
-    """The client, decoding Kubernetes times (RFC 3339) with the standard library.
+@functools.cache
+def _api_client_class() -> type[ApiClient]:
+    """KubeApiClient: the client, decoding Kubernetes times (RFC 3339) with the standard
+    library. Defined on first use, as it subclasses the client's ApiClient (responder.k8s).
 
     dateutil's general-purpose parser, which the client uses, was the largest single
     cost of reading a pod. This replaces the client's private decoder (kubernetes < 37,
     as pinned); anything fromisoformat refuses still goes to the client's own.
     """
 
-    def _ApiClient__deserialize_datetime(self, text: str) -> datetime:
-        try:
-            return datetime.fromisoformat(text)
-        except (TypeError, ValueError):
-            return super()._ApiClient__deserialize_datetime(text)
+    class KubeApiClient(k8s.ApiClient):
+        def _ApiClient__deserialize_datetime(self, text: str) -> datetime:
+            try:
+                return datetime.fromisoformat(text)
+            except (TypeError, ValueError):
+                return super()._ApiClient__deserialize_datetime(text)
+
+    return KubeApiClient
 
 
-def _finish(configuration: client.Configuration, source: str) -> KubeApis:
+def __getattr__(name: str) -> Any:
+    """`KubeApiClient`, for code that names the class (PEP 562)."""
+    if name == "KubeApiClient":
+        return _api_client_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _finish(configuration: Configuration, source: str) -> KubeApis:
     # Pub/Sub owns retries (with backoff and a dead-letter topic), so the client makes none.
     configuration.retries = False
     log(
@@ -104,32 +118,32 @@ def _finish(configuration: client.Configuration, source: str) -> KubeApis:
         source=source,
         server=configuration.host,
     )
-    return KubeApis(KubeApiClient(configuration))
+    return KubeApis(_api_client_class()(configuration))
 
 
-def _default_configuration() -> tuple[client.Configuration, str]:
-    configuration = client.Configuration()
+def _default_configuration() -> tuple[Configuration, str]:
+    configuration = k8s.Configuration()
     secret = config.env(config.KUBECONFIG_SECRET)
     path = config.env(config.KUBECONFIG)
     if secret is not None:
         document = yaml.safe_load(read_secret(secret))
-        kube_config.load_kube_config_from_dict(document, client_configuration=configuration)
+        k8s.config.load_kube_config_from_dict(document, client_configuration=configuration)
         return configuration, f"secret {secret}"
     if path is not None:
-        kube_config.load_kube_config(config_file=path, client_configuration=configuration)
+        k8s.config.load_kube_config(config_file=path, client_configuration=configuration)
         return configuration, f"file {path}"
-    kube_config.load_incluster_config(client_configuration=configuration)
+    k8s.config.load_incluster_config(client_configuration=configuration)
     return configuration, "in-cluster service account"
 
 
-def _cluster_configuration(name: str, access: ClusterAccess) -> tuple[client.Configuration, str]:
-    configuration = client.Configuration()
+def _cluster_configuration(name: str, access: ClusterAccess) -> tuple[Configuration, str]:
+    configuration = k8s.Configuration()
     if access.kubeconfig_secret is not None:
         document = yaml.safe_load(read_secret(access.kubeconfig_secret))
-        kube_config.load_kube_config_from_dict(document, client_configuration=configuration)
+        k8s.config.load_kube_config_from_dict(document, client_configuration=configuration)
         source = f"cluster {name}: secret {access.kubeconfig_secret}"
     else:
-        kube_config.load_kube_config(
+        k8s.config.load_kube_config(
             config_file=config.env(config.KUBECONFIG),
             context=access.kubeconfig_context,
             client_configuration=configuration,

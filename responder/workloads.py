@@ -4,11 +4,15 @@ Guards use it (DaemonSet and StatefulSet pods, min_healthy_replicas) and so does
 `scale_to_zero`. A Deployment's pods are owned by a ReplicaSet, which the Deployment owns.
 """
 
-from dataclasses import dataclass
+from __future__ import annotations
 
-from kubernetes.client import V1LabelSelector, V1Pod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from responder.actions.base import KubeApis
+
+if TYPE_CHECKING:
+    from kubernetes.client import V1LabelSelector, V1Pod
 
 # Kinds whose pods a responder may reason about; anything else counts as "other".
 SCALABLE = ("Deployment", "StatefulSet")

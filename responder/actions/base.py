@@ -8,14 +8,17 @@ replaced); every other failure propagates and is classified in one place
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from kubernetes.client import ApiClient, AppsV1Api, CoreV1Api, NetworkingV1Api, V1Pod
 from pydantic import BaseModel, ConfigDict
 
+from responder import k8s
 from responder.namespaces import NamespaceLabels
 from responder.outcome import ActionResult, ActionStatus
 from shared.alert import FalcoAlert, PodRef
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient, AppsV1Api, CoreV1Api, NetworkingV1Api, V1Pod
 
 # Server-side dry run: the API server authorizes and checks the request, changes nothing.
 SERVER_DRY_RUN = "All"
@@ -34,22 +37,22 @@ class RbacRule:
 class KubeApis:
     """The API groups of one cluster, over one connection pool."""
 
-    client: ApiClient
+    client: "ApiClient"
 
     @cached_property
-    def core(self) -> CoreV1Api:
+    def core(self) -> "CoreV1Api":
         """core/v1: pods, evictions, nodes, events, namespaces, configmaps."""
-        return CoreV1Api(self.client)
+        return k8s.CoreV1Api(self.client)
 
     @cached_property
-    def apps(self) -> AppsV1Api:
+    def apps(self) -> "AppsV1Api":
         """apps/v1: deployments, statefulsets, replicasets, daemonsets."""
-        return AppsV1Api(self.client)
+        return k8s.AppsV1Api(self.client)
 
     @cached_property
-    def networking(self) -> NetworkingV1Api:
+    def networking(self) -> "NetworkingV1Api":
         """networking.k8s.io/v1: network policies."""
-        return NetworkingV1Api(self.client)
+        return k8s.NetworkingV1Api(self.client)
 
     @cached_property
     def namespace_labels(self) -> NamespaceLabels:
@@ -64,7 +67,7 @@ class ActionContext:
     apis: KubeApis
     alert: FalcoAlert
     pod_ref: PodRef
-    pod: V1Pod
+    pod: "V1Pod"
     dry_run: bool
     timeout: float
     # The cluster the policy named (None: single-cluster mode), and the message's bytes

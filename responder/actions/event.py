@@ -4,10 +4,9 @@ import hashlib
 from datetime import UTC, datetime
 from typing import ClassVar, Literal
 
-from kubernetes.client import CoreV1Event, V1EventSource, V1ObjectMeta, V1ObjectReference
-from kubernetes.client.exceptions import ApiException
 from pydantic import Field
 
+from responder import k8s
 from responder.actions.base import ActionContext, BaseAction, RbacRule
 from responder.outcome import ActionResult, ActionStatus
 
@@ -39,11 +38,11 @@ class RecordEvent(BaseAction):
         message = (
             self.message or f"Falco rule {alert.rule!r} ({alert.priority.label}): {alert.output}"
         )
-        event = CoreV1Event(
-            metadata=V1ObjectMeta(
+        event = k8s.CoreV1Event(
+            metadata=k8s.V1ObjectMeta(
                 name=event_name(ref.name, alert.alert_id, self.reason), namespace=ref.namespace
             ),
-            involved_object=V1ObjectReference(
+            involved_object=k8s.V1ObjectReference(
                 api_version="v1",
                 kind="Pod",
                 name=ref.name,
@@ -53,7 +52,7 @@ class RecordEvent(BaseAction):
             reason=self.reason,
             message=message[:MAX_MESSAGE],
             type=self.type,
-            source=V1EventSource(component=COMPONENT),
+            source=k8s.V1EventSource(component=COMPONENT),
             reporting_component=COMPONENT,
             reporting_instance=COMPONENT,
             first_timestamp=now,
@@ -65,7 +64,7 @@ class RecordEvent(BaseAction):
             ctx.apis.core.create_namespaced_event(
                 ref.namespace, event, dry_run=ctx.dry_run_param, _request_timeout=ctx.timeout
             )
-        except ApiException as exc:
+        except k8s.ApiException as exc:
             if exc.status == 409:
                 return self.result(target, ActionStatus.ALREADY_DONE, "event already recorded")
             raise

@@ -10,16 +10,18 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from kubernetes.client.exceptions import ApiException
 from pydantic import Field
 
-from responder import evidence_bucket
+from responder import evidence_bucket, k8s
 from responder.actions.base import ActionContext, BaseAction, RbacRule
 from responder.outcome import ActionResult, ActionStatus
 from shared import config
 from shared.errors import PermanentError
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiException
 
 MANIFEST = "manifest.json"
 JSON = "application/json"
@@ -74,7 +76,7 @@ class Evidence:
         self.notes.append({"object": what, "reason": reason})
 
 
-def _status_message(exc: ApiException) -> str:
+def _status_message(exc: "ApiException") -> str:
     try:
         return str(json.loads(exc.body or "").get("message") or exc.reason)
     except (ValueError, AttributeError):
@@ -188,7 +190,7 @@ class CaptureEvidence(BaseAction):
                 _preload_content=False,
                 _request_timeout=ctx.timeout,
             )
-        except ApiException as exc:
+        except k8s.ApiException as exc:
             # 400: the kubelet has no such instance (never started, no previous one).
             if exc.status == 400:
                 evidence.note(name, f"no logs: {_status_message(exc)}")
@@ -222,7 +224,7 @@ class CaptureEvidence(BaseAction):
                 read = getattr(ctx.apis.apps, reader)(
                     owner.name, ctx.pod_ref.namespace, _request_timeout=ctx.timeout
                 )
-            except ApiException as exc:
+            except k8s.ApiException as exc:
                 if exc.status != 404:
                     raise
                 evidence.note("owners.json", f"{owner.kind} {owner.name}: gone (404)")

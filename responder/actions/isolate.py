@@ -7,24 +7,17 @@ comes first, so the pod is cut off the moment it is labelled.
 
 import hashlib
 import ipaddress
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
-from kubernetes.client import (
-    V1IPBlock,
-    V1LabelSelector,
-    V1NetworkPolicy,
-    V1NetworkPolicyEgressRule,
-    V1NetworkPolicyIngressRule,
-    V1NetworkPolicyPeer,
-    V1NetworkPolicySpec,
-    V1ObjectMeta,
-)
-from kubernetes.client.exceptions import ApiException
 from pydantic import Field, field_validator
 
+from responder import k8s
 from responder.actions.base import ActionContext, BaseAction, RbacRule
 from responder.actions.pod import LabelPod
 from responder.outcome import ActionResult, ActionStatus
+
+if TYPE_CHECKING:
+    from kubernetes.client import V1NetworkPolicy
 
 ISOLATION_LABEL = "falco-responder/isolated"
 POLICY_PREFIX = "falco-responder-isolate"
@@ -63,26 +56,28 @@ class IsolatePod(BaseAction):
         allowed = ",".join(sorted(self.allow_cidrs) + sorted(self.allow_namespaces))
         return hashlib.sha256(allowed.encode()).hexdigest()[:10]
 
-    def network_policy(self, namespace: str) -> V1NetworkPolicy:
+    def network_policy(self, namespace: str) -> "V1NetworkPolicy":
         """The policy for this variant: deterministic name, so an existing one counts as done."""
         name = POLICY_PREFIX if self.variant == "true" else f"{POLICY_PREFIX}-{self.variant}"
-        peers = [V1NetworkPolicyPeer(ip_block=V1IPBlock(cidr=c)) for c in self.allow_cidrs] + [
-            V1NetworkPolicyPeer(
-                namespace_selector=V1LabelSelector(match_labels={NAMESPACE_NAME_LABEL: n})
+        peers = [
+            k8s.V1NetworkPolicyPeer(ip_block=k8s.V1IPBlock(cidr=c)) for c in self.allow_cidrs
+        ] + [
+            k8s.V1NetworkPolicyPeer(
+                namespace_selector=k8s.V1LabelSelector(match_labels={NAMESPACE_NAME_LABEL: n})
             )
             for n in self.allow_namespaces
         ]
-        return V1NetworkPolicy(
-            metadata=V1ObjectMeta(
+        return k8s.V1NetworkPolicy(
+            metadata=k8s.V1ObjectMeta(
                 name=name,
                 namespace=namespace,
                 labels={"app.kubernetes.io/managed-by": "falco-responder"},
             ),
-            spec=V1NetworkPolicySpec(
-                pod_selector=V1LabelSelector(match_labels={ISOLATION_LABEL: self.variant}),
+            spec=k8s.V1NetworkPolicySpec(
+                pod_selector=k8s.V1LabelSelector(match_labels={ISOLATION_LABEL: self.variant}),
                 policy_types=["Ingress", "Egress"],
-                ingress=[V1NetworkPolicyIngressRule(_from=peers)] if peers else [],
-                egress=[V1NetworkPolicyEgressRule(to=peers)] if peers else [],
+                ingress=[k8s.V1NetworkPolicyIngressRule(_from=peers)] if peers else [],
+                egress=[k8s.V1NetworkPolicyEgressRule(to=peers)] if peers else [],
             ),
         )
 
@@ -109,7 +104,7 @@ class IsolatePod(BaseAction):
                 dry_run=ctx.dry_run_param,
                 _request_timeout=ctx.timeout,
             )
-        except ApiException as exc:
+        except k8s.ApiException as exc:
             if exc.status != 409:
                 raise
             created = False

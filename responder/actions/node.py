@@ -2,8 +2,7 @@
 
 from typing import ClassVar, Literal
 
-from kubernetes.client.exceptions import ApiException
-
+from responder import k8s
 from responder.actions.base import ActionContext, Change, CountedAction, RbacRule
 from responder.outcome import ActionResult, ActionStatus
 
@@ -26,7 +25,7 @@ class CordonNode(CountedAction):
         target = f"node/{node_name}"
         try:
             node = ctx.apis.core.read_node(node_name, _request_timeout=ctx.timeout)
-        except ApiException as exc:
+        except k8s.ApiException as exc:
             if exc.status == 404:
                 return self.result(target, ActionStatus.SKIPPED, "node not found: gone already")
             raise

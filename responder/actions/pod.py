@@ -3,10 +3,9 @@
 import re
 from typing import ClassVar, Literal
 
-from kubernetes.client import V1DeleteOptions, V1Eviction, V1ObjectMeta, V1Preconditions
-from kubernetes.client.exceptions import ApiException
 from pydantic import Field, model_validator
 
+from responder import k8s
 from responder.actions.base import ActionContext, BaseAction, Change, CountedAction, RbacRule
 from responder.outcome import ActionResult, ActionStatus
 
@@ -42,7 +41,7 @@ class _RemovePod(CountedAction):
         target = change.target
         try:
             self._remove(ctx)
-        except ApiException as exc:
+        except k8s.ApiException as exc:
             if exc.status == 404:
                 return self.result(
                     target, ActionStatus.ALREADY_DONE, f"pod gone before it could be {self.past}"
@@ -107,10 +106,10 @@ class EvictPod(_RemovePod):
     past: ClassVar[str] = "evicted"
 
     def _remove(self, ctx: ActionContext) -> None:
-        preconditions = V1Preconditions(uid=ctx.pod.metadata.uid)
-        eviction = V1Eviction(
-            metadata=V1ObjectMeta(name=ctx.pod_ref.name, namespace=ctx.pod_ref.namespace),
-            delete_options=V1DeleteOptions(
+        preconditions = k8s.V1Preconditions(uid=ctx.pod.metadata.uid)
+        eviction = k8s.V1Eviction(
+            metadata=k8s.V1ObjectMeta(name=ctx.pod_ref.name, namespace=ctx.pod_ref.namespace),
+            delete_options=k8s.V1DeleteOptions(
                 grace_period_seconds=self.grace_period_seconds, preconditions=preconditions
             ),
         )
@@ -176,7 +175,7 @@ class _PatchPodMetadata(BaseAction):
                 dry_run=ctx.dry_run_param,
                 _request_timeout=ctx.timeout,
             )
-        except ApiException as exc:
+        except k8s.ApiException as exc:
             # 404: gone. 422 on metadata.uid (immutable): the name holds a replacement now.
             if exc.status == 404 or (exc.status == 422 and "metadata.uid" in (exc.body or "")):
                 return self.result(target, ActionStatus.SKIPPED, "pod gone or replaced meanwhile")
