@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -82,7 +82,7 @@ def use_google_identity(configuration: Configuration, token: GoogleToken) -> Non
 
 
 @functools.cache
-def _api_client_class() -> type[ApiClient]:
+def kube_api_client_class() -> type[ApiClient]:
     """KubeApiClient: the client, decoding Kubernetes times (RFC 3339) with the standard
     library. Defined on first use, as it subclasses the client's ApiClient (responder.k8s).
 
@@ -101,13 +101,6 @@ def _api_client_class() -> type[ApiClient]:
     return KubeApiClient
 
 
-def __getattr__(name: str) -> Any:
-    """`KubeApiClient`, for code that names the class (PEP 562)."""
-    if name == "KubeApiClient":
-        return _api_client_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def _finish(configuration: Configuration, source: str) -> KubeApis:
     # Pub/Sub owns retries (with backoff and a dead-letter topic), so the client makes none.
     configuration.retries = False
@@ -118,7 +111,7 @@ def _finish(configuration: Configuration, source: str) -> KubeApis:
         source=source,
         server=configuration.host,
     )
-    return KubeApis(_api_client_class()(configuration))
+    return KubeApis(kube_api_client_class()(configuration))
 
 
 def _default_configuration() -> tuple[Configuration, str]:

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 from kubernetes import client
 
-from responder.kube import KubeApiClient
+from responder.kube import kube_api_client_class
 
 POD = {
     "metadata": {"name": "web", "creationTimestamp": "2024-01-02T03:04:05Z"},
@@ -23,7 +23,7 @@ def _decode(api_client: client.ApiClient, document: dict) -> client.V1Pod:
 
 
 def test_times_decode_to_the_same_aware_datetimes_as_the_stock_client():
-    ours = _decode(KubeApiClient(client.Configuration()), POD)
+    ours = _decode(kube_api_client_class()(client.Configuration()), POD)
     stock = _decode(client.ApiClient(client.Configuration()), POD)
     pairs = [
         (ours.metadata.creation_timestamp, stock.metadata.creation_timestamp),
@@ -40,6 +40,6 @@ def test_times_decode_to_the_same_aware_datetimes_as_the_stock_client():
 
 def test_a_time_fromisoformat_refuses_goes_to_the_stock_decoder():
     odd = {"metadata": {"name": "web", "creationTimestamp": "Jan 2 2024 03:04:05 UTC"}}
-    ours = _decode(KubeApiClient(client.Configuration()), odd)
+    ours = _decode(kube_api_client_class()(client.Configuration()), odd)
     stock = _decode(client.ApiClient(client.Configuration()), odd)
     assert ours.metadata.creation_timestamp == stock.metadata.creation_timestamp
