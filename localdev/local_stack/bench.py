@@ -169,17 +169,26 @@ def _create_pods(stack: LocalStack, prefix: str, count: int) -> None:
         stack.kube.create_pod("default", f"{prefix}-{i}", creation_timestamp=created)
 
 
-def _deletes_since(stack: LocalStack, mark: int) -> int:
+@dataclass
+class DeleteCounter:
     """Pods the responder deleted since request `mark` (grace 0: gone on the answer).
 
-    Read from the emulator's request log: polling the pods themselves would take the
-    emulator's own lock and CPU away from the responder being measured.
+    Read from the emulator's request log, keeping its place: polling the pods themselves,
+    or copying the whole log on every poll, would take the emulator's own lock and CPU
+    away from the responder being measured.
     """
-    return sum(
-        1
-        for r in stack.kube.requests[mark:]
-        if r.method == "DELETE" and r.status == 200 and "/pods/" in r.path
-    )
+
+    stack: LocalStack
+    mark: int
+    deleted: int = 0
+
+    def __call__(self) -> int:
+        new = self.stack.kube.requests_since(self.mark)
+        self.mark += len(new)
+        self.deleted += sum(
+            1 for r in new if r.method == "DELETE" and r.status == 200 and "/pods/" in r.path
+        )
+        return self.deleted
 
 
 def _floor_burst(topic: str, markers: Path, round_: int) -> float:
@@ -207,14 +216,14 @@ def _delete_burst(stack: LocalStack, round_: int) -> tuple[float, Counter[str]]:
     start = time.perf_counter()
     _publish_at_once(stack.topology.alerts_topic, messages)
     seconds = (time.perf_counter() - start) + _wait_for_every(
-        "every pod of the burst to be deleted", lambda: _deletes_since(stack, mark), BURST
+        "every pod of the burst to be deleted", DeleteCounter(stack, mark), BURST
     )
     left = [i for i in range(BURST) if stack.kube.get_pod("default", f"{prefix}-{i}")]
     if left:
         raise RuntimeError(f"{len(left)} pods of the burst are still there")
     # Every alert's Kubernetes calls end with its DELETE: all are in the log by now.
     calls: Counter[str] = Counter()
-    for record in stack.kube.requests[mark:]:
+    for record in stack.kube.requests_since(mark):
         if record.user == RESPONDER_USER:
             info = parse_request_info(record.method, record.path, record.query)
             calls[f"{record.method} {info.resource or record.path}"] += 1
