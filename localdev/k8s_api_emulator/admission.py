@@ -118,11 +118,12 @@ class ValidatingAdmission:
         return lambda attrs: self.validate(attrs, user, warnings)
 
     def validate(self, attrs: Attributes, user: User, warnings: list[str]) -> None:
+        # Read, never changed: the stored objects themselves, not copies.
         with self._store.lock:
-            policies = self._store.list(VALIDATING_ADMISSION_POLICIES.resource)
-            bindings = self._store.list(VALIDATING_ADMISSION_POLICY_BINDINGS.resource)
+            policies = self._store.shared(VALIDATING_ADMISSION_POLICIES.resource)
+            bindings = self._store.shared(VALIDATING_ADMISSION_POLICY_BINDINGS.resource)
             namespace = (
-                self._store.get(NAMESPACES.resource, "", attrs.namespace)
+                self._store.shared_object(NAMESPACES.resource, "", attrs.namespace)
                 if attrs.namespace and attrs.kind is not NAMESPACES
                 else None
             )

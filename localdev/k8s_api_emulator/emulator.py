@@ -444,3 +444,7 @@ class KubeApiEmulator:
     def requests(self) -> list[RequestRecord]:
         """A snapshot of every HTTP request answered so far, oldest first."""
         return self._log.snapshot()
+
+    def requests_since(self, mark: int) -> list[RequestRecord]:
+        """The requests answered after the first ``mark``, oldest first."""
+        return self._log.since(mark)

@@ -27,3 +27,9 @@ class RequestLog:
     def snapshot(self) -> list[RequestRecord]:
         with self._lock:
             return list(self._records)
+
+    def since(self, mark: int) -> list[RequestRecord]:
+        """The records from position ``mark`` on: a poller that keeps its place copies only
+        what is new, not the whole log each time."""
+        with self._lock:
+            return self._records[mark:]

@@ -9,7 +9,11 @@ a ratio says what our code costs rather than how fast this machine is:
   emulator pushes two messages at a time, so this compares the cost per message);
 - Kubernetes API calls per deleted pod, beside the two a delete needs (read it, delete
   it), with every call named;
-- import time of each function's module and peak RSS of each function's process.
+- the CPU each process spent per alert during the bursts, beside the empty handler's: on
+  this machine the emulators share the cores with the functions, so this says where the
+  burst's time goes;
+- import time of each function's module, the responder's beside the libraries it cannot
+  start without; peak RSS of each function's process.
 Each goal prints PASS or FAIL; the table goes to bench-results/bench.md; the exit code is
 non-zero if a goal is missed.
 """
@@ -44,6 +48,10 @@ from shared import config
 POSTS = 200
 BURST = 150
 ROUNDS = 5
+# Rounds of both bursts run first and discarded: the emulator is a JVM, and its JIT is
+# still compiling through the first bursts, where the responder (which also publishes)
+# exercises more of it than the empty handler does.
+WARM_UP_ROUNDS = 1
 IMPORT_RUNS = 7
 RESULTS = REPO_ROOT / "bench-results" / "bench.md"
 # The breaker stays on, as by default, but never trips; its short window keeps the count
@@ -51,6 +59,8 @@ RESULTS = REPO_ROOT / "bench-results" / "bench.md"
 # window would make every write carry all of the run's hundreds of deletes.
 BREAKER_ON = {"safety": {"circuit_breaker": {"max_actions": 100_000, "window": "1s"}}}
 FLOOR_TOPIC = "falco-alerts-bench-floor"
+# The libraries the responder imports before it can take a request, whatever its code.
+STARTUP_LIBRARIES = ("functions_framework", "google.pubsub_v1", "pydantic")
 
 
 @dataclass(frozen=True)
@@ -169,62 +179,96 @@ def _create_pods(stack: LocalStack, prefix: str, count: int) -> None:
         stack.kube.create_pod("default", f"{prefix}-{i}", creation_timestamp=created)
 
 
-def _deletes_since(stack: LocalStack, mark: int) -> int:
+@dataclass
+class DeleteCounter:
     """Pods the responder deleted since request `mark` (grace 0: gone on the answer).
 
-    Read from the emulator's request log: polling the pods themselves would take the
-    emulator's own lock and CPU away from the responder being measured.
+    Read from the emulator's request log, keeping its place: polling the pods themselves,
+    or copying the whole log on every poll, would take the emulator's own lock and CPU
+    away from the responder being measured.
     """
-    return sum(
-        1
-        for r in stack.kube.requests[mark:]
-        if r.method == "DELETE" and r.status == 200 and "/pods/" in r.path
-    )
+
+    stack: LocalStack
+    mark: int
+    deleted: int = 0
+
+    def __call__(self) -> int:
+        new = self.stack.kube.requests_since(self.mark)
+        self.mark += len(new)
+        self.deleted += sum(
+            1 for r in new if r.method == "DELETE" and r.status == 200 and "/pods/" in r.path
+        )
+        return self.deleted
 
 
-def _floor_burst(topic: str, markers: Path, round_: int) -> float:
-    """Seconds for the empty handler to take BURST messages published at once."""
+# Where a burst's CPU goes: a name and a reading of CPU seconds used so far.
+CpuSources = dict[str, Callable[[], float]]
+
+
+def _cpu_used(sources: CpuSources, since: dict[str, float]) -> Counter[str]:
+    return Counter({name: read() - since[name] for name, read in sources.items()})
+
+
+def _cpu_now(sources: CpuSources) -> dict[str, float]:
+    return {name: read() for name, read in sources.items()}
+
+
+def _floor_burst(
+    topic: str, markers: Path, round_: int, cpu: CpuSources
+) -> tuple[float, Counter[str]]:
+    """Seconds for the empty handler to take BURST messages published at once; the CPU
+    each process used meanwhile."""
     prefix = f"floor{round_}-"
     messages = [
         (data, {"alert_id": f"{prefix}{i}"})
         for i, (data, _) in enumerate(_delete_alerts(prefix, BURST))
     ]
-    start = time.perf_counter()
+    before, start = _cpu_now(cpu), time.perf_counter()
     _publish_at_once(topic, messages)
-    return (time.perf_counter() - start) + _wait_for_every(
+    seconds = (time.perf_counter() - start) + _wait_for_every(
         "the empty handler to take every message",
         lambda: sum(1 for m in markers.iterdir() if m.name.startswith(prefix)),
         BURST,
     )
+    return seconds, _cpu_used(cpu, before)
 
 
-def _delete_burst(stack: LocalStack, round_: int) -> tuple[float, Counter[str]]:
-    """Seconds until BURST pods, alerted on at once, are deleted; the responder's calls."""
+def _delete_burst(
+    stack: LocalStack, round_: int, cpu: CpuSources
+) -> tuple[float, Counter[str], Counter[str]]:
+    """Seconds until BURST pods, alerted on at once, are deleted; the responder's calls;
+    the CPU each process used meanwhile."""
     prefix = f"burst{round_}"
     _create_pods(stack, prefix, BURST)
     messages = _delete_alerts(prefix, BURST)
     mark = len(stack.kube.requests)
-    start = time.perf_counter()
+    before, start = _cpu_now(cpu), time.perf_counter()
     _publish_at_once(stack.topology.alerts_topic, messages)
     seconds = (time.perf_counter() - start) + _wait_for_every(
-        "every pod of the burst to be deleted", lambda: _deletes_since(stack, mark), BURST
+        "every pod of the burst to be deleted", DeleteCounter(stack, mark), BURST
     )
+    used = _cpu_used(cpu, before)
     left = [i for i in range(BURST) if stack.kube.get_pod("default", f"{prefix}-{i}")]
     if left:
         raise RuntimeError(f"{len(left)} pods of the burst are still there")
     # Every alert's Kubernetes calls end with its DELETE: all are in the log by now.
     calls: Counter[str] = Counter()
-    for record in stack.kube.requests[mark:]:
+    for record in stack.kube.requests_since(mark):
         if record.user == RESPONDER_USER:
             info = parse_request_info(record.method, record.path, record.query)
             calls[f"{record.method} {info.resource or record.path}"] += 1
-    return seconds, calls
+    return seconds, calls, used
 
 
-def burst(stack: LocalStack) -> tuple[Row, Row]:
+def _per_alert(used: Counter[str], alerts: int) -> str:
+    return ", ".join(f"{name} {seconds / alerts * 1000:.1f} ms" for name, seconds in used.items())
+
+
+def burst(stack: LocalStack) -> tuple[Row, Row, Row]:
     """BURST delete alerts at once: pods deleted per second beside the empty handler's
-    messages per second, in alternating rounds so both see the same machine; and the
-    Kubernetes calls the responder made per deleted pod."""
+    messages per second, in alternating rounds so both see the same machine; the
+    Kubernetes calls the responder made per deleted pod; and the CPU each process spent
+    per alert (on this machine every process shares the same cores)."""
     _create_pods(stack, "warm", 1)
     _publish_at_once(stack.topology.alerts_topic, _delete_alerts("warm", 1))
     wait_until(lambda: stack.kube.get_pod("default", "warm-0") is None, 60, "a warm-up delete")
@@ -235,18 +279,37 @@ def burst(stack: LocalStack) -> tuple[Row, Row]:
     ours: list[float] = []
     floors: list[float] = []
     calls: Counter[str] = Counter()
+    ours_cpu: Counter[str] = Counter()
+    floor_cpu: Counter[str] = Counter()
+    pubsub = next(s for s in stack.services if s.name == "pubsub-emulator")
     with tempfile.TemporaryDirectory() as folder:
         markers = Path(folder)
         floor_service = start_floor(stack, markers)
+        # This process runs the Kubernetes API emulator's threads, and the bench's own
+        # publishing and polling (the same for both bursts).
+        floor_sources: CpuSources = {
+            "empty handler": lambda: cpu_seconds(floor_service),
+            "Pub/Sub emulator": lambda: cpu_seconds(pubsub),
+            "bench process": time.process_time,
+        }
+        ours_sources: CpuSources = {
+            "responder": lambda: cpu_seconds(stack.responder),
+            "Pub/Sub emulator": lambda: cpu_seconds(pubsub),
+            "bench process with the Kubernetes API emulator": time.process_time,
+        }
         try:
             topic = pubsub_v1.PublisherClient.topic_path(stack.project, FLOOR_TOPIC)
             _publish_at_once(topic, [(b"{}", {"alert_id": "warm-up"})])
             wait_until((markers / "warm-up").exists, 60, "the empty handler to warm up")
-            for round_ in range(ROUNDS):
-                floors.append(_floor_burst(topic, markers, round_))
-                seconds, counted = _delete_burst(stack, round_)
-                ours.append(seconds)
-                calls += counted
+            for round_ in range(-WARM_UP_ROUNDS, ROUNDS):
+                floor_seconds, floor_used = _floor_burst(topic, markers, round_, floor_sources)
+                seconds, counted, used = _delete_burst(stack, round_, ours_sources)
+                if round_ >= 0:
+                    floors.append(floor_seconds)
+                    ours.append(seconds)
+                    calls += counted
+                    floor_cpu += floor_used
+                    ours_cpu += used
         finally:
             floor_service.stop()
     # Each round's ratio is of two bursts a few seconds apart: their median shrugs off
@@ -273,7 +336,12 @@ def burst(stack: LocalStack) -> tuple[Row, Row]:
         "<= 4 calls",
         per_pod <= 4,
     )
-    return throughput, kube_calls
+    cpu = Row(
+        "CPU per alert by process, during the bursts (no goal: where the time goes)",
+        _per_alert(ours_cpu, deleted),
+        _per_alert(floor_cpu, deleted),
+    )
+    return throughput, kube_calls, cpu
 
 
 def import_seconds(module: str, env: dict[str, str]) -> tuple[float, float]:
@@ -300,17 +368,42 @@ def import_seconds(module: str, env: dict[str, str]) -> tuple[float, float]:
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 
-def peak_rss_mib(service: Service) -> float:
-    """Largest VmHWM among the service's processes (functions-framework forks a worker)."""
+def _group_processes(service: Service) -> list[Path]:
+    """/proc entries of the service's process group (functions-framework forks a worker;
+    gcloud starts the emulator's JVM)."""
     group = os.getpgid(service.process.pid)
-    peaks = []
-    for status in Path("/proc").glob("[0-9]*/status"):
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
         try:
-            if os.getpgid(int(status.parent.name)) != group:
-                continue
-            fields = dict(line.split(":", 1) for line in status.read_text().splitlines())
+            if os.getpgid(int(entry.name)) == group:
+                found.append(entry)
         except (OSError, ValueError):
             continue
+    return found
+
+
+def cpu_seconds(service: Service) -> float:
+    """User and system CPU time used so far by the service's processes."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in _group_processes(service):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def peak_rss_mib(service: Service) -> float:
+    """Largest VmHWM among the service's processes (functions-framework forks a worker)."""
+    peaks = []
+    for entry in _group_processes(service):
+        try:
+            lines = (entry / "status").read_text().splitlines()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in lines if ":" in line)
         peaks.append(int(fields["VmHWM"].split()[0]) / 1024)
     return max(peaks)
 
@@ -360,12 +453,18 @@ def main() -> int:
     wall, cpu = import_seconds("ingest.main", env)
     rows.append(Row("cold import `import ingest.main`", f"{wall:.2f} s (CPU {cpu:.2f} s)"))
     wall, cpu = import_seconds("responder.main", env)
+    # What the responder cannot start without, whatever its own code: the framework that
+    # serves it, the Pub/Sub client every alert's outcome goes through, and pydantic, in
+    # which the policy is validated at start.
+    needed, _ = import_seconds(", ".join(STARTUP_LIBRARIES), env)
     rows.append(
         Row(
             "cold import `import responder.main`",
             f"{wall:.2f} s (CPU {cpu:.2f} s)",
-            goal="<= 0.6 s",
-            met=wall <= 0.6,
+            f"import {', '.join(STARTUP_LIBRARIES)}: {needed:.2f} s",
+            f"{wall / needed:.1f}x",
+            "<= 0.6 s",
+            wall <= 0.6,
         )
     )
     text = table(rows)
