@@ -30,6 +30,13 @@ class RecordEvent(BaseAction):
     type: Literal["Normal", "Warning"] = "Warning"
 
     rbac: ClassVar = (RbacRule("", ("events",), ("create",)),)
+    description: ClassVar[str] = "a Kubernetes Event on the pod"
+    idempotent: ClassVar[str] = "its name is derived from the alert, so a redelivery finds it"
+    example: ClassVar = {
+        "action": "record_event",
+        "reason": "FalcoShellInContainer",
+        "message": "an interactive shell ran in this pod",
+    }
 
     def run(self, ctx: ActionContext) -> ActionResult:
         """Create the Event; 409 (already there) means a redelivery: already done."""

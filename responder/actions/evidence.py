@@ -103,6 +103,11 @@ class CaptureEvidence(BaseAction):
         RbacRule("", ("events",), ("list",)),
         RbacRule("apps", ("replicasets", "deployments", "statefulsets", "daemonsets"), ("get",)),
     )
+    description: ClassVar[str] = (
+        "stores the pod's evidence (spec, events, logs, owners) in Cloud Storage"
+    )
+    idempotent: ClassVar[str] = "objects are named by the alert id and created only if absent"
+    example: ClassVar = {"action": "capture_evidence", "log_lines": 500}
 
     def run(self, ctx: ActionContext) -> ActionResult:
         """Read everything, then create each object; a dry run writes nothing."""

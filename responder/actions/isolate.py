@@ -35,6 +35,18 @@ class IsolatePod(BaseAction):
         RbacRule("networking.k8s.io", ("networkpolicies",), ("create",)),
         *LabelPod.rbac,
     )
+    description: ClassVar[str] = (
+        f"a NetworkPolicy denying all ingress and egress to pods labelled `{ISOLATION_LABEL}`, "
+        "then that label; the pod stays for forensics. Isolation only tightens: a pod "
+        "already isolated is never moved to a looser policy (other NetworkPolicies in the "
+        "namespace still add their allowances)"
+    )
+    idempotent: ClassVar[str] = "the policy's name is deterministic (AlreadyExists counts as done)"
+    example: ClassVar = {
+        "action": "isolate_pod",
+        "allow_cidrs": ["10.0.0.0/8"],
+        "allow_namespaces": ["forensics"],
+    }
 
     @field_validator("allow_cidrs")
     @classmethod

@@ -16,6 +16,9 @@ class CordonNode(CountedAction):
     action: Literal["cordon_node"]
 
     rbac: ClassVar = (RbacRule("", ("nodes",), ("get", "patch")),)
+    description: ClassVar[str] = "marks the pod's node unschedulable"
+    idempotent: ClassVar[str] = 'an already cordoned node is "already done"'
+    example: ClassVar = {"action": "cordon_node"}
 
     def plan(self, ctx: ActionContext) -> Change | ActionResult:
         """The node, read: nothing to do off a node, for a node gone or already cordoned."""

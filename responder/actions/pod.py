@@ -18,6 +18,7 @@ class _RemovePod(CountedAction):
     """
 
     destructive: ClassVar[bool] = True
+    idempotent: ClassVar[str] = '404 and a failed precondition are "already done"'
     verb: ClassVar[str]  # "delete"
     past: ClassVar[str]  # "deleted"
 
@@ -64,6 +65,8 @@ class DeletePod(_RemovePod):
     grace_period_seconds: int = Field(default=0, ge=0, le=3600)
 
     rbac: ClassVar = (RbacRule("", ("pods",), ("get", "delete")),)
+    description: ClassVar[str] = "deletes the pod with a UID precondition"
+    example: ClassVar = {"action": "delete_pod", "grace_period_seconds": 0}
     verb: ClassVar[str] = "delete"
     past: ClassVar[str] = "deleted"
 
@@ -99,9 +102,16 @@ class EvictPod(_RemovePod):
     """
 
     action: Literal["evict_pod"]
-    grace_period_seconds: int | None = Field(default=None, ge=0, le=3600)
+    grace_period_seconds: int | None = Field(
+        default=None, ge=0, le=3600, description="default: the pod's own"
+    )
 
     rbac: ClassVar = (RbacRule("", ("pods/eviction",), ("create",)),)
+    description: ClassVar[str] = (
+        "Eviction API, so PodDisruptionBudgets are honoured; a budget's 429 is retried, "
+        "then dead-lettered"
+    )
+    example: ClassVar = {"action": "evict_pod", "grace_period_seconds": 30}
     verb: ClassVar[str] = "evict"
     past: ClassVar[str] = "evicted"
 
@@ -191,6 +201,9 @@ class LabelPod(_PatchPodMetadata):
 
     action: Literal["label_pod"]
     field: ClassVar[str] = "labels"
+    description: ClassVar[str] = "one patch carrying the pod's UID"
+    idempotent: ClassVar[str] = 'labels already so: "already done"'
+    example: ClassVar = {"action": "label_pod", "add": {"security/suspect": "true"}}
 
 
 class AnnotatePod(_PatchPodMetadata):
@@ -198,3 +211,10 @@ class AnnotatePod(_PatchPodMetadata):
 
     action: Literal["annotate_pod"]
     field: ClassVar[str] = "annotations"
+    description: ClassVar[str] = "the same for annotations: one patch carrying the pod's UID"
+    idempotent: ClassVar[str] = 'annotations already so: "already done"'
+    example: ClassVar = {
+        "action": "annotate_pod",
+        "add": {"security/falco-alert": "shell in container"},
+        "remove": ["security/cleared-by"],
+    }

@@ -18,6 +18,9 @@ class ScaleToZero(CountedAction):
         RbacRule("apps", ("replicasets",), ("get",)),
         RbacRule("apps", ("deployments", "statefulsets"), ("get", "patch")),
     )
+    description: ClassVar[str] = "scales the owning Deployment or StatefulSet to 0"
+    idempotent: ClassVar[str] = '0 replicas is "already done"'
+    example: ClassVar = {"action": "scale_to_zero"}
 
     def plan(self, ctx: ActionContext) -> Change | ActionResult:
         """The owning workload, found through owner references: one change however many
