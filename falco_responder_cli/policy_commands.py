@@ -1,5 +1,6 @@
-"""`policy validate`, `explain`, `rbac` and `admission`: check a policy, see what it does,
-what it needs, and what the cluster should hold the responder to.
+"""`policy validate`, `explain`, `rbac`, `admission` and `actions`: check a policy, see what
+it does, what it needs, what the cluster should hold the responder to, and what a rule
+can do.
 
 `explain` runs the responder's own decision and rails (responder.handler.Responder,
 read-only), so what it prints is what the responder would do, not a second opinion.
@@ -15,6 +16,7 @@ import yaml
 from kubernetes import client
 from kubernetes import config as kube_config
 
+from falco_responder_cli import action_catalog
 from responder import admission
 from responder.actions import KubeApis
 from responder.decision import plan
@@ -313,3 +315,15 @@ def admission_command(service_account: str, google_identity: str, file: Path) ->
         raise click.BadParameter(str(exc), param_hint="--service-account") from None
     documents = admission.manifests(read_policy(file), [user, google_identity])
     click.echo(admission.to_yaml(documents), nl=False)
+
+
+@policy_group.command("actions", short_help="List the actions a policy rule can run.")
+@click.option("--markdown", is_flag=True, help="README's action table, as Markdown.")
+def actions_command(markdown: bool) -> None:
+    """List every action a rule's `actions:` can hold: what it does, its parameters and
+    their defaults, whether it is destructive, the RBAC it needs, and an example entry.
+
+    The RBAC is the action's own; every rule also reads the pod and its namespace, and
+    destructive actions need more (`policy rbac` prints a policy's whole ClusterRole).
+    """
+    click.echo(action_catalog.markdown() if markdown else action_catalog.text(), nl=False)
