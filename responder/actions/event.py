@@ -30,7 +30,7 @@ class RecordEvent(BaseAction):
     type: Literal["Normal", "Warning"] = "Warning"
 
     rbac: ClassVar = (RbacRule("", ("events",), ("create",)),)
-    description: ClassVar[str] = "a Kubernetes Event on the pod"
+    description: ClassVar[str] = "records a Kubernetes Event on the pod"
     idempotent: ClassVar[str] = "its name is derived from the alert, so a redelivery finds it"
     example: ClassVar = {
         "action": "record_event",

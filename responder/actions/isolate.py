@@ -36,10 +36,10 @@ class IsolatePod(BaseAction):
         *LabelPod.rbac,
     )
     description: ClassVar[str] = (
-        f"a NetworkPolicy denying all ingress and egress to pods labelled `{ISOLATION_LABEL}`, "
-        "then that label; the pod stays for forensics. Isolation only tightens: a pod "
-        "already isolated is never moved to a looser policy (other NetworkPolicies in the "
-        "namespace still add their allowances)"
+        "creates a NetworkPolicy denying all ingress and egress to pods labelled "
+        f"`{ISOLATION_LABEL}`, then gives the pod that label; the pod stays for forensics. "
+        "Isolation only tightens: a pod already isolated is never moved to a looser policy "
+        "(other NetworkPolicies in the namespace still add their allowances)"
     )
     idempotent: ClassVar[str] = "the policy's name is deterministic (AlreadyExists counts as done)"
     example: ClassVar = {

@@ -108,8 +108,8 @@ class EvictPod(_RemovePod):
 
     rbac: ClassVar = (RbacRule("", ("pods/eviction",), ("create",)),)
     description: ClassVar[str] = (
-        "Eviction API, so PodDisruptionBudgets are honoured; a budget's 429 is retried, "
-        "then dead-lettered"
+        "evicts the pod through the Eviction API, so PodDisruptionBudgets are honoured; a "
+        "budget's 429 is retried, then dead-lettered"
     )
     example: ClassVar = {"action": "evict_pod", "grace_period_seconds": 30}
     verb: ClassVar[str] = "evict"
@@ -201,7 +201,7 @@ class LabelPod(_PatchPodMetadata):
 
     action: Literal["label_pod"]
     field: ClassVar[str] = "labels"
-    description: ClassVar[str] = "one patch carrying the pod's UID"
+    description: ClassVar[str] = "adds and removes the pod's labels, in one patch carrying its UID"
     idempotent: ClassVar[str] = 'labels already so: "already done"'
     example: ClassVar = {"action": "label_pod", "add": {"security/suspect": "true"}}
 
@@ -211,7 +211,9 @@ class AnnotatePod(_PatchPodMetadata):
 
     action: Literal["annotate_pod"]
     field: ClassVar[str] = "annotations"
-    description: ClassVar[str] = "the same for annotations: one patch carrying the pod's UID"
+    description: ClassVar[str] = (
+        "adds and removes the pod's annotations, in one patch carrying its UID"
+    )
     idempotent: ClassVar[str] = 'annotations already so: "already done"'
     example: ClassVar = {
         "action": "annotate_pod",
