@@ -211,24 +211,10 @@ class Router:
                 kind, namespace, _json(request.body), dry_run=dry_run, admit=admit
             )
             return Response(201, created)
-        if info.verb == "update" and info.name:
-            dry_run = dry_run_from_query(query, "UpdateOptions")
-            status, updated = self._updates.update(
-                kind, namespace, info.name, _json(request.body), dry_run=dry_run, admit=admit
-            )
-            return Response(status, updated)
-        if info.verb == "patch" and info.name:
-            dry_run = dry_run_from_query(query, "PatchOptions")
-            patched = self._updates.patch(
-                kind,
-                namespace,
-                info.name,
-                request.content_type,
-                request.body,
-                dry_run=dry_run,
-                admit=admit,
-            )
-            return Response(200, patched)
+        if info.verb in ("update", "patch") and info.name:
+            options = "UpdateOptions" if info.verb == "update" else "PatchOptions"
+            dry_run = dry_run_from_query(query, options)
+            return self._write(request, info, kind, namespace, dry_run, admit)
         if info.verb == "delete":
             if request.body.strip():
                 body = _json(request.body)
@@ -274,17 +260,30 @@ class Router:
             return Response(200, scale)
         if info.verb == "get":
             return Response(200, self._api.get(kind, namespace, info.name))
+        return self._write(request, info, kind, namespace, dry_run, admit, subresource="status")
+
+    def _write(
+        self,
+        request: Request,
+        info: RequestInfo,
+        kind: ResourceKind,
+        namespace: str,
+        dry_run: bool,
+        admit: Admit,
+        subresource: str = "",
+    ) -> Response:
+        """PUT (update) or PATCH of an object, or of its status."""
         if info.verb == "update":
-            _, updated = self._updates.update(
+            status, updated = self._updates.update(
                 kind,
                 namespace,
                 info.name,
                 _json(request.body),
                 dry_run=dry_run,
                 admit=admit,
-                subresource="status",
+                subresource=subresource,
             )
-            return Response(200, updated)
+            return Response(status, updated)
         patched = self._updates.patch(
             kind,
             namespace,
@@ -293,6 +292,6 @@ class Router:
             request.body,
             dry_run=dry_run,
             admit=admit,
-            subresource="status",
+            subresource=subresource,
         )
         return Response(200, patched)
