@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("falco_responder.responder")
 
 
-def _status_message(exc: ApiException) -> str:
+def status_message(exc: ApiException) -> str:
     """The `message` of the Kubernetes Status body, else the HTTP reason."""
     try:
         message = json.loads(exc.body or "").get("message")
@@ -38,7 +38,7 @@ def classify(exc: Exception) -> Exception:
     """
     if isinstance(exc, k8s.ApiException):
         status = exc.status or 0
-        detail = f"Kubernetes answered {status}: {_status_message(exc)}"
+        detail = f"Kubernetes answered {status}: {status_message(exc)}"
         if status in (401, 403):
             log(
                 logger,

@@ -10,18 +10,16 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
 from responder import evidence_bucket, k8s
 from responder.actions.base import ActionContext, BaseAction, RbacRule
+from responder.failures import status_message
 from responder.outcome import ActionResult, ActionStatus
 from shared import config
 from shared.errors import PermanentError
-
-if TYPE_CHECKING:
-    from kubernetes.client import ApiException
 
 MANIFEST = "manifest.json"
 JSON = "application/json"
@@ -74,13 +72,6 @@ class Evidence:
 
     def note(self, what: str, reason: str) -> None:
         self.notes.append({"object": what, "reason": reason})
-
-
-def _status_message(exc: "ApiException") -> str:
-    try:
-        return str(json.loads(exc.body or "").get("message") or exc.reason)
-    except (ValueError, AttributeError):
-        return str(exc.reason)
 
 
 class CaptureEvidence(BaseAction):
@@ -198,7 +189,7 @@ class CaptureEvidence(BaseAction):
         except k8s.ApiException as exc:
             # 400: the kubelet has no such instance (never started, no previous one).
             if exc.status == 400:
-                evidence.note(name, f"no logs: {_status_message(exc)}")
+                evidence.note(name, f"no logs: {status_message(exc)}")
                 return
             raise
         data = response.data
