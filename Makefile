@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test demo bench soak lint terraform-check setup clean
+.PHONY: test demo bench soak lint docs terraform-check setup clean
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint
+# The documentation site, strict: a broken link or anchor, or a page missing from mkdocs.yml's
+# nav, fails it.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
+test: lint docs
 	$(VENV)/bin/python -m pytest
 
 demo: $(STAMP)
@@ -35,4 +40,4 @@ terraform-check:
 	bash .ci/terraform-checks
 
 clean:
-	rm -rf $(VENV) .venv-checkov .pytest_cache .ruff_cache bench-results
+	rm -rf $(VENV) .venv-checkov .pytest_cache .ruff_cache bench-results site

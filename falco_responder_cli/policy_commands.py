@@ -318,7 +318,7 @@ def admission_command(service_account: str, google_identity: str, file: Path) ->
 
 
 @policy_group.command("actions", short_help="List the actions a policy rule can run.")
-@click.option("--markdown", is_flag=True, help="README's action table, as Markdown.")
+@click.option("--markdown", is_flag=True, help="The action table of docs/policy.md, as Markdown.")
 def actions_command(markdown: bool) -> None:
     """List every action a rule's `actions:` can hold: what it does, its parameters and
     their defaults, whether it is destructive, the RBAC it needs, and an example entry.

@@ -4,7 +4,8 @@ The token comes from INGEST_TOKEN, or from the Secret Manager version INGEST_TOK
 names. A secret is re-read at most TOKEN_MAX_AGE_SECONDS after the last read, so a
 rotation reaches every instance within that bound without a redeploy. When the name
 ends in `latest`, the version before it is accepted too (if it is still enabled): add a
-version, move Falcosidekick to it, then disable the old one (README, "Rotating the token").
+version, move Falcosidekick to it, then disable the old one (docs/deploy.md, "Rotating the
+ingest token").
 """
 
 import contextlib

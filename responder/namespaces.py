@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-# How stale a namespace's labels may be (README, "Safety rails").
+# How stale a namespace's labels may be (docs/policy.md, "Safety rails").
 LABELS_MAX_AGE_SECONDS = 5.0
 
 

@@ -102,7 +102,7 @@ class BaseAction(BaseModel):
     counted: ClassVar[bool] = False
     # The permissions `run` needs, for `falco-responder policy rbac` and the docs.
     rbac: ClassVar[tuple[RbacRule, ...]] = ()
-    # For `falco-responder policy actions` and README's action table (the parameters,
+    # For `falco-responder policy actions` and docs/policy.md's action table (the parameters,
     # their defaults and the RBAC come from the model): what the action does, in one
     # line; why running it twice is safe; and an entry of a rule's `actions:` list.
     # A field's default that is no literal is told in its description: "default: ...".

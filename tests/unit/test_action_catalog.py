@@ -1,4 +1,4 @@
-"""Each action tells its own docs; `policy actions` and README's table are made from them."""
+"""Each action tells its own docs; `policy actions` and the policy page's table come from them."""
 
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from responder.actions.pod import DeletePod, EvictPod
 from responder.actions.scale import ScaleToZero
 from responder.policy import Policy
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+POLICY_PAGE = Path(__file__).resolve().parents[2] / "docs" / "policy.md"
 ACTIONS = action_classes()
 
 
@@ -91,11 +91,11 @@ def test_policy_actions_lists_every_action_with_its_facts_and_example():
     assert blocks[-1] == "Every action also takes continue_on_failure (false).\n"
 
 
-def test_the_readme_action_table_is_the_generated_one():
-    text = README.read_text(encoding="utf-8")
-    start = text.index(action_catalog.README_START) + len(action_catalog.README_START)
-    in_readme = text[start : text.index(action_catalog.README_END, start)].strip("\n")
-    assert in_readme == _policy_actions("--markdown").strip("\n"), (
-        "README.md's action table is stale: replace it with the output of "
+def test_the_policy_page_action_table_is_the_generated_one():
+    text = POLICY_PAGE.read_text(encoding="utf-8")
+    start = text.index(action_catalog.TABLE_START) + len(action_catalog.TABLE_START)
+    on_the_page = text[start : text.index(action_catalog.TABLE_END, start)].strip("\n")
+    assert on_the_page == _policy_actions("--markdown").strip("\n"), (
+        "docs/policy.md's action table is stale: replace it with the output of "
         "`falco-responder policy actions --markdown`"
     )

@@ -10,7 +10,7 @@ from shared.errors import InvalidAlertError
 from tests.conftest import shell_alert
 
 BODY = 4 * 1024 * 1024
-# The bound the README states: parsing never holds more than this many times the body.
+# The bound docs/functions.md states: parsing never holds more than this many times the body.
 MEMORY_PER_BODY_BYTE = 14
 
 

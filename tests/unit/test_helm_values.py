@@ -3,7 +3,7 @@
 Helm ignores a key it does not know and renders a map where the chart expects a string:
 both install without an error and silently do nothing (Falcosidekick not installed, a
 header never sent). So each values file in deploy/helm/, each Terraform output built
-from them, and each values snippet in README.md is checked against the key tree of the
+from them, and each values snippet in docs/deploy.md is checked against the key tree of the
 falcosecurity/falco chart 9.1.0 with its falcosidekick subchart 0.12.1
 (tests/data/falco-chart-9.1.0-values-keys.yaml): every key must exist there, with a value
 of the type the chart's default has.
@@ -90,9 +90,9 @@ def rendered(path: Path) -> dict[str, Any]:
     return yaml.safe_load(render(path.read_text(encoding="utf-8")))
 
 
-def readme_values_snippets() -> list[dict[str, Any]]:
-    """The YAML blocks of README.md that are falco chart values (a top-level falcosidekick)."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+def docs_values_snippets() -> list[dict[str, Any]]:
+    """The YAML blocks of docs/deploy.md that are falco chart values (a top-level falcosidekick)."""
+    text = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
     snippets = [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", text, re.S)]
     return [s for s in snippets if isinstance(s, dict) and "falcosidekick" in s]
 
@@ -184,8 +184,8 @@ def test_terraform_outputs_are_the_values_files_filled_in_per_cluster(output: st
     assert used <= set(SAMPLE)
 
 
-def test_readme_snippets_fit_the_chart():
-    snippets = readme_values_snippets()
-    assert len(snippets) >= 2, "README.md shows the webhook and the gcppubsub values"
+def test_docs_snippets_fit_the_chart():
+    snippets = docs_values_snippets()
+    assert len(snippets) >= 2, "docs/deploy.md shows the webhook and the gcppubsub values"
     for snippet in snippets:
         assert misfits(snippet) == []

@@ -974,8 +974,13 @@ def test_the_example_sets_only_variables_that_exist():
 
 
 def test_every_terraform_output_the_docs_run_exists_in_the_example():
-    # The README's deploy path runs `terraform output` in the team's copy of the example.
-    docs = ["README.md", "deploy/README.md", "terraform/examples/basic/README.md"]
+    # The deploy path runs `terraform output` in the team's copy of the example.
+    docs = [
+        "README.md",
+        "docs/deploy.md",
+        "deploy/README.md",
+        "terraform/examples/basic/README.md",
+    ]
     text = "".join((TERRAFORM.parent / doc).read_text(encoding="utf-8") for doc in docs)
     named = set(re.findall(r"terraform output(?: -raw| -json)? (\w+)", text))
     named |= set(re.findall(r"`(falcosidekick_helm_values\w*)`", text))
