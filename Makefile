@@ -19,7 +19,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 # The documentation site, strict: a broken link or anchor, or a page missing from mkdocs.yml's
-# nav, fails it.
+# nav, fails it. (NO_MKDOCS_2_WARNING quiets Material's banner about its successor.)
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
