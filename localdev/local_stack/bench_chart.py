@@ -11,7 +11,7 @@ from localdev.local_stack.bench_latency import percentile
 WIDTH, HEIGHT = 720, 420
 LEFT, RIGHT, TOP, BOTTOM = 70, 20, 50, 60
 COLOURS = ("#d62728", "#1f77b4")  # ours, the floor
-X_TICKS = 6
+X_TICKS = 5  # divides every ceiling _nice_ceiling picks into round steps
 
 
 def _nice_ceiling(value: float) -> float:
@@ -44,7 +44,7 @@ def cdf_svg(title: str, series: list[tuple[str, list[float]]]) -> str:
             f'stroke="#ddd"/><text x="{x(ms):.1f}" y="{TOP + plot_h + 16}" '
             f'text-anchor="middle">{ms:g}</text>'
         )
-    for share in (0, 0.25, 0.5, 0.75, 0.99, 1):
+    for share in (0, 0.25, 0.5, 0.75, 1):
         parts.append(
             f'<line x1="{LEFT}" y1="{y(share):.1f}" x2="{LEFT + plot_w}" y2="{y(share):.1f}" '
             f'stroke="#ddd"/><text x="{LEFT - 6}" y="{y(share) + 4:.1f}" '
@@ -70,12 +70,12 @@ def cdf_svg(title: str, series: list[tuple[str, list[float]]]) -> str:
             f"{name}: p50 {percentile(samples, 50) * 1000:.1f} ms, "
             f"p99 {percentile(samples, 99) * 1000:.1f} ms"
         )
-        legend_y = TOP + 18 + 18 * index
+        # Bottom right, where cumulative curves leave room.
+        legend_x, legend_y = LEFT + plot_w - 440, TOP + plot_h - 40 + 18 * index
         parts.append(
-            f'<line x1="{LEFT + plot_w - 330}" y1="{legend_y - 4}" '
-            f'x2="{LEFT + plot_w - 310}" y2="{legend_y - 4}" stroke="{colour}" '
-            f'stroke-width="2"/><text x="{LEFT + plot_w - 304}" y="{legend_y}">'
-            f"{escape(label)}</text>"
+            f'<line x1="{legend_x}" y1="{legend_y - 4}" x2="{legend_x + 20}" '
+            f'y2="{legend_y - 4}" stroke="{colour}" stroke-width="2"/>'
+            f'<text x="{legend_x + 26}" y="{legend_y}">{escape(label)}</text>'
         )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
