@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -13,6 +14,8 @@ class RequestRecord:
     query: dict[str, list[str]]
     status: int
     user: str | None  # None when no valid token was presented
+    # time.time() when the answer was ready: a bench measures an alert's way to its DELETE.
+    at: float = field(default_factory=time.time)
 
 
 class RequestLog:

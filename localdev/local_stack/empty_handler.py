@@ -5,6 +5,7 @@ the responder does, so the gap between the two is what the responder itself cost
 """
 
 import os
+import time
 from pathlib import Path
 
 import functions_framework
@@ -15,6 +16,6 @@ MARKER_DIR = Path(os.environ.get("BENCH_MARKER_DIR", "/tmp"))  # noqa: S108 (ben
 
 @functions_framework.cloud_event
 def empty(event: CloudEvent) -> None:
-    """Leave a marker named after the alert id, and return (ack)."""
+    """Leave a marker named after the alert id, holding when it ran, and return (ack)."""
     attributes = event.data.get("message", {}).get("attributes", {})
-    (MARKER_DIR / attributes.get("alert_id", event["id"])).touch()
+    (MARKER_DIR / attributes.get("alert_id", event["id"])).write_text(repr(time.time()))

@@ -10,7 +10,7 @@ from shared import config
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_function(
+def function_service(
     name: str,
     source: str,
     target: str,
@@ -20,8 +20,8 @@ def start_function(
     root: Path = REPO_ROOT,
     python: str = sys.executable,
 ) -> tuple[Service, str]:
-    """Start `target` from `source` (relative to `root`, which is the working directory)
-    with `python`; returns the service and its URL."""
+    """`target` from `source` (relative to `root`, which is the working directory) under
+    functions-framework with `python`, not started yet; returns the service and its URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     service = Service(
@@ -44,6 +44,21 @@ def start_function(
         env={**env, "PYTHONUNBUFFERED": "1"},
         cwd=root,
     )
+    return service, url
+
+
+def start_function(
+    name: str,
+    source: str,
+    target: str,
+    signature: str,
+    env: Mapping[str, str],
+    *,
+    root: Path = REPO_ROOT,
+    python: str = sys.executable,
+) -> tuple[Service, str]:
+    """Start `function_service(...)` and wait until it answers HTTP."""
+    service, url = function_service(name, source, target, signature, env, root=root, python=python)
     service.start(lambda: http_answers(url))
     return service, url
 
@@ -54,10 +69,19 @@ def start_ingest(env: Mapping[str, str]) -> tuple[Service, str]:
     return start_function("ingest", "ingest/main.py", "ingest", "http", {**threads, **env})
 
 
-def start_responder(
+def responder_service(
     env: Mapping[str, str], source: str = "responder/main.py", target: str = "respond"
 ) -> tuple[Service, str]:
     """The CloudEvent function `respond` (or a stand-in on the same push path), with as
-    many threads as Terraform gives it."""
+    many threads as Terraform gives it, not started yet."""
     threads = {config.THREADS: str(config.DEFAULT_RESPONDER_CONCURRENCY)}
-    return start_function("responder", source, target, "cloudevent", {**threads, **env})
+    return function_service("responder", source, target, "cloudevent", {**threads, **env})
+
+
+def start_responder(
+    env: Mapping[str, str], source: str = "responder/main.py", target: str = "respond"
+) -> tuple[Service, str]:
+    """Start `responder_service(...)` and wait until it answers HTTP."""
+    service, url = responder_service(env, source, target)
+    service.start(lambda: http_answers(url))
+    return service, url

@@ -46,8 +46,11 @@ class Service:
         self.log_path = Path(tempfile.mkstemp(prefix=f"{name}-", suffix=".log")[1])
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, ready: Callable[[], bool], timeout: float = 60) -> "Service":
-        """Start the process and wait until `ready()`; fail with its log if it dies first.
+    def start(
+        self, ready: Callable[[], bool], timeout: float = 60, interval: float = 0.05
+    ) -> "Service":
+        """Start the process and wait until `ready()`, tried every `interval` seconds; fail
+        with its log if it dies first.
 
         May be called again after `kill`: the log goes on in the same file.
         """
@@ -70,7 +73,7 @@ class Service:
             return ready()
 
         try:
-            wait_until(up, timeout, f"{self.name} to be ready")
+            wait_until(up, timeout, f"{self.name} to be ready", interval=interval)
         except Exception:
             self.stop()
             raise
