@@ -2,6 +2,7 @@
 
 import json
 import logging
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -73,6 +74,15 @@ class OutcomeRecord(BaseModel):
     actions: list[ActionResult] = Field(default_factory=list)
     error_reason: str | None = None
     cluster: str | None = None
+    # Seconds from the alert's own `time` (Falco saw the event) to this outcome: the last
+    # action finished (act), the decision made (skip, refuse) or the dead letter confirmed.
+    # None when the message held no alert. Clocks differ: it can be slightly negative.
+    event_to_outcome_seconds: float | None = None
+
+
+def seconds_between(start: datetime, end: datetime) -> float:
+    """`end - start` in seconds, to the millisecond: the outcome's latency field."""
+    return round((end - start).total_seconds(), 3)
 
 
 def summarize(results: list[ActionResult]) -> Outcome:
