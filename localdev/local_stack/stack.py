@@ -129,6 +129,7 @@ class LocalStack:
         self.responder: Service | None = None
         self.ingest_url = ""
         self.responder_url = ""
+        self.responder_env: dict[str, str] = {}
         self.topology: Topology | None = None
         self.outcomes: Collector | None = None
         self.dead_letters: Collector | None = None
@@ -179,6 +180,7 @@ class LocalStack:
         }
         if self.policy_file is not None:
             responder_env[config.POLICY_FILE] = str(self.policy_file)
+        self.responder_env = responder_env  # for a second responder beside this one
         self.responder, self.responder_url = start_responder(responder_env)
         self.services.append(self.responder)
 
