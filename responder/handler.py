@@ -24,12 +24,15 @@ from responder.decision import Plan, plan
 from responder.failures import classify
 from responder.guards import Verdict, check, precheck
 from responder.outcome import (
+    CIRCUIT_BREAKER_OPEN,
+    PROTECTED_NAMESPACE_REFUSED,
     ActionResult,
     ActionStatus,
     Decision,
     Outcome,
     OutcomeRecord,
     log_outcome,
+    log_rail,
     seconds_between,
     summarize,
     to_json,
@@ -244,6 +247,18 @@ class Responder:
             if refused:
                 results += _skipped(rule.actions, target, refused)
                 refusals.append(refused)
+                if safety.is_protected(decided.pod.namespace) and not self.read_only:
+                    log_rail(
+                        PROTECTED_NAMESPACE_REFUSED,
+                        f"rule {rule.name} matched {target} in protected namespace "
+                        f"{decided.pod.namespace}: nothing done ({refused})",
+                        alert_id=alert.alert_id,
+                        rule=alert.rule,
+                        policy_rule=rule.name,
+                        namespace=decided.pod.namespace,
+                        pod=decided.pod.name,
+                        cluster=decided.cluster,
+                    )
                 continue
             if connect is None:
                 results += [a.result(target, ActionStatus.DRY_RUN, UNCHECKED) for a in rule.actions]
@@ -409,6 +424,15 @@ class Responder:
                     )
                 ]
             if tripped:
+                log_rail(
+                    CIRCUIT_BREAKER_OPEN,
+                    f"{action.name} on {target} held back: {tripped}",
+                    alert_id=context.alert.alert_id,
+                    rule=context.alert.rule,
+                    action=action.name,
+                    cluster=context.cluster,
+                    dry_run=context.dry_run,
+                )
                 return breaker_fallback(action, context, tripped)
         if self.read_only:
             return [action.result(target, ActionStatus.DRY_RUN, WOULD_RUN)]

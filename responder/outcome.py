@@ -4,6 +4,7 @@ import json
 import logging
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -109,10 +110,24 @@ _SEVERITY = {
 def log_outcome(record: OutcomeRecord) -> None:
     """The one structured log line for the alert."""
     fields = record.model_dump(mode="json")
+    if record.event_to_outcome_seconds is None:
+        # Absent, not null: the latency metric (Terraform) counts only lines that have one.
+        del fields["event_to_outcome_seconds"]
     # One `action` label for filtering by kind of action in Cloud Logging.
     action = ",".join(dict.fromkeys(a.action for a in record.actions))
     message = f"alert {record.alert_id} ({record.rule}): {record.outcome}: {record.reason}"
     log(logger, _SEVERITY[record.outcome], message, **fields, action=action or None)
+
+
+# Log lines a safety rail writes when it holds a rule back, beside the outcome line;
+# Terraform's alert policies match on jsonPayload.event (terraform/monitoring.tf).
+CIRCUIT_BREAKER_OPEN = "circuit_breaker_open"
+PROTECTED_NAMESPACE_REFUSED = "protected_namespace_refused"
+
+
+def log_rail(event: str, message: str, **fields: Any) -> None:
+    """One structured WARNING line naming the rail (`event`) that held a rule back."""
+    log(logger, logging.WARNING, message, event=event, **fields)
 
 
 def to_json(record: OutcomeRecord) -> bytes:

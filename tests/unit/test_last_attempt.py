@@ -9,7 +9,7 @@ import pytest
 
 from responder import handler
 from responder.handler import DEFAULT_POLICY_FILE, Responder, Settings
-from responder.outcome import Decision, Outcome
+from responder.outcome import PROTECTED_NAMESPACE_REFUSED, Decision, Outcome
 from responder.policy import load_policy
 from shared import config
 from shared.envelope import ERROR_REASON, ReceivedMessage, delivery_attempt
@@ -138,8 +138,16 @@ def test_a_refusal_records_the_seconds_from_the_event_to_the_decision(published,
     record = _responder().handle(_message(_alert(namespace="kube-system")), 1)
     assert record.decision is Decision.REFUSE
     assert record.event_to_outcome_seconds == 42.0
-    [line] = [r for r in caplog.records if getattr(r, "structured_fields", {}).get("event")]
-    assert line.structured_fields["event_to_outcome_seconds"] == 42.0
+    lines = {
+        r.structured_fields["event"]: r.structured_fields
+        for r in caplog.records
+        if getattr(r, "structured_fields", {}).get("event")
+    }
+    assert lines["alert_outcome"]["event_to_outcome_seconds"] == 42.0
+    # The rail says so in a line of its own, for the alert policy to match.
+    rail = lines[PROTECTED_NAMESPACE_REFUSED]
+    assert (rail["namespace"], rail["pod"]) == ("kube-system", "web-1")
+    assert rail["alert_id"] == record.alert_id
 
 
 def test_a_dead_letter_records_the_seconds_from_the_event_too(published):
@@ -147,7 +155,11 @@ def test_a_dead_letter_records_the_seconds_from_the_event_too(published):
     assert record.event_to_outcome_seconds == 42.0
 
 
-def test_a_message_without_an_alert_has_no_latency(published):
+def test_a_message_without_an_alert_has_no_latency_and_its_line_none(published, caplog):
+    caplog.set_level(logging.INFO, logger="falco_responder.responder")
     record = _responder().handle(ReceivedMessage(b"not json", {}, "m-2"), 1)
     assert record.error_reason == "invalid_json"
     assert record.event_to_outcome_seconds is None
+    [line] = [r.structured_fields for r in caplog.records if hasattr(r, "structured_fields")]
+    assert line["event"] == "alert_outcome"
+    assert "event_to_outcome_seconds" not in line
