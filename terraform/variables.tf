@@ -411,7 +411,48 @@ variable "source_bucket_force_destroy" {
 # --- Monitoring -------------------------------------------------------------------
 
 variable "enable_alert_policies" {
-  description = "Create the Cloud Monitoring alert policies (dead-letter backlog, permanent failures, push backlog age). The log-based metrics are always created."
+  description = "Create the Cloud Monitoring alert policies: dead-letter backlog, permanent failures, push backlog age, and the log-match ones each alert_on_* variable switches. false: none of them. The log-based metrics are always created."
+  type        = bool
+  default     = true
+}
+
+variable "alert_on_action_taken" {
+  description = "Alert policy (log match): notify each time the responder changes something in a cluster (outcome acted: a pod deleted, evicted, isolated, labelled...). Dry runs never match. At most one notification per log_alert_notification_period."
+  type        = bool
+  default     = true
+}
+
+variable "alert_on_action_failed" {
+  description = "Alert policy (log match): notify when the cluster refuses an action for good and the alert is dead-lettered as action_failed."
+  type        = bool
+  default     = true
+}
+
+variable "alert_on_circuit_breaker_open" {
+  description = "Alert policy (log match): notify when the circuit breaker holds a destructive action back (too many in its window), dry runs included."
+  type        = bool
+  default     = true
+}
+
+variable "alert_on_protected_namespace" {
+  description = "Alert policy (log match): notify when a policy rule matches a pod in a protected namespace, where the responder never acts: a person has to."
+  type        = bool
+  default     = true
+}
+
+variable "log_alert_notification_period" {
+  description = "Least time between two notifications of one log-match alert policy (duration in whole seconds; Cloud Monitoring's minimum is 300s). Every match is still in the logs and on the dashboard."
+  type        = string
+  default     = "300s"
+
+  validation {
+    condition     = can(regex("^[0-9]+s$", var.log_alert_notification_period)) && try(tonumber(trimsuffix(var.log_alert_notification_period, "s")) >= 300, false)
+    error_message = "log_alert_notification_period must be a duration in whole seconds of at least \"300s\" (Cloud Monitoring's minimum)."
+  }
+}
+
+variable "enable_dashboard" {
+  description = "Create the Cloud Monitoring dashboard: alerts in, decisions by outcome and rule, actions by kind, dead-letter backlog, push backlog age, time from Falco's event to the outcome."
   type        = bool
   default     = true
 }
