@@ -129,7 +129,6 @@ class LocalStack:
         self.responder: Service | None = None
         self.ingest_url = ""
         self.responder_url = ""
-        self.responder_env: dict[str, str] = {}
         self.topology: Topology | None = None
         self.outcomes: Collector | None = None
         self.dead_letters: Collector | None = None
@@ -175,12 +174,13 @@ class LocalStack:
             config.KUBECONFIG: str(kubeconfig),
             config.DRY_RUN: "true" if self.dry_run else "false",
             config.KUBE_TIMEOUT_SECONDS: str(self.kube_timeout),
+            # As Terraform sets it: the subscription's own maximum (topology.py).
+            config.PUSH_MAX_DELIVERY_ATTEMPTS: str(config.MAX_DELIVERY_ATTEMPTS),
             config.STORAGE_EMULATOR_HOST: self.storage_url,
             config.EVIDENCE_BUCKET: EVIDENCE_BUCKET,
         }
         if self.policy_file is not None:
             responder_env[config.POLICY_FILE] = str(self.policy_file)
-        self.responder_env = responder_env  # for a second responder beside this one
         self.responder, self.responder_url = start_responder(responder_env)
         self.services.append(self.responder)
 

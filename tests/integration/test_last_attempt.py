@@ -1,13 +1,13 @@
 """The last delivery attempt through the real push path: Pub/Sub's push contract (the
-push driver, with `deliveryAttempt` in the body), the responder under functions-framework,
-the Pub/Sub emulator and the Kubernetes API emulator refusing every call with 403."""
+push driver, with `deliveryAttempt` in the body), the stack's responder under
+functions-framework, the Pub/Sub emulator, and the Kubernetes API emulator refusing every
+read of the pod with 403."""
 
 from collections.abc import Iterator
 
 import pytest
 from google.cloud import pubsub_v1
 
-from localdev.local_stack.functions import start_responder
 from localdev.local_stack.push_driver import DEAD_LETTER_DELIVERY_COUNT, PushDriver
 from localdev.local_stack.stack import LocalStack
 from localdev.local_stack.topology import ACK_DEADLINE_SECONDS
@@ -15,13 +15,11 @@ from localdev.local_stack.wait import wait_until
 from shared import config
 from tests.conftest import as_bytes, shell_alert
 
-MAX_ATTEMPTS = 5
-
 
 @pytest.fixture
 def driven(stack: LocalStack, unique: str) -> Iterator[tuple[str, PushDriver]]:
-    """A topic of its own, delivered by the push driver to a second responder that knows
-    the subscription's maximum (as Terraform tells it), dead-lettering to the stack's topic.
+    """A topic of its own, delivered by the push driver to the stack's responder, which
+    knows the subscription's maximum (PUSH_MAX_DELIVERY_ATTEMPTS, as Terraform sets it).
 
     The stack's own subscription is the emulator's push, which sends no deliveryAttempt.
     """
@@ -32,13 +30,11 @@ def driven(stack: LocalStack, unique: str) -> Iterator[tuple[str, PushDriver]]:
     subscriber.create_subscription(
         request={"name": subscription, "topic": topic, "ack_deadline_seconds": ACK_DEADLINE_SECONDS}
     )
-    env = {**stack.responder_env, config.PUSH_MAX_DELIVERY_ATTEMPTS: str(MAX_ATTEMPTS)}
-    responder, url = start_responder(env)
     driver = PushDriver(
         subscription,
-        f"{url}/",
+        f"{stack.responder_url}/",
         stack.topology.dead_letter_topic,
-        max_delivery_attempts=MAX_ATTEMPTS,
+        max_delivery_attempts=config.MAX_DELIVERY_ATTEMPTS,
         min_backoff_seconds=1,
         max_backoff_seconds=1,
     ).start()
@@ -46,7 +42,6 @@ def driven(stack: LocalStack, unique: str) -> Iterator[tuple[str, PushDriver]]:
         yield topic, driver
     finally:
         driver.stop()
-        responder.stop()
         subscriber.delete_subscription(request={"subscription": subscription})
         publisher.delete_topic(request={"topic": topic})
         subscriber.close()
@@ -66,7 +61,7 @@ def test_a_403_on_every_attempt_is_dead_lettered_once_as_kube_forbidden(stack, d
     # The responder dead-lettered it on the last attempt and answered 200, so the driver
     # (as Pub/Sub) acked it instead of dead-lettering it a second time.
     assert driver.settled[message_id] == "acked"
-    assert driver.attempts[message_id] == MAX_ATTEMPTS
+    assert driver.attempts[message_id] == config.MAX_DELIVERY_ATTEMPTS
     [dead] = wait_until(
         lambda: [m for m in stack.dead_letters.received if alert["uuid"].encode() in m.data],
         30,
@@ -80,5 +75,5 @@ def test_a_403_on_every_attempt_is_dead_lettered_once_as_kube_forbidden(stack, d
     assert record["error_reason"] == "kube_forbidden"
     assert record["event_to_outcome_seconds"] >= 30  # shell_alert is dated 30 s ago
     reads = [r for r in stack.kube.requests if r.method == "GET" and r.path == pod_path]
-    assert len(reads) == MAX_ATTEMPTS
+    assert len(reads) == config.MAX_DELIVERY_ATTEMPTS
     assert stack.kube.get_pod("default", name) is not None
