@@ -103,7 +103,7 @@ resource "google_logging_metric" "alert_outcomes" {
 resource "google_logging_metric" "permanent_failures" {
   project     = var.project_id
   name        = "${local.metric_prefix}/permanent_failures"
-  description = "Alerts the responder sent to the dead-letter topic as permanent failures, by reason."
+  description = "Alerts the responder sent to the dead-letter topic, by reason: permanent failures, and transient ones on the last delivery attempt."
   filter      = "${local.responder_log_filter} AND jsonPayload.decision=\"dead_letter\""
 
   metric_descriptor {
@@ -209,7 +209,7 @@ resource "google_monitoring_alert_policy" "permanent_failures" {
   documentation {
     mime_type = "text/markdown"
     content   = <<-EOT
-      The responder dead-lettered alerts it can never handle (see the `error_reason` label).
+      The responder dead-lettered alerts: ones it can never handle, or ones still failing on the last delivery attempt (see the `error_reason` label: kube_forbidden, evidence_bucket_refused...).
       Log query: `${local.responder_log_filter} AND jsonPayload.decision="dead_letter"`.
     EOT
   }
