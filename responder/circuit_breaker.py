@@ -103,7 +103,10 @@ class Breaker:
                 self._remember(written)
                 return None
             known, fresh = False, False  # someone wrote first: read again
-        raise TransientError(f"circuit breaker: {MAX_CONFLICTS} write conflicts in a row")
+        raise TransientError(
+            f"circuit breaker: {MAX_CONFLICTS} write conflicts in a row",
+            "circuit_breaker_conflicts",
+        )
 
     def _read(self) -> V1ConfigMap | None:
         try:

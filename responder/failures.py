@@ -40,6 +40,7 @@ def classify(exc: Exception) -> Exception:
         status = exc.status or 0
         detail = f"Kubernetes answered {status}: {status_message(exc)}"
         if status in (401, 403):
+            reason = "kube_unauthorized" if status == 401 else "kube_forbidden"
             log(
                 logger,
                 logging.CRITICAL,
@@ -47,14 +48,14 @@ def classify(exc: Exception) -> Exception:
                 status=status,
                 error=detail,
             )
-            return TransientError(detail)
+            return TransientError(detail, reason)
         if status == 429 or status >= 500 or status == 0:
-            return TransientError(detail)
+            return TransientError(detail, "kube_unavailable")
         return PermanentError("kubernetes_rejected", detail)
     if type(exc).__module__.startswith(_STORAGE_ERRORS):
         return _classify_storage(exc)
     if isinstance(exc, urllib3.exceptions.HTTPError | OSError | TimeoutError):
-        return TransientError(f"Kubernetes API unreachable: {exc!r}")
+        return TransientError(f"Kubernetes API unreachable: {exc!r}", "kube_unreachable")
     return exc
 
 
@@ -83,7 +84,9 @@ def _classify_storage(exc: Exception) -> Exception:
             status=status,
             error=detail,
         )
-        return TransientError(detail)
+        return TransientError(detail, "evidence_bucket_refused")
     if not isinstance(status, int) or status in (408, 429) or status >= 500:
-        return TransientError(f"Cloud Storage unreachable or failing: {exc!r}")
+        return TransientError(
+            f"Cloud Storage unreachable or failing: {exc!r}", "evidence_bucket_unavailable"
+        )
     return PermanentError("storage_rejected", detail)

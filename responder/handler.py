@@ -24,12 +24,16 @@ from responder.decision import Plan, plan
 from responder.failures import classify
 from responder.guards import Verdict, check, precheck
 from responder.outcome import (
+    CIRCUIT_BREAKER_OPEN,
+    PROTECTED_NAMESPACE_REFUSED,
     ActionResult,
     ActionStatus,
     Decision,
     Outcome,
     OutcomeRecord,
     log_outcome,
+    log_rail,
+    seconds_between,
     summarize,
     to_json,
 )
@@ -64,10 +68,14 @@ class Settings:
     policy_file: Path
     dry_run: bool
     kube_timeout: float
+    # The push subscription's max_delivery_attempts; None: never dead-letter a transient
+    # failure here, Pub/Sub does it after its last attempt.
+    max_delivery_attempts: int | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
-        """From DEAD_LETTER_TOPIC, RESPONSES_TOPIC, POLICY_FILE, DRY_RUN, KUBE_TIMEOUT_SECONDS."""
+        """From DEAD_LETTER_TOPIC, RESPONSES_TOPIC, POLICY_FILE, DRY_RUN, KUBE_TIMEOUT_SECONDS,
+        PUSH_MAX_DELIVERY_ATTEMPTS."""
         policy = config.env(config.POLICY_FILE)
         return cls(
             dead_letter_topic=config.env(config.DEAD_LETTER_TOPIC, config.DEFAULT_DEAD_LETTER_TOPIC)
@@ -78,6 +86,15 @@ class Settings:
             kube_timeout=config.env_float(
                 config.KUBE_TIMEOUT_SECONDS, config.DEFAULT_KUBE_TIMEOUT_SECONDS
             ),
+            max_delivery_attempts=config.env_optional_int(config.PUSH_MAX_DELIVERY_ATTEMPTS),
+        )
+
+    def is_last_attempt(self, delivery_attempt: int | None) -> bool:
+        """Whether Pub/Sub will not deliver the message again after this attempt fails."""
+        return (
+            delivery_attempt is not None
+            and self.max_delivery_attempts is not None
+            and delivery_attempt >= self.max_delivery_attempts
         )
 
 
@@ -126,8 +143,10 @@ class Responder:
         self._counts: dict[tuple[str | None, str], LastSeen] = {}
         self._counts_lock = threading.Lock()
 
-    def handle_event_data(self, event_data: Any, trace_id: str | None = None) -> OutcomeRecord:
-        """Entry for a `messagePublished` CloudEvent's data.
+    def handle_event_data(
+        self, event_data: Any, trace_id: str | None = None, delivery_attempt: int | None = None
+    ) -> OutcomeRecord:
+        """Entry for a `messagePublished` CloudEvent's data, and Pub/Sub's delivery attempt.
 
         Logs carry the trace ingest put on the message, else the push request's own.
         """
@@ -138,27 +157,42 @@ class Responder:
             with bind_trace(trace_id):
                 return self._dead_letter(ReceivedMessage(raw), exc, alert=None)
         with bind_trace(message.attributes.get(TRACE_ATTRIBUTE) or trace_id):
-            return self.handle(message)
+            return self.handle(message, delivery_attempt)
 
-    def handle(self, message: ReceivedMessage) -> OutcomeRecord:
-        """Decide and act on one message; raises TransientError for Pub/Sub to retry."""
+    def handle(
+        self, message: ReceivedMessage, delivery_attempt: int | None = None
+    ) -> OutcomeRecord:
+        """Decide and act on one message; raises TransientError for Pub/Sub to retry.
+
+        On the last delivery attempt a transient failure is dead-lettered here with its
+        own reason instead, once; Pub/Sub's own dead letter would only say the attempts
+        ran out. Should that dead letter fail, the error is raised as on any attempt.
+        """
         alert: FalcoAlert | None = None
         try:
             alert = parse_alert(message.data)
             record = self.evaluate(alert, message.message_id, message.data)
+            self._record(record)
         except PermanentError as exc:
             return self._dead_letter(message, exc, alert)
         except TransientError as exc:
+            last = self.settings.is_last_attempt(delivery_attempt)
             log(
                 logger,
                 logging.WARNING,
-                f"will retry: {exc}",
+                f"{'last delivery attempt, dead-lettering' if last else 'will retry'}: {exc}",
                 message_id=message.message_id,
                 alert_id=alert.alert_id if alert else None,
                 rule=alert.rule if alert else None,
+                error_reason=exc.reason,
+                delivery_attempt=delivery_attempt,
             )
-            raise
-        self._record(record)
+            if not last:
+                raise
+            gave_up = PermanentError(
+                exc.reason, f"{exc.detail} (delivery attempt {delivery_attempt}, the last)"
+            )
+            return self._dead_letter(message, gave_up, alert)
         return record
 
     def _record_for(
@@ -170,6 +204,7 @@ class Responder:
             priority=alert.priority.label,
             message_id=message_id,
             cluster=decided.cluster,
+            event_to_outcome_seconds=seconds_between(alert.time, self.now()),
             **fields,
         )
 
@@ -212,6 +247,18 @@ class Responder:
             if refused:
                 results += _skipped(rule.actions, target, refused)
                 refusals.append(refused)
+                if safety.is_protected(decided.pod.namespace) and not self.read_only:
+                    log_rail(
+                        PROTECTED_NAMESPACE_REFUSED,
+                        f"rule {rule.name} matched {target} in protected namespace "
+                        f"{decided.pod.namespace}: nothing done ({refused})",
+                        alert_id=alert.alert_id,
+                        rule=alert.rule,
+                        policy_rule=rule.name,
+                        namespace=decided.pod.namespace,
+                        pod=decided.pod.name,
+                        cluster=decided.cluster,
+                    )
                 continue
             if connect is None:
                 results += [a.result(target, ActionStatus.DRY_RUN, UNCHECKED) for a in rule.actions]
@@ -270,7 +317,9 @@ class Responder:
         try:
             return connect(cluster)
         except Exception as exc:  # credentials may be fixed: retry, then dead-letter
-            raise TransientError(f"cannot load Kubernetes credentials: {exc!r}") from exc
+            raise TransientError(
+                f"cannot load Kubernetes credentials: {exc!r}", "kube_credentials_unavailable"
+            ) from exc
 
     def _read_pod(self, apis: KubeApis, ref: PodRef) -> V1Pod | None:
         try:
@@ -311,7 +360,8 @@ class Responder:
                 # The namespace or the controller went away after the pod was read (a
                 # rollout, a deletion): retry; by then the pod is gone too, or settled.
                 raise TransientError(
-                    f"the pod's namespace or controller vanished: {exc.reason}"
+                    f"the pod's namespace or controller vanished: {exc.reason}",
+                    "kube_target_vanished",
                 ) from exc
             raise classify(exc) from exc
         except Exception as exc:
@@ -374,6 +424,15 @@ class Responder:
                     )
                 ]
             if tripped:
+                log_rail(
+                    CIRCUIT_BREAKER_OPEN,
+                    f"{action.name} on {target} held back: {tripped}",
+                    alert_id=context.alert.alert_id,
+                    rule=context.alert.rule,
+                    action=action.name,
+                    cluster=context.cluster,
+                    dry_run=context.dry_run,
+                )
                 return breaker_fallback(action, context, tripped)
         if self.read_only:
             return [action.result(target, ActionStatus.DRY_RUN, WOULD_RUN)]
@@ -392,7 +451,8 @@ class Responder:
             publish_confirmed(self.settings.dead_letter_topic, [(message.data, attributes)])
         except Exception as exc:
             raise TransientError(
-                f"cannot publish to dead-letter topic {self.settings.dead_letter_topic}: {exc!r}"
+                f"cannot publish to dead-letter topic {self.settings.dead_letter_topic}: {exc!r}",
+                "dead_letter_unpublished",
             ) from exc
         partial = error.record if isinstance(error, ActionFailedError) else None
         record = OutcomeRecord(
@@ -408,6 +468,7 @@ class Responder:
             dry_run=partial.dry_run if partial else False,
             actions=partial.actions if partial else [],
             cluster=partial.cluster if partial else None,
+            event_to_outcome_seconds=seconds_between(alert.time, self.now()) if alert else None,
         )
         # The dead letter is confirmed: from here on, a redelivery would publish a second
         # one. One dead letter per failure, so the outcome's publish is not retried.
@@ -439,7 +500,9 @@ class Responder:
                 publish_confirmed(self.settings.responses_topic, [(to_json(record), attributes)])
             except Exception as exc:
                 if retry_unpublished:
-                    raise TransientError(f"cannot publish the outcome record: {exc!r}") from exc
+                    raise TransientError(
+                        f"cannot publish the outcome record: {exc!r}", "outcome_unpublished"
+                    ) from exc
                 log(
                     logger,
                     logging.ERROR,

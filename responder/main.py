@@ -12,6 +12,7 @@ from responder import kube
 from responder.handler import Responder, Settings
 from responder.policy import load_policy
 from shared import structured_log
+from shared.envelope import delivery_attempt
 from shared.tracing import trace_id_from_headers
 
 structured_log.configure()
@@ -23,5 +24,13 @@ RESPONDER = Responder(SETTINGS, POLICY, kube.Clusters(POLICY.clusters).apis)
 
 @functions_framework.cloud_event
 def respond(event: CloudEvent) -> None:
-    """Return to ack; an exception makes functions-framework answer 500, so Pub/Sub retries."""
-    RESPONDER.handle_event_data(event.data, trace_id_from_headers(flask.request.headers))
+    """Return to ack; an exception makes functions-framework answer 500, so Pub/Sub retries.
+
+    The push body is read again (functions-framework kept it) for its deliveryAttempt.
+    """
+    request = flask.request
+    RESPONDER.handle_event_data(
+        event.data,
+        trace_id_from_headers(request.headers),
+        delivery_attempt(request.get_json(silent=True)),
+    )

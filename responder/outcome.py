@@ -2,7 +2,9 @@
 
 import json
 import logging
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -73,6 +75,15 @@ class OutcomeRecord(BaseModel):
     actions: list[ActionResult] = Field(default_factory=list)
     error_reason: str | None = None
     cluster: str | None = None
+    # Seconds from the alert's own `time` (Falco saw the event) to this outcome: the last
+    # action finished (act), the decision made (skip, refuse) or the dead letter confirmed.
+    # None when the message held no alert. Clocks differ: it can be slightly negative.
+    event_to_outcome_seconds: float | None = None
+
+
+def seconds_between(start: datetime, end: datetime) -> float:
+    """`end - start` in seconds, to the millisecond: the outcome's latency field."""
+    return round((end - start).total_seconds(), 3)
 
 
 def summarize(results: list[ActionResult]) -> Outcome:
@@ -99,10 +110,24 @@ _SEVERITY = {
 def log_outcome(record: OutcomeRecord) -> None:
     """The one structured log line for the alert."""
     fields = record.model_dump(mode="json")
+    if record.event_to_outcome_seconds is None:
+        # Absent, not null: the latency metric (Terraform) counts only lines that have one.
+        del fields["event_to_outcome_seconds"]
     # One `action` label for filtering by kind of action in Cloud Logging.
     action = ",".join(dict.fromkeys(a.action for a in record.actions))
     message = f"alert {record.alert_id} ({record.rule}): {record.outcome}: {record.reason}"
     log(logger, _SEVERITY[record.outcome], message, **fields, action=action or None)
+
+
+# Log lines a safety rail writes when it holds a rule back, beside the outcome line;
+# Terraform's alert policies match on jsonPayload.event (terraform/monitoring.tf).
+CIRCUIT_BREAKER_OPEN = "circuit_breaker_open"
+PROTECTED_NAMESPACE_REFUSED = "protected_namespace_refused"
+
+
+def log_rail(event: str, message: str, **fields: Any) -> None:
+    """One structured WARNING line naming the rail (`event`) that held a rule back."""
+    log(logger, logging.WARNING, message, event=event, **fields)
 
 
 def to_json(record: OutcomeRecord) -> bytes:

@@ -22,6 +22,9 @@ DRY_RUN = "DRY_RUN"
 KUBECONFIG = "KUBECONFIG"
 KUBECONFIG_SECRET = "KUBECONFIG_SECRET"  # noqa: S105
 KUBE_TIMEOUT_SECONDS = "KUBE_TIMEOUT_SECONDS"
+# The push subscription's max_delivery_attempts (Terraform sets it): on that attempt the
+# responder dead-letters a transient failure itself, with its reason. Unset: never.
+PUSH_MAX_DELIVERY_ATTEMPTS = "PUSH_MAX_DELIVERY_ATTEMPTS"
 # functions-framework's own: worker threads of the function's process.
 THREADS = "THREADS"
 EVIDENCE_BUCKET = "EVIDENCE_BUCKET"  # capture_evidence's default bucket (Terraform sets it)
@@ -72,6 +75,11 @@ def env_int(name: str, default: int) -> int:
     if value <= 0:
         raise ValueError(f"{name}={raw!r}: expected a positive integer")
     return value
+
+
+def env_optional_int(name: str) -> int | None:
+    """A positive integer variable, or None when unset; anything else is a start-up error."""
+    return env_int(name, 0) if env(name) is not None else None
 
 
 def env_float(name: str, default: float) -> float:

@@ -141,3 +141,17 @@ def message_from_event_data(event_data: Any) -> ReceivedMessage:
         attributes={str(k): str(v) for k, v in attributes.items()},
         message_id=str(message.get("messageId") or message.get("message_id") or ""),
     )
+
+
+def delivery_attempt(push_body: Any) -> int | None:
+    """The `deliveryAttempt` of a Pub/Sub push body, or None where there is none.
+
+    Pub/Sub sets it, counting from 1, when the subscription has a dead-letter policy;
+    functions-framework's CloudEvent leaves it out, so it is read from the request body.
+    Eventarc events and anything unexpected give None: the responder then never decides
+    an attempt is the last one, and Pub/Sub dead-letters after the last attempt itself.
+    """
+    value = push_body.get("deliveryAttempt") if isinstance(push_body, dict) else None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    return None

@@ -139,7 +139,7 @@ resource "google_cloudfunctions2_function" "ingest" {
   build_config {
     runtime         = "python312"
     entry_point     = "ingest"
-    service_account = var.build_service_account
+    service_account = local.build_service_account
 
     source {
       storage_source {
@@ -156,6 +156,7 @@ resource "google_cloudfunctions2_function" "ingest" {
     available_memory                 = var.ingest_memory
     available_cpu                    = var.ingest_cpu
     timeout_seconds                  = var.ingest_timeout_seconds
+    min_instance_count               = var.ingest_min_instances
     max_instance_count               = var.ingest_max_instances
     max_instance_request_concurrency = var.ingest_concurrency
 
@@ -183,6 +184,9 @@ resource "google_cloudfunctions2_function" "ingest" {
     google_project_service.apis,
     google_pubsub_topic_iam_member.alerts_ingest_publisher,
     google_secret_manager_secret_iam_member.ingest_token_accessor,
+    google_project_iam_member.build_log_writer,
+    google_project_iam_member.build_artifact_writer,
+    google_project_iam_member.build_source_reader,
   ]
 }
 
@@ -200,7 +204,7 @@ resource "google_cloudfunctions2_function" "responder" {
   build_config {
     runtime         = "python312"
     entry_point     = "respond"
-    service_account = var.build_service_account
+    service_account = local.build_service_account
 
     source {
       storage_source {
@@ -219,6 +223,7 @@ resource "google_cloudfunctions2_function" "responder" {
     available_memory                 = var.responder_memory
     available_cpu                    = var.responder_cpu
     timeout_seconds                  = var.responder_timeout_seconds
+    min_instance_count               = var.responder_min_instances
     max_instance_count               = var.responder_max_instances
     max_instance_request_concurrency = var.responder_concurrency
 
@@ -242,6 +247,9 @@ resource "google_cloudfunctions2_function" "responder" {
       KUBE_TIMEOUT_SECONDS = tostring(var.kube_timeout_seconds)
       EVIDENCE_BUCKET      = google_storage_bucket.evidence.name
       THREADS              = tostring(var.responder_concurrency)
+      # The push subscription's max_delivery_attempts: its last attempt dead-letters a
+      # transient failure with the real reason (pubsub.tf sets the same variable).
+      PUSH_MAX_DELIVERY_ATTEMPTS = tostring(var.max_delivery_attempts)
     }
   }
 
@@ -267,5 +275,8 @@ resource "google_cloudfunctions2_function" "responder" {
     google_secret_manager_secret_iam_member.kubeconfig_accessor,
     google_storage_bucket_iam_member.evidence_responder_creator,
     google_project_iam_member.responder_cluster_viewer,
+    google_project_iam_member.build_log_writer,
+    google_project_iam_member.build_artifact_writer,
+    google_project_iam_member.build_source_reader,
   ]
 }

@@ -1,5 +1,7 @@
-# One service account per role, each granted only on the resources it uses.
-# No project-level role is given to any of them.
+# One service account per role, each granted only on the resources it uses. The
+# project-level roles are the build account's (logs and images, which Google grants on
+# the project, and archive reads limited by a condition to the source buckets) and the
+# responder's clusterViewer for GKE identity clusters.
 #
 # Invoker bindings use google_cloud_run_service_iam_member on the function's Cloud Run
 # service (same name as the function): a 2nd-gen function is invoked through Cloud Run,
@@ -147,6 +149,71 @@ resource "google_service_account_iam_member" "push_pubsub_agent_token_creator" {
   member             = local.pubsub_service_agent
 
   depends_on = [google_project_service.apis]
+}
+
+# --- build -----------------------------------------------------------------------
+
+# Cloud Build builds both functions as this account (build_config.service_account): since
+# July 2024 a new project's default build account may lack the permissions to build a
+# function. Google's "Custom Service Account for Cloud Build" page for Cloud Run functions
+# lists what a build account needs; an account given in build_service_account gets the
+# same grants.
+resource "google_service_account" "build" {
+  count = var.build_service_account == null ? 1 : 0
+
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-build"
+  display_name = "falco-responder function builds"
+  description  = "Cloud Build builds the ingest and responder functions as this account: writes build logs and images, reads the deploy archives."
+
+  depends_on = [google_project_service.apis]
+}
+
+locals {
+  build_service_account = (
+    var.build_service_account != null ? var.build_service_account : google_service_account.build[0].id
+  )
+  # projects/PROJECT/serviceAccounts/EMAIL
+  build_service_account_member = "serviceAccount:${element(split("/", local.build_service_account), 3)}"
+  # Cloud Run functions' own sources bucket of the region, where the platform keeps the
+  # sources it builds from.
+  platform_sources_bucket = "gcf-v2-sources-${data.google_project.this.number}-${var.region}"
+}
+
+# Build logs. Logging roles cannot be granted below the project.
+resource "google_project_iam_member" "build_log_writer" {
+  project = var.project_id
+  role    = "roles/logging.logWriter"
+  member  = local.build_service_account_member
+}
+
+# The built images, in the repositories the platform creates on the first deploy
+# (gcf-artifacts, cloud-run-source-deploy): they do not exist before it, so the grant is
+# on the project, as Google's page gives it.
+resource "google_project_iam_member" "build_artifact_writer" {
+  project = var.project_id
+  role    = "roles/artifactregistry.writer"
+  member  = local.build_service_account_member
+}
+
+# The deploy archives: read access to this module's source bucket and the platform's
+# sources bucket, and no other bucket of the project (the evidence bucket least of all).
+resource "google_project_iam_member" "build_source_reader" {
+  project = var.project_id
+  role    = "roles/storage.objectViewer"
+  member  = local.build_service_account_member
+
+  condition {
+    title       = "falco-responder deploy archives"
+    description = "Only the module's source bucket and the platform's Cloud Run functions sources bucket of the region."
+    # The bucket itself, or an object in it: never a bucket whose name merely starts so.
+    expression = join(" || ", flatten([
+      for bucket in [google_storage_bucket.source.name, local.platform_sources_bucket] : [
+        "resource.name == \"projects/_/buckets/${bucket}\"",
+        "resource.name.startsWith(\"projects/_/buckets/${bucket}/\")",
+      ]
+    ]))
+  }
 }
 
 # --- GKE identity mode ----------------------------------------------------------------

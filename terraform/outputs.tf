@@ -34,11 +34,12 @@ output "dead_letter_subscription_id" {
 }
 
 output "service_accounts" {
-  description = "Emails of the ingest, responder and push service accounts."
+  description = "Emails of the ingest, responder, push and build service accounts (build: the module's, or build_service_account's)."
   value = {
     ingest    = google_service_account.ingest.email
     responder = google_service_account.responder.email
     push      = google_service_account.push.email
+    build     = element(split("/", local.build_service_account), 3)
   }
 }
 
@@ -50,6 +51,11 @@ output "ingest_token_secret" {
 output "kubeconfig_secrets" {
   description = "Secret Manager secret per cluster holding its kubeconfig (add the values with gcloud)."
   value       = { for name, s in google_secret_manager_secret.kubeconfig : name => s.id }
+}
+
+output "evidence_bucket" {
+  description = "Bucket holding the evidence capture_evidence stores: `falco-responder evidence --bucket` reads it (investigators need roles/storage.objectViewer there)."
+  value       = google_storage_bucket.evidence.name
 }
 
 output "source_bucket" {

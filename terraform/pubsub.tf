@@ -1,6 +1,7 @@
 # Topology (same as the local stack on the emulator):
 #   alerts topic -> push subscription (OIDC, retry, dead-letter policy) -> responder
-#   dead-letter topic -> pull subscription (kept 7 days, replayed with `replay`)
+#   dead-letter topic -> pull subscription (kept dead_letter_retention, 31 days by default;
+#   replayed with `replay`)
 #   responses topic: one outcome record per alert handled
 
 resource "google_pubsub_topic" "alerts" {

@@ -100,6 +100,17 @@ variable "ingest_max_instances" {
   }
 }
 
+variable "ingest_min_instances" {
+  description = "Ingest instances kept warm even with no traffic (billed while idle, see the module README). 0: ingest scales to zero; its cold start imports no Kubernetes client, Falcosidekick waits for the answer, and the gcppubsub output bypasses ingest altogether."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.ingest_min_instances >= 0 && var.ingest_min_instances <= 1000 && floor(var.ingest_min_instances) == var.ingest_min_instances
+    error_message = "ingest_min_instances must be a whole number from 0 to 1000."
+  }
+}
+
 variable "ingest_concurrency" {
   description = "Most requests one ingest instance serves at once, and its functions-framework threads (THREADS): one thread per request Cloud Run may send, so none waits in a queue. 20: a request is mostly waiting on Pub/Sub's confirmation (about 1 ms of CPU for tens of ms of waiting), so one vCPU keeps 20 busy."
   type        = number
@@ -217,6 +228,17 @@ variable "responder_max_instances" {
   validation {
     condition     = var.responder_max_instances >= 1 && var.responder_max_instances <= 1000 && floor(var.responder_max_instances) == var.responder_max_instances
     error_message = "responder_max_instances must be a whole number from 1 to 1000."
+  }
+}
+
+variable "responder_min_instances" {
+  description = "Responder instances kept warm even with no traffic (billed while idle, see the module README). 1: the first alert after a quiet hour is acted on without waiting for a cold start and the Kubernetes client's import. 0 scales to zero, at the cost of that wait."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.responder_min_instances >= 0 && var.responder_min_instances <= 1000 && floor(var.responder_min_instances) == var.responder_min_instances
+    error_message = "responder_min_instances must be a whole number from 0 to 1000."
   }
 }
 
@@ -357,20 +379,20 @@ variable "push_subscription_filter" {
 }
 
 variable "dead_letter_retention" {
-  description = "How long the dead-letter pull subscription keeps unacknowledged alerts (duration in seconds). Default 7 days, Pub/Sub's maximum for a subscription."
+  description = "How long the dead-letter pull subscription keeps alerts nobody has replayed or acknowledged (duration in whole seconds, from 10 minutes to Pub/Sub's maximum of 31 days). Default 31 days: a dead letter is an alert nobody acted on, and must outlast a holiday. Unacknowledged messages kept over a day are billed as storage; a handful of dead letters costs next to nothing."
   type        = string
-  default     = "604800s"
+  default     = "2678400s"
 
   validation {
-    condition     = can(regex("^[0-9]+s$", var.dead_letter_retention)) && try(tonumber(trimsuffix(var.dead_letter_retention, "s")) >= 600 && tonumber(trimsuffix(var.dead_letter_retention, "s")) <= 604800, false)
-    error_message = "dead_letter_retention must be a duration in whole seconds from \"600s\" to \"604800s\" (7 days)."
+    condition     = can(regex("^[0-9]+s$", var.dead_letter_retention)) && try(tonumber(trimsuffix(var.dead_letter_retention, "s")) >= 600 && tonumber(trimsuffix(var.dead_letter_retention, "s")) <= 2678400, false)
+    error_message = "dead_letter_retention must be a duration in whole seconds from \"600s\" (10 minutes) to \"2678400s\" (31 days, Pub/Sub's maximum)."
   }
 }
 
 # --- Build and source -----------------------------------------------------------
 
 variable "build_service_account" {
-  description = "Optional service account Cloud Build uses to build both functions, as projects/PROJECT/serviceAccounts/EMAIL. null: the platform's default build service account."
+  description = "Service account Cloud Build builds both functions as, projects/PROJECT/serviceAccounts/EMAIL. null: the module creates \"<name_prefix>-build\". Either way it gets the roles Google's \"Custom Service Account for Cloud Build\" page for Cloud Run functions lists: roles/logging.logWriter and roles/artifactregistry.writer on the project, roles/storage.objectViewer on the source buckets only. Whoever runs Terraform needs iam.serviceAccounts.actAs on it (roles/iam.serviceAccountUser)."
   type        = string
   default     = null
 
@@ -389,7 +411,48 @@ variable "source_bucket_force_destroy" {
 # --- Monitoring -------------------------------------------------------------------
 
 variable "enable_alert_policies" {
-  description = "Create the Cloud Monitoring alert policies (dead-letter backlog, permanent failures, push backlog age). The log-based metrics are always created."
+  description = "Create the Cloud Monitoring alert policies: dead-letter backlog, permanent failures, push backlog age, and the log-match ones each alert_on_* variable switches. false: none of them. The log-based metrics are always created."
+  type        = bool
+  default     = true
+}
+
+variable "alert_on_action_taken" {
+  description = "Alert policy (log match): notify each time the responder changes something in a cluster (outcome acted: a pod deleted, evicted, isolated, labelled...). Dry runs never match. At most one notification per log_alert_notification_period."
+  type        = bool
+  default     = true
+}
+
+variable "alert_on_action_failed" {
+  description = "Alert policy (log match): notify when the cluster refuses an action for good and the alert is dead-lettered as action_failed."
+  type        = bool
+  default     = true
+}
+
+variable "alert_on_circuit_breaker_open" {
+  description = "Alert policy (log match): notify when the circuit breaker holds a destructive action back (too many in its window), dry runs included."
+  type        = bool
+  default     = true
+}
+
+variable "alert_on_protected_namespace" {
+  description = "Alert policy (log match): notify when a policy rule matches a pod in a protected namespace, where the responder never acts: a person has to."
+  type        = bool
+  default     = true
+}
+
+variable "log_alert_notification_period" {
+  description = "Least time between two notifications of one log-match alert policy (duration in whole seconds; Cloud Monitoring's minimum is 300s). Every match is still in the logs and on the dashboard."
+  type        = string
+  default     = "300s"
+
+  validation {
+    condition     = can(regex("^[0-9]+s$", var.log_alert_notification_period)) && try(tonumber(trimsuffix(var.log_alert_notification_period, "s")) >= 300, false)
+    error_message = "log_alert_notification_period must be a duration in whole seconds of at least \"300s\" (Cloud Monitoring's minimum)."
+  }
+}
+
+variable "enable_dashboard" {
+  description = "Create the Cloud Monitoring dashboard: alerts in, decisions by outcome and rule, actions by kind, dead-letter backlog, push backlog age, time from Falco's event to the outcome."
   type        = bool
   default     = true
 }

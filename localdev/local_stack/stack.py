@@ -176,6 +176,8 @@ class LocalStack:
             config.KUBECONFIG: str(kubeconfig),
             config.DRY_RUN: "true" if self.dry_run else "false",
             config.KUBE_TIMEOUT_SECONDS: str(self.kube_timeout),
+            # As Terraform sets it: the subscription's own maximum (topology.py).
+            config.PUSH_MAX_DELIVERY_ATTEMPTS: str(config.MAX_DELIVERY_ATTEMPTS),
             config.STORAGE_EMULATOR_HOST: self.storage_url,
             config.EVIDENCE_BUCKET: EVIDENCE_BUCKET,
         }

@@ -13,6 +13,7 @@ from localdev.local_stack.stack import LocalStack
 from localdev.local_stack.wait import wait_until
 from responder.actions import KubeApis
 from responder.circuit_breaker import CONFIGMAP, Breaker, LastSeen
+from responder.outcome import CIRCUIT_BREAKER_OPEN
 from responder.policy import CircuitBreaker
 from tests.conftest import as_bytes, kube_api_client
 from tests.integration.conftest import (
@@ -258,6 +259,15 @@ def test_past_the_breaker_destructive_actions_become_a_label_and_an_event(breaki
         if e["involvedObject"]["name"] == names[2]
     ]
     assert [e["reason"] for e in events] == ["FalcoResponderCircuitOpen"]
+    # ...and one log line says the breaker held it back, for the alert policy to match.
+    lines = [
+        json.loads(line)
+        for line in breaking.responder.log_text().splitlines()
+        if line.startswith("{")
+    ]
+    held_back = [line for line in lines if line.get("event") == CIRCUIT_BREAKER_OPEN]
+    assert [line["alert_id"] for line in held_back] == [alerts[2]["uuid"]]
+    assert held_back[0]["action"] == "delete_pod"
     # A redelivery of an admitted alert is admitted again without counting twice.
     breaking.publish(as_bytes(alerts[0]))
     redelivered = outcomes(breaking, alerts[0]["uuid"], 2)[1]

@@ -49,3 +49,20 @@ def test_network_failures_are_transient(error):
 def test_anything_else_is_left_as_it_is():
     error = KeyError("bug")
     assert classify(error) is error
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        (401, "kube_unauthorized"),
+        (403, "kube_forbidden"),
+        (429, "kube_unavailable"),
+        (503, "kube_unavailable"),
+    ],
+)
+def test_each_transient_failure_names_its_reason_for_the_last_attempts_dead_letter(status, reason):
+    assert classify(_api_error(status)).reason == reason
+
+
+def test_an_unreachable_api_server_is_named_so():
+    assert classify(ConnectionRefusedError()).reason == "kube_unreachable"

@@ -16,7 +16,13 @@ from typing import Any
 import pytest
 import yaml
 
-from responder.outcome import Decision, Outcome
+from responder.handler import ActionFailedError, OutcomeRecord
+from responder.outcome import (
+    CIRCUIT_BREAKER_OPEN,
+    PROTECTED_NAMESPACE_REFUSED,
+    Decision,
+    Outcome,
+)
 from shared import config
 
 hcl2 = pytest.importorskip("hcl2")
@@ -30,6 +36,8 @@ CONFIG_ENV_VARS = {
 }
 
 SEVEN_DAYS_SECONDS = 7 * 24 * 3600
+# Pub/Sub's longest message retention on a subscription.
+THIRTY_ONE_DAYS_SECONDS = 31 * 24 * 3600
 
 _META_KEYS = {"__is_block__", "__comments__", "__inline_comments__", "__start_line__"}
 
@@ -281,6 +289,10 @@ def test_variables_that_can_be_wrong_are_validated():
         "ingest_invokers",
         "policy_file",
         "responder_vpc_egress",
+        "ingest_min_instances",
+        "responder_min_instances",
+        "build_service_account",
+        "log_alert_notification_period",
     }
     missing = {name for name in must_validate if not tf().variables[name].get("validation")}
     assert not missing, f"variables without validation: {sorted(missing)}"
@@ -366,10 +378,15 @@ def test_ack_deadline_exceeds_the_responder_timeout():
     assert "var.ack_deadline_seconds > var.responder_timeout_seconds" in conditions
 
 
-def test_dead_letter_subscription_keeps_alerts_seven_days():
+def test_dead_letter_subscription_keeps_alerts_pubsubs_longest_31_days():
     dead = tf().resource("google_pubsub_subscription", "dead_letter")
     retention = tf().evaluate(dead["message_retention_duration"])
-    assert retention == f"{SEVEN_DAYS_SECONDS}s"
+    assert retention == f"{THIRTY_ONE_DAYS_SECONDS}s"
+    # ...and lets no one ask Pub/Sub for more, or for less than its 10 minutes.
+    (validation,) = tf().variables["dead_letter_retention"]["validation"]
+    assert f"<= {THIRTY_ONE_DAYS_SECONDS}" in validation["condition"]
+    assert ">= 600" in validation["condition"]
+    assert "31 days" in literal(tf().variables["dead_letter_retention"]["description"])
     assert dead["retain_acked_messages"] is False
     assert literal(block(dead, "expiration_policy")["ttl"]) == ""
     assert "push_config" not in dead
@@ -483,7 +500,8 @@ def test_each_function_runs_as_its_own_service_account():
         body = tf().resource("google_cloudfunctions2_function", function)
         email = expr(block(body, "service_config")["service_account_email"])
         assert email == f"google_service_account.{function}.email"
-    assert set(tf().of_type("google_service_account")) == {"ingest", "responder", "push"}
+    accounts = {"ingest", "responder", "push", "build"}
+    assert set(tf().of_type("google_service_account")) == accounts
 
 
 def test_deploy_archives_hold_the_function_folder_shared_and_generated_root_files():
@@ -556,6 +574,26 @@ def test_responder_is_told_the_evidence_bucket():
     function = tf().resource("google_cloudfunctions2_function", "responder")
     env = block(function, "service_config")["environment_variables"]
     assert expr(env[config.EVIDENCE_BUCKET]) == "google_storage_bucket.evidence.name"
+
+
+def test_the_evidence_bucket_is_an_output_for_the_evidence_command():
+    output = tf().outputs["evidence_bucket"]
+    assert expr(output["value"]) == "google_storage_bucket.evidence.name"
+    assert "falco-responder evidence" in literal(output["description"])
+
+
+def test_the_responder_knows_the_push_subscriptions_last_attempt():
+    env = responder_service()["environment_variables"]
+    assert expr(env[config.PUSH_MAX_DELIVERY_ATTEMPTS]) == "tostring(var.max_delivery_attempts)"
+
+
+@pytest.mark.parametrize(("function", "default"), [("ingest", 0), ("responder", 1)])
+def test_min_instances_keep_the_responder_warm_by_default(function, default):
+    service = block(tf().resource("google_cloudfunctions2_function", function), "service_config")
+    assert expr(service["min_instance_count"]) == f"var.{function}_min_instances"
+    assert tf().default(f"{function}_min_instances") == default
+    (validation,) = tf().variables[f"{function}_min_instances"]["validation"]
+    assert f"var.{function}_min_instances >= 0" in validation["condition"]
 
 
 # --- IAM ---------------------------------------------------------------------------
@@ -634,6 +672,26 @@ EXPECTED_BINDINGS = {
         "roles/iam.serviceAccountTokenCreator",
         AGENT,
     ),
+    # Build account: build logs, images, and reading the deploy archives (Google's
+    # "Custom Service Account for Cloud Build" page for Cloud Run functions).
+    (
+        "google_project_iam_member",
+        "var.project_id",
+        "roles/logging.logWriter",
+        "local.build_service_account_member",
+    ),
+    (
+        "google_project_iam_member",
+        "var.project_id",
+        "roles/artifactregistry.writer",
+        "local.build_service_account_member",
+    ),
+    (
+        "google_project_iam_member",
+        "var.project_id",
+        "roles/storage.objectViewer",
+        "local.build_service_account_member",
+    ),
     # GKE identity mode: the DNS-based endpoint's container.clusters.connect, on the
     # projects of google_identity clusters only.
     (
@@ -668,14 +726,20 @@ def test_iam_grants_exactly_the_least_privilege_bindings():
     assert iam_bindings(tf()) == EXPECTED_BINDINGS
 
 
-def test_the_only_project_level_role_is_cluster_viewer_for_gke_identity_clusters():
-    broad = [
+def test_project_level_roles_are_the_build_accounts_and_cluster_viewer_only():
+    broad = {
         f"{rtype}.{name}"
         for rtype, name in tf().resources
         if re.match(r"google_(project|folder|organization)_iam_", rtype)
-    ]
-    # Kubernetes Engine roles cannot be granted below the project.
-    assert broad == ["google_project_iam_member.responder_cluster_viewer"]
+    }
+    # Kubernetes Engine and Logging roles cannot be granted below the project; the
+    # build's image repositories do not exist before the first deploy.
+    assert broad == {
+        "google_project_iam_member.responder_cluster_viewer",
+        "google_project_iam_member.build_log_writer",
+        "google_project_iam_member.build_artifact_writer",
+        "google_project_iam_member.build_source_reader",
+    }
     viewer = tf().resource("google_project_iam_member", "responder_cluster_viewer")
     assert literal(viewer["role"]) == "roles/container.clusterViewer"
     assert expr(viewer["for_each"]) == "local.google_identity_projects"
@@ -685,6 +749,45 @@ def test_the_only_project_level_role_is_cluster_viewer_for_gke_identity_clusters
     # GKE identity mode is opt-in per cluster: no grant unless asked for
     clusters_type = tf().variables["clusters"]["type"]
     assert "google_identity" in clusters_type and "optional(bool, false)" in clusters_type
+
+
+def test_the_build_account_reads_only_the_source_buckets():
+    reader = tf().resource("google_project_iam_member", "build_source_reader")
+    expression = block(reader, "condition")["expression"]
+    assert "google_storage_bucket.source.name" in expression
+    assert "local.platform_sources_bucket" in expression
+    # the bucket or an object in it, never another bucket with the same prefix
+    assert mentions(expression, '"resource.name == \\"projects/_/buckets/${bucket}\\""')
+    assert mentions(expression, 'startsWith(\\"projects/_/buckets/${bucket}/\\")')
+    assert "evidence" not in expression
+    assert literal(tf().locals["platform_sources_bucket"]) == (
+        "gcf-v2-sources-${data.google_project.this.number}-${var.region}"
+    )
+
+
+def test_the_functions_are_built_by_the_module_account_or_the_users_own():
+    build = tf().resource("google_service_account", "build")
+    assert expr(build["count"]) == "var.build_service_account == null ? 1 : 0"
+    assert tf().default("build_service_account") is None
+    assert expr(tf().locals["build_service_account"]) == (
+        "(var.build_service_account != null ? var.build_service_account"
+        " : google_service_account.build[0].id)"
+    )
+    member = literal(tf().locals["build_service_account_member"])
+    assert member == 'serviceAccount:${element(split("/", local.build_service_account), 3)}'
+    grants = {
+        f"google_project_iam_member.{name}"
+        for name in ("build_log_writer", "build_artifact_writer", "build_source_reader")
+    }
+    for function in ("ingest", "responder"):
+        body = tf().resource("google_cloudfunctions2_function", function)
+        assert expr(block(body, "build_config")["service_account"]) == (
+            "local.build_service_account"
+        )
+        # the build must be allowed before the first build runs
+        assert grants <= {expr(d) for d in body["depends_on"]}
+    (validation,) = tf().variables["build_service_account"]["validation"]
+    assert "projects/[^/]+/serviceAccounts/" in validation["condition"]
 
 
 def test_pubsub_service_agent_is_the_projects_pubsub_agent():
@@ -743,12 +846,18 @@ def test_log_based_metrics_count_responder_outcomes():
     assert tf().evaluate(failures["name"]) == "falco_responder/permanent_failures"
     base_filter = tf().locals["responder_log_filter"]
     assert mentions(base_filter, 'jsonPayload.event="alert_outcome"')
-    assert mentions(base_filter, 'resource.type="cloud_run_revision"')
+    assert "${local.responder_logs}" in base_filter
+    responder_logs = tf().locals["responder_logs"]
+    assert mentions(responder_logs, 'resource.type="cloud_run_revision"')
+    assert mentions(responder_logs, "local.responder_function_name")
     assert expr(outcomes["filter"]) == "local.responder_log_filter"
     assert mentions(failures["filter"], 'jsonPayload.decision="dead_letter"')
     assert {k: literal(v) for k, v in outcomes["label_extractors"].items()} == {
         "outcome": "EXTRACT(jsonPayload.outcome)",
         "decision": "EXTRACT(jsonPayload.decision)",
+        "rule": "EXTRACT(jsonPayload.rule)",
+        "policy_rule": "EXTRACT(jsonPayload.policy_rule)",
+        "action": "EXTRACT(jsonPayload.action)",
     }
     assert {k: literal(v) for k, v in failures["label_extractors"].items()} == {
         "error_reason": "EXTRACT(jsonPayload.error_reason)",
@@ -757,7 +866,9 @@ def test_log_based_metrics_count_responder_outcomes():
         literal(lab["key"]): literal(lab["description"])
         for lab in block(outcomes, "metric_descriptor")["labels"]
     }
-    assert set(labels) == {"outcome", "decision"}
+    assert set(labels) == {"outcome", "decision", "rule", "policy_rule", "action"}
+    # The fields the labels read are the outcome record's (action: log_outcome's own).
+    assert {"outcome", "decision", "rule", "policy_rule"} <= set(OutcomeRecord.model_fields)
     # Every value the responder writes is documented, refusals apart from act.
     for decision in Decision:
         assert re.search(rf"\b{decision.value}\b", labels["decision"]), decision
@@ -774,6 +885,86 @@ def test_dead_letter_backlog_raises_an_alert():
     assert expr(threshold["threshold_value"]) == "var.dead_letter_backlog_threshold"
     assert tf().default("dead_letter_backlog_threshold") == 0
     assert expr(policy["notification_channels"]) == "var.notification_channels"
+
+
+def test_time_from_event_to_outcome_is_a_distribution_metric():
+    metric = tf().resource("google_logging_metric", "event_to_outcome")
+    assert tf().evaluate(metric["name"]) == "falco_responder/event_to_outcome_seconds"
+    assert expr(metric["filter"]) == "local.responder_log_filter"
+    field = "event_to_outcome_seconds"
+    assert field in OutcomeRecord.model_fields
+    assert literal(metric["value_extractor"]) == f"EXTRACT(jsonPayload.{field})"
+    descriptor = block(metric, "metric_descriptor")
+    assert literal(descriptor["value_type"]) == "DISTRIBUTION"
+    assert literal(descriptor["metric_kind"]) == "DELTA"
+    assert literal(descriptor["unit"]) == "s"
+    buckets = block(block(metric, "bucket_options"), "exponential_buckets")
+    # from 0.1 s to more than a day
+    assert buckets["scale"] * buckets["growth_factor"] ** buckets["num_finite_buckets"] > 86400
+
+
+# Each log-match alert policy, the line it matches, and the code that writes that line.
+LOG_ALERTS = {
+    "action_taken": ("alert_on_action_taken", f'jsonPayload.outcome="{Outcome.ACTED.value}"'),
+    "action_failed": (
+        "alert_on_action_failed",
+        f'jsonPayload.error_reason="{ActionFailedError("", None).reason}"',
+    ),
+    "circuit_breaker_open": (
+        "alert_on_circuit_breaker_open",
+        f'jsonPayload.event="{CIRCUIT_BREAKER_OPEN}"',
+    ),
+    "protected_namespace_refused": (
+        "alert_on_protected_namespace",
+        f'jsonPayload.event="{PROTECTED_NAMESPACE_REFUSED}"',
+    ),
+}
+
+
+def test_log_match_alert_policies_tell_of_actions_failures_and_rails():
+    alerts = tf().locals["log_alerts"]
+    assert set(alerts) == set(LOG_ALERTS)
+    for name, (variable, match) in LOG_ALERTS.items():
+        alert = alerts[name]
+        assert expr(alert["enabled"]) == f"var.{variable}"
+        # on by default: a security team wants to be told of each
+        assert tf().default(variable) is True
+        assert mentions(alert["filter"], match), (name, alert["filter"])
+        assert "${local.responder_log" in alert["filter"]
+        assert literal(alert["severity"]) in {"CRITICAL", "ERROR", "WARNING"}
+    policy = tf().resource("google_monitoring_alert_policy", "log_match")
+    assert "if var.enable_alert_policies && alert.enabled" in policy["for_each"]
+    assert expr(policy["notification_channels"]) == "var.notification_channels"
+    condition = block(block(policy, "conditions"), "condition_matched_log")
+    assert expr(condition["filter"]) == "each.value.filter"
+    assert literal(condition["label_extractors"]["alert_id"]) == "EXTRACT(jsonPayload.alert_id)"
+    limit = block(block(policy, "alert_strategy"), "notification_rate_limit")
+    assert expr(limit["period"]) == "var.log_alert_notification_period"
+    assert tf().default("log_alert_notification_period") == "300s"
+
+
+def test_the_dashboard_shows_the_pipeline_from_alert_to_action():
+    dashboard = tf().resource("google_monitoring_dashboard", "responder")
+    assert expr(dashboard["count"]) == "var.enable_dashboard ? 1 : 0"
+    assert tf().default("enable_dashboard") is True
+    charts = "\n".join(
+        " ".join([literal(chart["filter"]), *map(literal, chart["by"])])
+        for chart in tf().locals["dashboard_charts"]
+    )
+    for shown in (
+        "pubsub.googleapis.com/topic/send_message_operation_count",
+        "google_logging_metric.alert_outcomes.name",
+        'metric.label."outcome"',
+        'metric.label."rule"',
+        'metric.label."action"',
+        "pubsub.googleapis.com/subscription/num_undelivered_messages",
+        "local.dead_letter_subscription_name",
+        "pubsub.googleapis.com/subscription/oldest_unacked_message_age",
+        "local.push_subscription_name",
+    ):
+        assert shown in charts, shown
+    assert "google_logging_metric.event_to_outcome.name" in tf().locals["latency_filter"]
+    assert "REDUCE_PERCENTILE_${percentile}" in dashboard["dashboard_json"]
 
 
 def test_apis_are_enabled_but_never_disabled_on_destroy():

@@ -14,8 +14,13 @@ output "dead_letter_subscription_id" {
 }
 
 output "service_accounts" {
-  description = "Emails of the ingest, responder and push service accounts (bind the responder's in the cluster for GKE identity mode)."
+  description = "Emails of the ingest, responder, push and build service accounts (bind the responder's in the cluster for GKE identity mode)."
   value       = module.falco_responder.service_accounts
+}
+
+output "evidence_bucket" {
+  description = "Where capture_evidence stores evidence (falco-responder evidence --bucket)."
+  value       = module.falco_responder.evidence_bucket
 }
 
 output "secret_setup_commands" {
