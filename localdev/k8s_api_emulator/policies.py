@@ -25,16 +25,22 @@ def _unsupported(spec: dict[str, Any], *keys: str) -> list[FieldError]:
     return [FieldError.forbidden(f"spec.{key}", _UNSUPPORTED) for key in keys if spec.get(key)]
 
 
+def _default(obj: dict[str, Any], key: str, value: Any) -> None:
+    """A nil pointer (absent or JSON null) gets its default."""
+    if obj.get(key) is None:
+        obj[key] = value
+
+
 def default_match(match: Any) -> None:
     """SetDefaults_MatchResources and SetDefaults_Rule (pkg/apis/admissionregistration/v1)."""
     if not isinstance(match, dict):
         return
-    match.setdefault("matchPolicy", "Equivalent")
-    match.setdefault("namespaceSelector", {})
-    match.setdefault("objectSelector", {})
+    _default(match, "matchPolicy", "Equivalent")
+    _default(match, "namespaceSelector", {})
+    _default(match, "objectSelector", {})
     for part in ("resourceRules", "excludeResourceRules"):
         for rule in match.get(part) or []:
-            rule.setdefault("scope", "*")
+            _default(rule, "scope", "*")
 
 
 class ValidatingAdmissionPolicyStrategy(Strategy):
@@ -44,8 +50,7 @@ class ValidatingAdmissionPolicyStrategy(Strategy):
     def default(self, obj: dict[str, Any]) -> None:
         json_shapes.check("ValidatingAdmissionPolicy", obj, POLICY_SHAPE)
         spec = obj.setdefault("spec", {})
-        # SetDefaults_ValidatingAdmissionPolicySpec
-        spec.setdefault("failurePolicy", "Fail")
+        _default(spec, "failurePolicy", "Fail")  # SetDefaults_ValidatingAdmissionPolicySpec
         default_match(spec.get("matchConstraints"))
 
     def validate(self, obj: dict[str, Any]) -> list[FieldError]:

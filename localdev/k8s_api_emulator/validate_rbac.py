@@ -171,9 +171,10 @@ def binding_errors(obj: Mapping[str, Any], role_kinds: Sequence[str]) -> list[Fi
 
 def _default_binding(obj: dict[str, Any]) -> None:
     """SetDefaults_RoleBinding, SetDefaults_ClusterRoleBinding and SetDefaults_Subject."""
-    ref = obj.get("roleRef")
-    if isinstance(ref, dict) and not ref.get("apiGroup"):
-        ref["apiGroup"] = GROUP
+    if obj.get("roleRef") is None:  # a struct, not a pointer: null decodes to its zero value
+        obj["roleRef"] = {}
+    if not obj["roleRef"].get("apiGroup"):
+        obj["roleRef"]["apiGroup"] = GROUP
     for subject in obj.get("subjects") or []:
         if not subject.get("apiGroup") and subject.get("kind") in ("User", "Group"):
             subject["apiGroup"] = GROUP

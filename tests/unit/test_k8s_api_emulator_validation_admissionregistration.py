@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
@@ -675,6 +677,29 @@ def test_upstream_update_cases():
     assert bindings.validate_update(valid, binding("!!!")) == []
 
 
+def test_defaults_come_before_validation(cluster):
+    """SetDefaults_ValidatingAdmissionPolicySpec, SetDefaults_MatchResources and
+    SetDefaults_Rule: absent or null, the failure policy, match policy, selectors and scope
+    get their defaults."""
+    body = policy(
+        "defaulted",
+        failurePolicy=None,
+        matchConstraints={
+            "resourceRules": [{**RULE, "scope": None}],
+            "namespaceSelector": None,
+        },
+        validations=VALIDATIONS,
+    )
+    spec = cluster.create_object(POLICIES, body)["spec"]
+    assert spec["failurePolicy"] == "Fail"
+    assert spec["matchConstraints"] == {
+        "resourceRules": [{**RULE, "scope": "*"}],
+        "namespaceSelector": {},
+        "objectSelector": {},
+        "matchPolicy": "Equivalent",
+    }
+
+
 # --- the responder's rails ------------------------------------------------------------------------
 
 
@@ -800,6 +825,61 @@ def test_bad_bodies_get_400_or_422_never_500(admin, body, code):
     )
     if code == 400:
         assert "cannot be handled as a" in status["message"]
+
+
+# Values of every JSON type, in places the types declare (keys of the types) and others.
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "resourceRules",
+                    "resources",
+                    "operations",
+                    "apiGroups",
+                    "apiVersions",
+                    "scope",
+                    "resourceNames",
+                    "matchLabels",
+                    "matchExpressions",
+                    "operator",
+                    "values",
+                    "key",
+                    "expression",
+                    "name",
+                    "selector",
+                    "other",
+                ]
+            ),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+SPEC_KEYS = [
+    "failurePolicy",
+    "paramKind",
+    "matchConstraints",
+    "matchConditions",
+    "validations",
+    "variables",
+    "auditAnnotations",
+    "policyName",
+    "paramRef",
+    "matchResources",
+    "validationActions",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(spec=st.dictionaries(st.sampled_from(SPEC_KEYS), JSON, max_size=4), is_policy=st.booleans())
+def test_any_body_is_accepted_or_refused_with_400_or_422(spec, is_policy):
+    body = policy(**spec) if is_policy else binding(**spec)
+    error = create(KubeApiEmulator(), POLICIES if is_policy else BINDINGS, body)
+    assert error is None or error.code in (400, 422), error.message
 
 
 # --- ['*/*'] refuses and allows exactly what ['*', '*/*'] did ----------------------------------

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from falco_responder_cli.main import cli
 from localdev.k8s_api_emulator.rbacfile import grant
@@ -312,12 +314,69 @@ def test_what_go_cannot_decode_is_a_400(document):
     assert "cannot be handled as a" in caught.value.message
 
 
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "verbs",
+                    "apiGroups",
+                    "resources",
+                    "nonResourceURLs",
+                    "clusterRoleSelectors",
+                    "matchLabels",
+                    "matchExpressions",
+                    "kind",
+                    "apiGroup",
+                    "name",
+                    "namespace",
+                ]
+            ),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    kind=st.sampled_from(sorted(KINDS)),
+    fields=st.dictionaries(
+        st.sampled_from(["rules", "aggregationRule", "subjects", "roleRef"]), JSON, max_size=3
+    ),
+)
+def test_any_document_is_accepted_or_refused_with_400_or_422(kind, fields):
+    try:
+        check_document(rbac(kind, **fields))
+    except ApiError as error:
+        assert error.code in (400, 422), error.message
+
+
 def test_nulls_decode_to_zero_values_and_are_then_validated():
     role = rbac("ClusterRole", rules=[None, {"verbs": [None], "nonResourceURLs": ["/x"]}])
     assert causes(role) == [
         ("FieldValueRequired", "rules[0].verbs"),
         ("FieldValueRequired", "rules[0].apiGroups"),
         ("FieldValueRequired", "rules[0].resources"),
+    ]
+
+
+def test_defaults_come_before_validation():
+    """SetDefaults_ClusterRoleBinding and SetDefaults_Subject: no apiGroup for the role or a
+    User is the RBAC group; a null roleRef is an empty one, defaulted likewise."""
+    defaulted = rbac(
+        "ClusterRoleBinding",
+        roleRef={"kind": "ClusterRole", "name": "valid"},
+        subjects=[{"name": "someone", "kind": "User"}],
+    )
+    assert causes(defaulted) == []
+    assert causes(rbac("ClusterRoleBinding", roleRef=None)) == [
+        ("FieldValueNotSupported", "roleRef.kind"),
+        ("FieldValueRequired", "roleRef.name"),
     ]
 
 
