@@ -7,7 +7,7 @@ and the request gets 400 BadRequest, never 422 and never a 500. Unknown fields a
 ``null`` pass, as Go's decoder drops or zeroes them.
 
 Only the fields of strings, lists, maps and structs that the emulator's kinds need are
-described; numbers and booleans are not (none of those kinds has one).
+described; numbers and booleans are not (the kinds described here have none).
 """
 
 from __future__ import annotations
