@@ -283,7 +283,9 @@ def manifests(policy: Policy, users: Sequence[str]) -> list[dict[str, Any]]:
                             "apiGroups": ["*"],
                             "apiVersions": ["*"],
                             "operations": ["CREATE", "UPDATE", "DELETE", "CONNECT"],
-                            "resources": ["*", "*/*"],
+                            # Every resource and every subresource; the API server refuses
+                            # '*/*' beside anything else (validateResources).
+                            "resources": ["*/*"],
                         }
                     ]
                 },

@@ -8,7 +8,9 @@ everywhere and every Role in its own namespace (as ``falco-responder policy rbac
 them, to be bound by deploy/rbac). The user is the first binding's subject (a ServiceAccount
 as ``system:serviceaccount:<namespace>:<name>``) unless one is given.
 
-Rules the emulator's authorizer cannot honour exactly (``resourceNames``,
+Each document is first held to the API server's validation of its kind (validate_rbac.py):
+what a cluster would refuse, this refuses with the API server's message. Rules the
+emulator's authorizer cannot honour exactly (``resourceNames``,
 ``nonResourceURLs``, ``resources: ["*"]`` in a named group) are refused rather than
 widened.
 """
@@ -22,6 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
+
+from . import validate_rbac
+from .status import ApiError
 
 _RBAC = "rbac.authorization.k8s.io/v1"
 
@@ -85,14 +90,18 @@ def grant(documents: Iterable[dict[str, Any]], user: str | None = None) -> Grant
         kind = document.get("kind")
         if document.get("apiVersion") != _RBAC:
             raise ValueError(f"{kind}: expected apiVersion {_RBAC}")
+        if kind not in validate_rbac.KINDS:
+            raise ValueError(f"{kind}: not an RBAC role or binding")
+        try:  # what the API server would refuse, it refuses here
+            validate_rbac.check_document(document)
+        except ApiError as error:
+            raise ValueError(error.message) from None
         meta = document.get("metadata") or {}
         if kind in ("ClusterRole", "Role"):
             namespace = meta.get("namespace", "") if kind == "Role" else ""
             roles[(kind, namespace, meta.get("name", ""))] = _rules(document)
-        elif kind in ("ClusterRoleBinding", "RoleBinding"):
-            bindings.append(document)
         else:
-            raise ValueError(f"{kind}: not an RBAC role or binding")
+            bindings.append(document)
     cluster: dict[str, set[str]] = {}
     namespaced: dict[str, dict[str, set[str]]] = defaultdict(dict)
     if not bindings:

@@ -57,6 +57,17 @@ class FieldError:
         body = f"Unsupported value: {go_quote(value)}: supported values: {choices}"
         return cls("FieldValueNotSupported", field, body)
 
+    @classmethod
+    def duplicate(cls, field: str, value: object) -> FieldError:
+        return cls("FieldValueDuplicate", field, f"Duplicate value: {go_quote(value)}")
+
+    @classmethod
+    def too_many(cls, field: str, actual: int, limit: int) -> FieldError:
+        items = "item" if limit == 1 else "items"
+        return cls(
+            "FieldValueTooMany", field, f"Too many: {actual}: must have at most {limit} {items}"
+        )
+
     def __str__(self) -> str:
         return f"{self.field}: {self.body}"
 

@@ -42,6 +42,32 @@ def dns1123_subdomain(value: str) -> list[str]:
     return problems
 
 
+_DNS1035 = "[a-z]([-a-z0-9]*[a-z0-9])?"
+_DNS1035_MESSAGE = (
+    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with "
+    "an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "
+    f"'abc-123', regex used for validation is '{_DNS1035}')"
+)
+
+
+def dns1035_label(value: str) -> list[str]:
+    """IsDNS1035Label: a version or a lowercased kind."""
+    problems = []
+    if len(value) > 63:
+        problems.append("must be no more than 63 characters")
+    if not re.fullmatch(_DNS1035, value):
+        problems.append(_DNS1035_MESSAGE)
+    return problems
+
+
+def path_segment_name(value: str) -> list[str]:
+    """IsValidPathSegmentName (k8s.io/apimachinery/pkg/api/validation/path): RBAC names,
+    resource names in rules, a parameter's name."""
+    if value in (".", ".."):
+        return [f"may not be '{value}'"]
+    return [f"may not contain '{part}'" for part in ("/", "%") if part in value]
+
+
 # --- metadata: labels, annotations, owner references (ValidateObjectMeta) ------------------
 
 _LABEL_KEY = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
