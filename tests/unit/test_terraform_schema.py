@@ -313,6 +313,8 @@ def body_problems(body: dict[str, Any], block: dict[str, Any], where: str) -> li
             continue  # its count is known at plan time only
         count = counts.get(name, 0)
         low, high = nested_block.get("min_items", 0), nested_block.get("max_items", 0)
+        if nested_block["nesting_mode"] == "single":
+            high = 1
         if count < low:
             problems.append(f"{where}: needs at least {low} {name!r} block(s), has {count}")
         if high and count > high:
@@ -490,6 +492,7 @@ resource "google_storage_bucket" "b" {
             "b.versioning.on: no such argument",
         ),
         ('  lifecycle_rule {\n    action {\n      type = "Delete"\n    }\n  }', "'condition'"),
+        ("  timeouts {\n  }\n  timeouts {\n  }", "at most 1 'timeouts' block(s), has 2"),
     ],
 )
 def test_the_checker_refuses_what_the_schema_refuses(body, problem, tmp_path):
