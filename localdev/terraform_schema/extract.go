@@ -63,10 +63,9 @@ type attr struct {
 	ConfigMode                   string
 	Deprecated                   string
 	Elem                         any // *attr, valueType, *resource or nil
+	// unresolved names a field that shapes the schema but did not evaluate.
+	unresolved string
 }
-
-// timeout is a non-nil *time.Duration of a schema.ResourceTimeout.
-type timeout struct{}
 
 // iamSettings is a *tpgiamresource.IamSettings, or one of its options: what the IAM
 // resource builders read from it into the schema.
@@ -694,6 +693,13 @@ func (ev *evaluator) setResourceField(r *resource, field string, value ast.Expr,
 }
 
 func (ev *evaluator) setAttrField(a *attr, field string, v any) {
+	if u, ok := v.(unknown); ok {
+		switch field {
+		case "Type", "Required", "Optional", "Computed", "MinItems", "MaxItems", "ConfigMode", "Elem":
+			a.unresolved = field + ": " + u.why
+			return
+		}
+	}
 	b, _ := v.(bool)
 	n, _ := v.(int)
 	s, _ := v.(string)
@@ -725,7 +731,7 @@ func (ev *evaluator) setAttrField(a *attr, field string, v any) {
 		case *attr, valueType, *resource, nil:
 			a.Elem = v
 		default:
-			a.Elem = unknown{fmt.Sprintf("Elem %v", v)}
+			a.unresolved = fmt.Sprintf("Elem: %v", v)
 		}
 	}
 }
@@ -889,10 +895,6 @@ func (ev *evaluator) helper(target, name string, args []ast.Expr, e *env) (any, 
 				}
 			}
 			return nil, true
-		}
-	case "ext:github.com/hashicorp/terraform-plugin-sdk/v2/helper/schema":
-		if name == "DefaultTimeout" {
-			return timeout{}, true
 		}
 	}
 	return nil, false
@@ -1152,8 +1154,8 @@ func lowerBlock(r *resource, where string, probs *problems) *block {
 	}
 	for name, a := range r.Schema.m {
 		here := where + "." + name
-		if u, ok := a.Elem.(unknown); ok {
-			probs.add(here, u.why)
+		if a.unresolved != "" {
+			probs.add(here, a.unresolved)
 			continue
 		}
 		res, isResource := a.Elem.(*resource)
