@@ -99,7 +99,7 @@ resource "google_storage_bucket" "evidence" {
   dynamic "retention_policy" {
     for_each = var.evidence_retention_days > 0 ? [1] : []
     content {
-      retention_period = var.evidence_retention_days * 86400
+      retention_period = tostring(var.evidence_retention_days * 86400) # a string since provider 7.0
       is_locked        = var.evidence_retention_locked
     }
   }

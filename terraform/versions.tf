@@ -3,13 +3,15 @@ terraform {
   required_version = ">= 1.5"
 
   required_providers {
-    # Current major of the Google provider. Nothing this module uses changed in the
-    # 7.0.0 or 8.0.0 upgrade guides, but only 8.x is the supported target.
-    # (Direct VPC egress of a 2nd-gen function, service_config.direct_vpc_network_interface,
-    # is GA from 7.21.0.)
+    # 7.21.0: the first with Direct VPC egress of a 2nd-gen function
+    # (service_config.direct_vpc_network_interface). Both majors are checked against the
+    # provider's schema (tests/unit/test_terraform_schema.py). What the module uses that
+    # the 7.0.0 upgrade guide changed: google_storage_bucket's retention_period became a
+    # string (given one with tostring()), and google_project_service's disable_on_destroy
+    # lost its default of true (set to false here). Nothing it uses is in the 8.0.0 guide.
     google = {
       source  = "hashicorp/google"
-      version = ">= 8.0, < 9.0"
+      version = ">= 7.21, < 9.0"
     }
     # archive_file with several `source` blocks builds the deploy zips.
     archive = {

@@ -4,7 +4,7 @@ terraform {
   required_providers {
     google = {
       source  = "hashicorp/google"
-      version = ">= 8.0, < 9.0"
+      version = ">= 7.21, < 9.0"
     }
   }
 }
