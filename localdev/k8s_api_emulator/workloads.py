@@ -15,6 +15,8 @@ from .core import default_pod_spec, pod_spec_errors
 from .meta import label_selector
 from .status import FieldError
 from .strategy import Strategy
+from .validate_apps import workload_update_errors
+from .validate_common import kube_finalizer_errors
 
 # Status counters Go serialises even when zero (no omitempty), by kind (k8s.io/api apps/v1).
 REQUIRED_COUNTERS = {
@@ -103,7 +105,11 @@ class WorkloadStrategy(Strategy):
                         "`labels`",
                     )
                 )
+        errors += kube_finalizer_errors(obj["metadata"].get("finalizers"))
         return errors + pod_spec_errors(template.get("spec"), "spec.template.spec")
+
+    def validate_update(self, new: dict[str, Any], old: dict[str, Any]) -> list[FieldError]:
+        return self.validate(new) + workload_update_errors(self.kind, new, old)
 
 
 class DeploymentStrategy(WorkloadStrategy):
