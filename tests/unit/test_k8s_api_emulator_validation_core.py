@@ -491,3 +491,394 @@ def test_annotations_over_256_kib_in_all_are_too_long(server):
         causes_of(lambda: server.create("configmaps", over, "shop")),
         [("metadata.annotations", "Too long: must have at most 262144 bytes")],
     )
+
+
+# --- Pod updates: TestValidatePodUpdate (pkg/apis/core/validation/validation_test.go) -----
+
+POD = {
+    "metadata": {"name": "p", "namespace": "shop"},
+    "spec": {
+        "containers": [{"name": "app", "image": "foo:V1"}],
+        "tolerations": [
+            {"key": "key1", "operator": "Equal", "value": "value1", "effect": "NoSchedule"}
+        ],
+    },
+}
+
+
+def pod_change(change) -> dict:
+    def apply(pod: dict) -> dict:
+        changed = copy.deepcopy(pod)
+        change(changed)
+        return changed
+
+    return apply
+
+
+def _set(path: tuple, value: Any):
+    def change(pod: dict) -> None:
+        target = pod
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+
+    return change
+
+
+FORBIDDEN = "pod updates may not change fields other than `spec.containers[*].image`"
+POD_UPDATES = [
+    ("image change", _set(("spec", "containers", 0, "image"), "foo:V2"), []),
+    (
+        "image removed",
+        _set(("spec", "containers", 0, "image"), ""),
+        [
+            ("spec.containers[0].image", "Required value"),
+            ("spec.containers[0].image", "Required value"),
+        ],
+    ),
+    (
+        "image with whitespace",
+        _set(("spec", "containers", 0, "image"), " foo:V2"),
+        [("spec.containers[0].image", "must not have leading or trailing whitespace")],
+    ),
+    (
+        "container added",
+        _set(("spec", "containers"), [{"name": "app", "image": "a"}, {"name": "b", "image": "b"}]),
+        [("spec.containers", "pod updates may not add or remove containers")],
+    ),
+    ("activeDeadlineSeconds set", _set(("spec", "activeDeadlineSeconds"), 30), []),
+    (
+        "activeDeadlineSeconds negative",
+        _set(("spec", "activeDeadlineSeconds"), -1),
+        [("spec.activeDeadlineSeconds", "must be between 0 and 2147483647, inclusive")],
+    ),
+    (
+        "toleration added",
+        _set(("spec", "tolerations"), [*POD["spec"]["tolerations"], {"operator": "Exists"}]),
+        [],
+    ),
+    (
+        "toleration changed",
+        _set(
+            ("spec", "tolerations"),
+            [{"key": "key1", "operator": "Equal", "value": "v2", "effect": "NoSchedule"}],
+        ),
+        [
+            (
+                "spec.tolerations",
+                "existing toleration can not be modified except its tolerationSeconds",
+            )
+        ],
+    ),
+    (
+        "toleration removed",
+        _set(("spec", "tolerations"), []),
+        [("spec.tolerations", "existing toleration can not be modified")],
+    ),
+    (
+        "added toleration without key and with Equal",
+        _set(
+            ("spec", "tolerations"),
+            [*POD["spec"]["tolerations"], {"operator": "Equal", "value": "v"}],
+        ),
+        [("spec.tolerations[1].operator", "operator must be Exists when `key` is empty")],
+    ),
+    (
+        "added toleration with tolerationSeconds but not NoExecute",
+        _set(
+            ("spec", "tolerations"),
+            [
+                *POD["spec"]["tolerations"],
+                {"key": "k", "operator": "Exists", "effect": "NoSchedule", "tolerationSeconds": 5},
+            ],
+        ),
+        [
+            (
+                "spec.tolerations[1].effect",
+                "effect must be 'NoExecute' when `tolerationSeconds` is set",
+            )
+        ],
+    ),
+    ("nodeName changed", _set(("spec", "nodeName"), "other-node"), [("spec", FORBIDDEN)]),
+    ("restartPolicy changed", _set(("spec", "restartPolicy"), "Never"), [("spec", FORBIDDEN)]),
+    (
+        "terminationGracePeriodSeconds changed",
+        _set(("spec", "terminationGracePeriodSeconds"), 5),
+        [("spec", FORBIDDEN)],
+    ),
+    ("labels changed", _set(("metadata", "labels"), {"falco-responder/isolated": "true"}), []),
+    (
+        "invalid label",
+        _set(("metadata", "labels"), {"a": "-bad-"}),
+        [("metadata.labels", "a valid label must be an empty string")],
+    ),
+    (
+        "invalid annotation key",
+        _set(("metadata", "annotations"), {"bad key": "v"}),
+        [("metadata.annotations", "name part must consist of")],
+    ),
+    (
+        "mirror pod annotation added",
+        _set(("metadata", "annotations"), {"kubernetes.io/config.mirror": "x"}),
+        [
+            (
+                "metadata.annotations[kubernetes.io/config.mirror]",
+                "may not add mirror pod annotation",
+            )
+        ],
+    ),
+    (
+        "invalid pod deletion cost",
+        _set(("metadata", "annotations"), {"controller.kubernetes.io/pod-deletion-cost": "+10"}),
+        [
+            (
+                "metadata.annotations[controller.kubernetes.io/pod-deletion-cost]",
+                "must be a 32bit integer",
+            )
+        ],
+    ),
+    (
+        "valid pod deletion cost",
+        _set(("metadata", "annotations"), {"controller.kubernetes.io/pod-deletion-cost": "-10"}),
+        [],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "expected"), POD_UPDATES, ids=[c[0] for c in POD_UPDATES]
+)
+def test_pod_update(server, name, change, expected):
+    stored = server.create("pods", POD, "shop")
+    changed = pod_change(change)(stored)
+    found = causes_of(lambda: server.update("pods", changed, "shop"))
+    # The second "Required value" of an emptied image is ValidatePodSpec's, run first here.
+    assert_causes(found, expected)
+
+
+def test_a_negative_grace_period_may_become_one(server):
+    stored = server.create(
+        "pods", {**POD, "spec": {**POD["spec"], "terminationGracePeriodSeconds": -1}}, "shop"
+    )
+    for value, expected in ((1, []), (2, [("spec", FORBIDDEN)])):
+        changed = copy.deepcopy(stored)
+        changed["spec"]["terminationGracePeriodSeconds"] = value
+        del changed["metadata"]["resourceVersion"]  # an unconditional update, as each is
+        assert_causes(causes_of(lambda c=changed: server.update("pods", c, "shop")), expected)
+
+
+def test_active_deadline_seconds_may_only_go_down(server):
+    stored = server.create(
+        "pods", {**POD, "spec": {**POD["spec"], "activeDeadlineSeconds": 30}}, "shop"
+    )
+    cases = [
+        (20, []),
+        (40, [("spec.activeDeadlineSeconds", "must be less than or equal to previous value")]),
+        (
+            None,
+            [
+                (
+                    "spec.activeDeadlineSeconds",
+                    "must not update from a positive integer to nil value",
+                )
+            ],
+        ),
+    ]
+    for value, expected in cases:
+        changed = copy.deepcopy(stored)
+        changed["spec"]["activeDeadlineSeconds"] = value
+        if value is None:
+            del changed["spec"]["activeDeadlineSeconds"]
+        del changed["metadata"]["resourceVersion"]  # the first case is accepted
+        assert_causes(causes_of(lambda c=changed: server.update("pods", c, "shop")), expected)
+
+
+# --- Node: TestValidateNode, TestValidateNodeUpdate ----------------------------------------
+
+
+def node(**spec: Any) -> dict:
+    return {"metadata": {"name": "node-1"}, "spec": spec}
+
+
+NODES = [
+    ("plain", node(), []),
+    ("taints", node(taints=[{"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]), []),
+    (
+        "taint with a bad key",
+        node(
+            taints=[
+                {
+                    "key": "NoUppercaseOrSpecialCharsLike=Equals",
+                    "value": "bar",
+                    "effect": "NoSchedule",
+                }
+            ]
+        ),
+        [("metadata.taints[0].key", "name part must consist of")],
+    ),
+    (
+        "taint without effect",
+        node(taints=[{"key": "dedicated", "value": "bar"}]),
+        [("metadata.taints[0].effect", "Required value")],
+    ),
+    (
+        "taint with an unknown effect",
+        node(taints=[{"key": "dedicated", "value": "bar", "effect": "NoScheduleNoAdmit"}]),
+        [("metadata.taints[0].effect", 'Unsupported value: "NoScheduleNoAdmit"')],
+    ),
+    (
+        "duplicate taints",
+        node(
+            taints=[
+                {"key": "dedicated", "value": "a", "effect": "NoSchedule"},
+                {"key": "dedicated", "value": "b", "effect": "NoSchedule"},
+            ]
+        ),
+        [("metadata.taints[1]", "taints must be unique by key and effect pair")],
+    ),
+    ("dual-stack podCIDRs", node(podCIDRs=["192.168.0.0/24", "2000::/10"]), []),
+    (
+        "two podCIDRs of one family",
+        node(podCIDRs=["192.168.0.0/24", "192.168.1.0/24"]),
+        [("spec.podCIDRs", "may specify no more than one CIDR for each IP family")],
+    ),
+    (
+        "podCIDR not canonical",
+        node(podCIDRs=["2000:0::/10"]),
+        [("spec.podCIDRs[0]", 'must be in canonical form ("2000::/10")')],
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "body", "expected"), NODES, ids=[c[0] for c in NODES])
+def test_node_create(server, name, body, expected):
+    assert_causes(causes_of(lambda: server.create("nodes", body)), expected)
+
+
+NODE_UPDATES = [
+    ("cordon", {"unschedulable": True}, []),
+    ("taint added", {"taints": [{"key": "k", "effect": "NoExecute"}]}, []),
+    (
+        "podCIDRs changed",
+        {"podCIDRs": ["10.1.0.0/24"]},
+        [("spec.podCIDRs", 'may not change podCIDR except from ""')],
+    ),
+    (
+        "podCIDRs removed",
+        {"podCIDRs": []},
+        [("spec.podCIDRs", 'may not change podCIDR except from ""')],
+    ),
+    (
+        "providerID changed",
+        {"providerID": "gce://b"},
+        [("spec.providerID", 'may not change providerID except from ""')],
+    ),
+    ("externalID changed", {"externalID": "x"}, [("spec.externalID", "may not be updated")]),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "spec", "expected"), NODE_UPDATES, ids=[c[0] for c in NODE_UPDATES]
+)
+def test_node_update(server, name, spec, expected):
+    stored = server.create("nodes", node(podCIDRs=["10.0.0.0/24"], providerID="gce://a"))
+    changed = copy.deepcopy(stored)
+    changed["spec"].update(spec)
+    assert_causes(causes_of(lambda: server.update("nodes", changed)), expected)
+
+
+# --- workloads and Scale: TestValidateStatefulSetUpdate, TestValidateDeploymentUpdate,
+# TestValidateScale (pkg/apis/apps/validation, pkg/apis/autoscaling/validation) ------------
+
+
+def workload(kind: str, **spec: Any) -> dict:
+    labels = {"app": "db"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": kind,
+        "metadata": {"name": "db", "namespace": "shop"},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "c", "image": "i"}]},
+            },
+            **spec,
+        },
+    }
+
+
+STS_FORBIDDEN = "updates to statefulset spec for fields other than 'replicas', 'ordinals'"
+WORKLOAD_UPDATES = [
+    ("StatefulSet", "scaled to zero", {"replicas": 0}, []),
+    (
+        "StatefulSet",
+        "new template image",
+        {
+            "template": workload("StatefulSet")["spec"]["template"]
+            | {"spec": {"containers": [{"name": "c", "image": "j"}]}}
+        },
+        [],
+    ),
+    ("StatefulSet", "minReadySeconds", {"minReadySeconds": 5}, []),
+    ("StatefulSet", "serviceName changed", {"serviceName": "other"}, [("spec", STS_FORBIDDEN)]),
+    (
+        "StatefulSet",
+        "podManagementPolicy changed",
+        {"podManagementPolicy": "Parallel"},
+        [("spec", STS_FORBIDDEN)],
+    ),
+    (
+        "StatefulSet",
+        "negative replicas",
+        {"replicas": -1},
+        [("spec.replicas", "must be greater than or equal to 0")],
+    ),
+    ("Deployment", "scaled to zero", {"replicas": 0}, []),
+    (
+        "Deployment",
+        "selector changed",
+        {"selector": {"matchLabels": {"app": "db", "tier": "x"}}},
+        [
+            ("spec.template.metadata.labels", "`selector` does not match template `labels`"),
+            ("spec.selector", "field is immutable"),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "spec", "expected"),
+    WORKLOAD_UPDATES,
+    ids=[f"{c[0]}: {c[1]}" for c in WORKLOAD_UPDATES],
+)
+def test_workload_update(server, kind, name, spec, expected):
+    resource = kind.lower() + "s"
+    stored = server.create(resource, workload(kind), "shop")
+    changed = copy.deepcopy(stored)
+    changed["spec"].update(spec)
+    assert_causes(causes_of(lambda: server.update(resource, changed, "shop")), expected)
+
+
+SCALES = [
+    ("zero", {"metadata": {"name": "db"}, "spec": {"replicas": 0}}, []),
+    (
+        "negative",
+        {"metadata": {"name": "db"}, "spec": {"replicas": -1}},
+        [("spec.replicas", "must be greater than or equal to 0")],
+    ),
+    (
+        "bad label on the Scale",
+        {"metadata": {"name": "db", "labels": {"a": "-x-"}}, "spec": {"replicas": 1}},
+        [("metadata.labels", "a valid label must be")],
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "scale", "expected"), SCALES, ids=[c[0] for c in SCALES])
+def test_scale_update(server, name, scale, expected):
+    server.create("statefulsets", workload("StatefulSet"), "shop")
+    kind = server.registry.resolve("statefulsets")
+    found = causes_of(lambda: server.scales.update(kind, "shop", "db", scale))
+    assert_causes(found, expected)
