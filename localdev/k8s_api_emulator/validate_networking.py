@@ -149,7 +149,7 @@ def spec_errors(
 ) -> list[FieldError]:
     """ValidateNetworkPolicySpec."""
     errors = label_selector_errors(
-        _BODY, spec.get("podSelector") or {}, "spec.podSelector", allow_invalid_values
+        _BODY, spec.get("podSelector"), "spec.podSelector", allow_invalid_values
     )
     for direction, peers in (("ingress", "from"), ("egress", "to")):
         for index, rule in enumerate(_rules(spec, direction)):

@@ -882,3 +882,82 @@ def test_scale_update(server, name, scale, expected):
     kind = server.registry.resolve("statefulsets")
     found = causes_of(lambda: server.scales.update(kind, "shop", "db", scale))
     assert_causes(found, expected)
+
+
+# --- what the project writes ---------------------------------------------------------------
+
+
+def serialized(model: Any) -> dict:
+    from kubernetes.client import ApiClient
+
+    return ApiClient().sanitize_for_serialization(model)
+
+
+@pytest.mark.parametrize(
+    "allowances",
+    [{}, {"allow_cidrs": ["10.0.0.0/8", "fd00::/8"], "allow_namespaces": ["forensics"]}],
+    ids=["deny all", "with allowances"],
+)
+def test_the_isolation_policy_is_valid(server, allowances):
+    from responder.actions.isolate import IsolatePod
+
+    body = serialized(IsolatePod(action="isolate_pod", **allowances).network_policy("shop"))
+    assert causes_of(lambda: server.create("networkpolicies", body, "shop")) == []
+
+
+def test_finding_an_allowed_cidr_with_host_bits_is_refused_by_strict_servers(server):
+    """FINDING for the responder (left to its owner): isolate_pod's allow_cidrs accepts
+    "10.0.0.5/8" (ipaddress with strict=False), but an API server with StrictIPCIDRValidation
+    refuses that ipBlock, so the isolation would fail at run time."""
+    from responder.actions.isolate import IsolatePod
+
+    action = IsolatePod(action="isolate_pod", allow_cidrs=["10.0.0.5/8"])
+    body = serialized(action.network_policy("shop"))
+    found = causes_of(lambda: server.create("networkpolicies", body, "shop"))
+    assert_causes(
+        found,
+        [
+            ("spec.ingress[0].from[0].ipBlock.cidr", "must not have bits set beyond the prefix"),
+            ("spec.egress[0].to[0].ipBlock.cidr", "must not have bits set beyond the prefix"),
+        ],
+    )
+
+
+def test_the_circuit_breaker_configmap_is_valid(server):
+    from responder.circuit_breaker import CONFIGMAP, DATA_KEY
+
+    body = {"metadata": {"name": CONFIGMAP}, "data": {DATA_KEY: '{"node/n": "2026-12-06"}'}}
+    assert causes_of(lambda: server.create("configmaps", body, "shop")) == []
+
+
+def test_over_http_a_refusal_is_a_422_status_with_causes_and_a_bad_type_a_400():
+    from kubernetes import client
+    from kubernetes.client.rest import ApiException
+
+    from localdev.k8s_api_emulator import KubeApiEmulator
+    from tests.conftest import kube_api_client, status_of
+
+    with KubeApiEmulator().start() as emulator:
+        emulator.add_token("admin", verbs="*")
+        emulator.create_namespace("shop")
+        with kube_api_client(emulator, "admin") as api_client:
+            networking = client.NetworkingV1Api(api_client)
+            body = policy(ingress(ports=[{"protocol": "TCP", "port": 0}]))
+            with pytest.raises(ApiException) as refused:
+                networking.create_namespaced_network_policy("shop", body)
+            status = status_of(refused.value)
+            assert (refused.value.status, status["reason"]) == (422, "Invalid")
+            assert status["message"] == (
+                'NetworkPolicy.networking.k8s.io "np" is invalid: spec.ingress[0].ports[0].port: '
+                "Invalid value: 0: must be between 1 and 65535, inclusive"
+            )
+            assert status["details"]["causes"] == [
+                {
+                    "reason": "FieldValueInvalid",
+                    "message": "Invalid value: 0: must be between 1 and 65535, inclusive",
+                    "field": "spec.ingress[0].ports[0].port",
+                }
+            ]
+            with pytest.raises(ApiException) as undecodable:
+                networking.create_namespaced_network_policy("shop", policy({"podSelector": []}))
+            assert undecodable.value.status == 400
