@@ -15,6 +15,7 @@ from .validate_common import (
     Body,
     cidr_errors,
     duplicate,
+    invalid_rendered,
     kube_finalizer_errors,
     parse_cidr,
     too_long,
@@ -381,12 +382,14 @@ def toleration_errors(tolerations: list[Any], path: str) -> list[FieldError]:
                 errors.append(FieldError.invalid(f"{where}.operator", value, ";".join(problems)))
         elif operator == "Exists":
             if value:
+                rendered = (
+                    f'core.Toleration{{Key:"{key}", Operator:"{operator}", Value:"{value}", '
+                    f'Effect:"{effect}", TolerationSeconds:{_go_int64_pointer(seconds)}}}'
+                )
                 errors.append(
-                    FieldError(
-                        "FieldValueInvalid",
+                    invalid_rendered(
                         f"{where}.operator",
-                        f'Invalid value: core.Toleration{{Key:"{key}", Operator:"{operator}", '
-                        f'Value:"{value}", Effect:"{effect}", TolerationSeconds:{seconds}}}: '
+                        rendered,
                         "value must be empty when `operator` is 'Exists'",
                     )
                 )
@@ -396,6 +399,11 @@ def toleration_errors(tolerations: list[Any], path: str) -> list[FieldError]:
             )
         errors += taint_effect_errors(effect, f"{where}.effect", allow_empty=True)
     return errors
+
+
+def _go_int64_pointer(value: int | None) -> str:
+    """%#v of an *int64: nil, or an address (which varies; any stands for it)."""
+    return "(*int64)(nil)" if value is None else "(*int64)(0xc000000000)"
 
 
 def _only_added_tolerations(new: list[Any], old: list[Any]) -> list[FieldError]:

@@ -26,10 +26,10 @@ class Server:
 
     def __init__(self) -> None:
         self.registry = default_registry()
-        store = ObjectStore()
-        self.api = ResourceApi(self.registry, store, Scheduler())
-        self.updates = UpdateApi(self.api, store, lambda kind, old, new: None)
-        self.scales = ScaleApi(store, self.updates)
+        self.store = ObjectStore()
+        self.api = ResourceApi(self.registry, self.store, Scheduler())
+        self.updates = UpdateApi(self.api, self.store, lambda kind, old, new: None)
+        self.scales = ScaleApi(self.store, self.updates)
         for name in ("default", "kube-system", "shop"):
             self.create("namespaces", {"metadata": {"name": name}})
 
@@ -67,6 +67,8 @@ def assert_causes(found: Causes, expected: Causes) -> None:
 
 
 # --- NetworkPolicy: TestValidateNetworkPolicy (pkg/apis/networking/validation) ------------
+# Error rows carry that test's names; upstream asserts only that they fail, the fields and
+# messages here are what its ValidateNetworkPolicy returns for them.
 
 
 def policy(spec: dict[str, Any], name: str = "np") -> dict[str, Any]:
@@ -255,15 +257,125 @@ def test_network_policy_create(server, name, spec, expected):
     assert_causes(found, expected)
 
 
+def from_block(cidr: str, *excepted: str) -> dict[str, Any]:
+    block: dict[str, Any] = {"cidr": cidr}
+    if excepted:
+        block["except"] = list(excepted)
+    return ingress(**{"from": [{"ipBlock": block}]})
+
+
+EXCEPT = "spec.ingress[0].from[0].ipBlock.except[0]"
+UPSTREAM_NETWORK_POLICY_ERRORS = [
+    (
+        "namespaceSelector and ipBlock",
+        ingress(**{"from": [{"namespaceSelector": {}, "ipBlock": {"cidr": "192.168.0.0/16"}}]}),
+        [("spec.ingress[0].from[0]", "may not specify both ipBlock and another peer")],
+    ),
+    (
+        "missing from and to type",
+        {"ingress": [{"from": [{}]}], "egress": [{"to": [{}]}]},
+        [
+            ("spec.ingress[0].from[0]", "must specify a peer"),
+            ("spec.egress[0].to[0]", "must specify a peer"),
+        ],
+    ),
+    (
+        "invalid egress.ports.port (str)",
+        {"egress": [{"ports": [{"protocol": "TCP", "port": "!@#$"}]}]},
+        [
+            ("spec.egress[0].ports[0].port", "must contain only alpha-numeric"),
+            ("spec.egress[0].ports[0].port", "must contain at least one letter"),
+        ],
+    ),
+    (
+        "invalid ipv6 cidr format",
+        from_block("fd00:192:168::"),
+        [("spec.ingress[0].from[0].ipBlock.cidr", "must be a valid CIDR value")],
+    ),
+    ("except field is an empty string", from_block("192.168.0.0/16", ""), [(EXCEPT, "valid CIDR")]),
+    (
+        "except field is an space string",
+        from_block("192.168.0.0/16", " "),
+        [(EXCEPT, "valid CIDR")],
+    ),
+    (
+        "except field is an invalid ip",
+        from_block("192.168.0.0/16", "300.300.300.300"),
+        [(EXCEPT, "must be a valid CIDR value")],
+    ),
+    (
+        "except IP is outside of CIDR range",
+        from_block("192.168.8.0/24", "192.168.9.1/32"),
+        [(EXCEPT, "must be a strict subset of `cidr`")],
+    ),
+    (
+        "except IPv6 is outside of CIDR range",
+        from_block("fd00:192:168:1::/64", "fd00:192:168:2::/64"),
+        [(EXCEPT, "must be a strict subset of `cidr`")],
+    ),
+    (
+        "invalid policyTypes",
+        {"policyTypes": ["foo", "bar"]},
+        [
+            ("spec.policyTypes[0]", 'Unsupported value: "foo"'),
+            ("spec.policyTypes[1]", 'Unsupported value: "bar"'),
+        ],
+    ),
+    (
+        "too many policyTypes",
+        {"policyTypes": ["foo", "bar", "baz"]},
+        [("spec.policyTypes", 'Invalid value: []networking.PolicyType{"foo", "bar", "baz"}')],
+    ),
+    (
+        "multiple invalid port ranges defined",
+        {
+            "egress": [
+                {
+                    "ports": [
+                        {"protocol": "UDP", "port": 35000, "endPort": 32768},
+                        {"protocol": "TCP", "endPort": 32768},
+                        {"protocol": "TCP", "port": "https", "endPort": 32768},
+                    ]
+                }
+            ]
+        },
+        [
+            ("spec.egress[0].ports[0].endPort", "must be greater than or equal to `port`"),
+            ("spec.egress[0].ports[1].endPort", "may not be specified when `port` is not"),
+            ("spec.egress[0].ports[2].endPort", "may not be specified when `port` is non-numeric"),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "spec", "expected"),
+    UPSTREAM_NETWORK_POLICY_ERRORS,
+    ids=[c[0] for c in UPSTREAM_NETWORK_POLICY_ERRORS],
+)
+def test_network_policy_upstream_error_cases(server, name, spec, expected):
+    found = causes_of(lambda: server.create("networkpolicies", policy(spec), "shop"))
+    assert_causes(found, expected)
+
+
 def test_network_policy_update_keeps_a_stored_cidr_and_checks_a_new_one(server):
-    """ValidateNetworkPolicyUpdate: CIDRs of the old policy are not checked again (its
-    AllowCIDRsEvenIfInvalid); stored here by a create that bypasses nothing, so seeded
-    through a valid policy that a later update makes invalid."""
-    created = server.create("networkpolicies", policy(ingress()), "shop")
-    bad = copy.deepcopy(created)
-    bad["spec"]["ingress"][0]["from"] = [{"ipBlock": {"cidr": "10.0.0.5/8"}}]
-    found = causes_of(lambda: server.update("networkpolicies", bad, "shop"))
-    assert_causes(found, [("spec.ingress[0].from[0].ipBlock.cidr", "bits set beyond")])
+    """ValidateNetworkPolicyUpdate (AllowCIDRsEvenIfInvalid): a CIDR the stored policy
+    already has, stored before strict validation, is not checked again; a new one is."""
+    kind = server.registry.resolve("networkpolicies")
+    legacy = policy(from_block("10.0.0.5/8"))
+    legacy["metadata"].update(uid="u1", resourceVersion="1", generation=1)
+    del legacy["apiVersion"], legacy["kind"]
+    server.store.put(kind.resource, legacy)
+    relabelled = copy.deepcopy(legacy)
+    relabelled["metadata"]["labels"] = {"a": "b"}
+    del relabelled["metadata"]["resourceVersion"]
+    assert causes_of(lambda: server.update("networkpolicies", relabelled, "shop")) == []
+    widened = copy.deepcopy(relabelled)
+    widened["spec"]["ingress"][0]["from"].append({"ipBlock": {"cidr": "10.1.0.5/16"}})
+    assert_causes(
+        causes_of(lambda: server.update("networkpolicies", widened, "shop")),
+        [("spec.ingress[0].from[1].ipBlock.cidr", "bits set beyond the prefix length")],
+    )
 
 
 def test_a_wrong_json_type_is_a_400_not_a_500(server):
