@@ -162,8 +162,9 @@ def forbidden(
 
 
 def invalid(kind: str, name: str, errors: list[FieldError], group: str = "") -> ApiError:
-    # errors.ToAggregate(): one error is printed bare, several as "[a, b]".
-    text = [str(error) for error in errors]
+    # errors.ToAggregate(): repeated messages once; one error is printed bare, several as
+    # "[a, b]". The causes keep every error.
+    text = list(dict.fromkeys(str(error) for error in errors))
     aggregate = text[0] if len(text) == 1 else "[" + ", ".join(text) + "]"
     message = f"{qualified(kind, group)} {go_quote(name)} is invalid: {aggregate}"
     causes = [{"reason": e.type, "message": e.body, "field": e.field} for e in errors]

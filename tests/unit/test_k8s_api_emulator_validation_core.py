@@ -531,6 +531,153 @@ def test_core_v1_event_create(server, name, body, expected):
     assert_causes(causes_of(lambda: server.create("events", body, namespace)), expected)
 
 
+def core_event(name: str, namespace: str, involved: dict[str, str], **fields: Any) -> dict:
+    return {
+        "metadata": {"name": name, "namespace": namespace},
+        "involvedObject": involved,
+        **fields,
+    }
+
+
+SOME_TIME = "2017-09-19T13:49:16.000000Z"
+CONTROLLER = {"reportingComponent": "k8s.io/my-controller", "reportingInstance": "node-xyz"}
+NODE_REF = {"apiVersion": "v1", "kind": "Node"}
+# TestValidateEventForCoreV1Events, every row; then the rows of
+# TestValidateEventForNewV1beta1Events, whose verdicts legacyValidateEvent alone decides.
+UPSTREAM_EVENTS = [
+    ("test1", "foo", {"namespace": "bar", "kind": "Pod"}, {}, False),
+    ("test2", "aoeu-_-aoeu", {"namespace": "aoeu-_-aoeu", "kind": "Pod"}, {}, False),
+    ("test3", "default", {"apiVersion": "v1", "kind": "Node"}, {}, True),
+    ("test4", "default", {"apiVersion": "v1", "kind": "Namespace"}, {}, True),
+    (
+        "test5",
+        "default",
+        {"apiVersion": "apps/v1", "kind": "NoKind", "namespace": "default"},
+        {},
+        True,
+    ),
+    ("test6", "default", {"apiVersion": "batch/v1", "kind": "Job", "namespace": "foo"}, {}, False),
+    (
+        "test7",
+        "default",
+        {"apiVersion": "batch/v1", "kind": "Job", "namespace": "default"},
+        {},
+        True,
+    ),
+    (
+        "test8",
+        "default",
+        {"apiVersion": "other/v1beta1", "kind": "Job", "namespace": "foo"},
+        {},
+        False,
+    ),
+    ("test9", "foo", {"apiVersion": "other/v1beta1", "kind": "Job", "namespace": "foo"}, {}, True),
+    ("test10", "default", {"apiVersion": "batch", "kind": "Job", "namespace": "foo"}, {}, False),
+    ("test11", "foo", {"apiVersion": "batch/v1", "kind": "Job", "namespace": "foo"}, {}, True),
+    (
+        "test12",
+        "foo",
+        {"apiVersion": "other/v1beta1", "kind": "FooBar", "namespace": "bar"},
+        {},
+        False,
+    ),
+    (
+        "test13",
+        "",
+        {"apiVersion": "other/v1beta1", "kind": "FooBar", "namespace": "bar"},
+        {},
+        False,
+    ),
+    (
+        "test14",
+        "foo",
+        {"apiVersion": "other/v1beta1", "kind": "FooBar", "namespace": ""},
+        {},
+        False,
+    ),
+    ("old with eventTime", "default", NODE_REF, {"eventTime": SOME_TIME}, False),
+    (
+        "valid new event",
+        "kube-system",
+        NODE_REF,
+        {"eventTime": SOME_TIME, **CONTROLLER, "action": "Do", "reason": "Because"},
+        True,
+    ),
+    (
+        "not qualified reportingController",
+        "kube-system",
+        NODE_REF,
+        {
+            "eventTime": SOME_TIME,
+            **CONTROLLER,
+            "reportingComponent": "my-contr@ller",
+            "action": "Do",
+            "reason": "Because",
+        },
+        False,
+    ),
+    (
+        "too long reporting instance",
+        "kube-system",
+        NODE_REF,
+        {
+            "eventTime": SOME_TIME,
+            **CONTROLLER,
+            "reportingInstance": "node-" + "z" * 124,
+            "action": "Do",
+            "reason": "Because",
+        },
+        False,
+    ),
+    (
+        "missing reason",
+        "kube-system",
+        NODE_REF,
+        {"eventTime": SOME_TIME, **CONTROLLER, "action": "Do"},
+        False,
+    ),
+    (
+        "missing action",
+        "kube-system",
+        NODE_REF,
+        {"eventTime": SOME_TIME, **CONTROLLER, "reason": "Because"},
+        False,
+    ),
+    (
+        "missing namespace",
+        "",
+        NODE_REF,
+        {"eventTime": SOME_TIME, **CONTROLLER, "action": "Do", "reason": "Because"},
+        False,
+    ),
+    (
+        "too long message",
+        "kube-system",
+        NODE_REF,
+        {
+            "eventTime": SOME_TIME,
+            **CONTROLLER,
+            "action": "Do",
+            "reason": "Because",
+            "message": "z" * 1025,
+        },
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "namespace", "involved", "fields", "valid"),
+    UPSTREAM_EVENTS,
+    ids=[c[0] for c in UPSTREAM_EVENTS],
+)
+def test_upstream_core_v1_event_verdicts(name, namespace, involved, fields, valid):
+    from localdev.k8s_api_emulator.validate_core import validate_event
+
+    errors = validate_event(core_event(name, namespace, involved, **fields))
+    assert (errors == []) is valid, errors
+
+
 def test_the_responders_event_name_for_the_longest_pod_name_is_accepted():
     """record_event names an Event `<pod>.falco-responder.<16 hex>`: over 253 characters for
     a long pod name. A core v1 Event's name is only checked as a path segment, so a real
