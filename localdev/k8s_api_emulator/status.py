@@ -69,6 +69,8 @@ def go_quote(value: object) -> str:
     """Render a bad value like ``field.Error.ErrorBody`` does (``%q`` or ``%#v``)."""
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, list):
         return "[]string{" + ", ".join(go_quote(item) for item in value) + "}"
     return str(value)

@@ -1220,3 +1220,26 @@ def test_over_http_a_refusal_is_a_422_status_with_causes_and_a_bad_type_a_400():
             with pytest.raises(ApiException) as undecodable:
                 networking.create_namespaced_network_policy("shop", policy({"podSelector": []}))
             assert undecodable.value.status == 400
+
+
+def test_an_eviction_may_not_ignore_store_read_errors(server):
+    """EvictionREST.Create (pkg/registry/core/pod/storage/eviction.go) refuses the unsafe
+    delete option before anything else."""
+    from localdev.k8s_api_emulator.eviction import EvictionApi
+
+    server.create("pods", POD, "shop")
+    evictions = EvictionApi(server.api, server.store)
+    body = {
+        "metadata": {"name": "p"},
+        "deleteOptions": {"ignoreStoreReadErrorWithClusterBreakingPotential": True},
+    }
+    assert_causes(
+        causes_of(lambda: evictions.evict("shop", "p", body)),
+        [
+            (
+                "deleteOptions.ignoreStoreReadErrorWithClusterBreakingPotential",
+                "Invalid value: true: can not be set for pod eviction",
+            )
+        ],
+    )
+    assert evictions.evict("shop", "p", {"metadata": {"name": "p"}})[0] == 201
