@@ -15,6 +15,7 @@ from .validate_common import (
     Body,
     cidr_errors,
     duplicate,
+    go_string_map,
     invalid_rendered,
     kube_finalizer_errors,
     parse_cidr,
@@ -549,7 +550,27 @@ def validate_pod_update(new: dict[str, Any], old: dict[str, Any]) -> list[FieldE
     errors += _only_added_tolerations(tolerations, old_spec.get("tolerations") or [])
     gates = _POD.items(spec.get("schedulingGates"), "spec.schedulingGates")
     errors += _only_deleted_gates(gates, old_spec.get("schedulingGates") or [])
-    if _munged(spec, old_spec) != _without_empty(old_spec):
+    munged = _munged(spec, old_spec)
+    if old_spec.get("schedulingGates"):
+        # A gated pod may gain nodeSelector entries (validateNodeSelectorMutation). Its
+        # required node affinity may be narrowed too upstream; here any change of it is
+        # refused, the stricter answer.
+        selector = _POD.string_map(spec.get("nodeSelector"), "spec.nodeSelector")
+        old_selector = old_spec.get("nodeSelector") or {}
+        if selector != old_selector:
+            if any(selector.get(k) != v for k, v in old_selector.items()):
+                errors.append(
+                    invalid_rendered(
+                        "spec.nodeSelector",
+                        go_string_map(selector),
+                        "only additions to spec.nodeSelector are allowed (no mutations or "
+                        "deletions)",
+                    )
+                )
+            munged.pop("nodeSelector", None)
+            if old_selector:
+                munged["nodeSelector"] = old_selector
+    if munged != _without_empty(old_spec):
         errors.append(FieldError.forbidden("spec", POD_UPDATE_FORBIDDEN))
     return errors
 

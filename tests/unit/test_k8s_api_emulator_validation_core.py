@@ -952,6 +952,32 @@ def test_active_deadline_seconds_may_only_go_down(server):
         assert_causes(causes_of(lambda c=changed: server.update("pods", c, "shop")), expected)
 
 
+def test_a_gated_pod_may_only_gain_node_selector_entries(server):
+    """TestValidatePodUpdate's scheduling-gate cases: gates may only be removed, and while
+    the pod is gated its nodeSelector may only grow."""
+    gated = copy.deepcopy(POD)
+    gated["spec"].update(schedulingGates=[{"name": "g1"}], nodeSelector={"a": "b"})
+    del gated["spec"]["tolerations"]
+    cases = [
+        ({"nodeSelector": {"a": "b", "c": "d"}}, []),
+        (
+            {"nodeSelector": {"a": "z"}},
+            [("spec.nodeSelector", "only additions to spec.nodeSelector are allowed")],
+        ),
+        (
+            {"schedulingGates": [{"name": "g1"}, {"name": "g2"}]},
+            [("spec.schedulingGates[1].name", "only deletion is allowed, but found new")],
+        ),
+        ({"schedulingGates": []}, []),
+    ]
+    for index, (change, expected) in enumerate(cases):
+        pod = copy.deepcopy(gated)
+        pod["metadata"]["name"] = f"gated-{index}"
+        changed = server.create("pods", {**pod, "status": {"phase": "Pending"}}, "shop")
+        changed["spec"].update(change)
+        assert_causes(causes_of(lambda c=changed: server.update("pods", c, "shop")), expected)
+
+
 # --- Node: TestValidateNode, TestValidateNodeUpdate ----------------------------------------
 
 
