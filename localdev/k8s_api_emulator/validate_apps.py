@@ -8,7 +8,13 @@ from typing import Any
 
 from .meta import validate_metadata
 from .status import FieldError
-from .validate_common import Body, go_label_selector, invalid_rendered, kube_finalizer_errors
+from .validate_common import (
+    Body,
+    go_label_selector,
+    invalid_rendered,
+    kube_finalizer_errors,
+    label_selector_errors,
+)
 from .validation import dns1123_subdomain
 
 # ValidateStatefulSetUpdate's refusal, as a real API server words it.
@@ -32,6 +38,34 @@ _STATEFULSET_MUTABLE = (
 def _without_empty(spec: dict[str, Any]) -> dict[str, Any]:
     """apiequality.Semantic.DeepEqual reads a nil and an empty list or map as equal."""
     return {k: v for k, v in spec.items() if v not in (None, [], {})}
+
+
+# The kind each ValidateXSpec names when the selector is empty (ReplicaSet's says deployment).
+_EMPTY_SELECTOR_NAME = {
+    "Deployment": "deployment",
+    "ReplicaSet": "deployment",
+    "StatefulSet": "statefulset",
+    "DaemonSet": "daemonset",
+}
+
+
+def workload_selector_errors(kind: str, selector: dict[str, Any]) -> list[FieldError]:
+    """ValidateDeploymentSpec / ValidateReplicaSetSpec / ValidateStatefulSetSpec /
+    ValidateDaemonSetSpec on spec.selector: label selector syntax, and not empty."""
+    errors = label_selector_errors(_body(kind), selector, "spec.selector")
+    if not (selector.get("matchLabels") or selector.get("matchExpressions")):
+        errors.append(
+            invalid_rendered(
+                "spec.selector",
+                go_label_selector(selector),
+                f"empty selector is invalid for {_EMPTY_SELECTOR_NAME[kind]}",
+            )
+        )
+    return errors
+
+
+def _body(kind: str) -> Body:
+    return Body(kind, "apps/v1")
 
 
 def workload_update_errors(kind: str, new: dict[str, Any], old: dict[str, Any]) -> list[FieldError]:

@@ -15,8 +15,8 @@ from .core import default_pod_spec, pod_spec_errors
 from .meta import label_selector
 from .status import FieldError
 from .strategy import Strategy
-from .validate_apps import workload_update_errors
-from .validate_common import kube_finalizer_errors
+from .validate_apps import workload_selector_errors, workload_update_errors
+from .validate_common import go_label_selector, invalid_rendered, kube_finalizer_errors
 
 # Status counters Go serialises even when zero (no omitempty), by kind (k8s.io/api apps/v1).
 REQUIRED_COUNTERS = {
@@ -91,10 +91,15 @@ class WorkloadStrategy(Strategy):
         template = spec.get("template") if isinstance(spec.get("template"), dict) else {}
         labels = (template.get("metadata") or {}).get("labels") or {}
         if isinstance(selector, dict):
+            errors += workload_selector_errors(self.kind, selector)
             try:
                 matches = label_selector(selector)(labels)
-            except ValueError as error:
-                errors.append(FieldError.invalid("spec.selector", str(error), "invalid selector"))
+            except ValueError:
+                errors.append(
+                    invalid_rendered(
+                        "spec.selector", go_label_selector(selector), "invalid label selector"
+                    )
+                )
                 matches = True
             if not matches:
                 errors.append(

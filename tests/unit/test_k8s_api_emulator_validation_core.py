@@ -1146,6 +1146,54 @@ def test_workload_update(server, kind, name, spec, expected):
     assert_causes(causes_of(lambda: server.update(resource, changed, "shop")), expected)
 
 
+# TestValidateDeployment, TestValidateStatefulSet, TestValidateDaemonSet: the selector rows.
+WORKLOAD_SELECTORS = [
+    (
+        "Deployment",
+        "empty selector",
+        {},
+        [
+            ("spec.selector", "empty selector is invalid for deployment"),
+        ],
+    ),
+    ("StatefulSet", "empty selector", {}, [("spec.selector", "invalid for statefulset")]),
+    ("DaemonSet", "empty selector", {}, [("spec.selector", "invalid for daemonset")]),
+    ("ReplicaSet", "empty selector", {}, [("spec.selector", "invalid for deployment")]),
+    (
+        "Deployment",
+        "invalid selector label key",
+        {"matchLabels": {"NoUppercaseOrSpecialCharsLike=Equals": "b"}},
+        [
+            ("spec.selector.matchLabels", "name part must consist of"),
+            ("spec.template.metadata.labels", "`selector` does not match template `labels`"),
+        ],
+    ),
+    (
+        "StatefulSet",
+        "invalid selector operator",
+        {"matchExpressions": [{"key": "app", "operator": "Foo", "values": ["db"]}]},
+        [
+            ("spec.selector.matchExpressions[0].operator", "not a valid selector operator"),
+            ("spec.selector", "invalid label selector"),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "selector", "expected"),
+    WORKLOAD_SELECTORS,
+    ids=[f"{c[0]}: {c[1]}" for c in WORKLOAD_SELECTORS],
+)
+def test_workload_selector_on_create(server, kind, name, selector, expected):
+    body = workload(kind)
+    body["spec"]["selector"] = selector
+    if kind == "DaemonSet":
+        del body["spec"]["replicas"]
+    found = causes_of(lambda: server.create(kind.lower() + "s", body, "shop"))
+    assert_causes(found, expected)
+
+
 SCALES = [
     ("zero", {"metadata": {"name": "db"}, "spec": {"replicas": 0}}, []),
     (
