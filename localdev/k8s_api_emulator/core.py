@@ -6,6 +6,7 @@ from typing import Any
 
 from .status import FieldError
 from .strategy import Strategy
+from .validate_common import kube_finalizer_errors
 from .validate_core import (
     path_segment_name,
     validate_configmap,
@@ -129,7 +130,8 @@ class PodStrategy(Strategy):
             )
 
     def validate(self, obj: dict[str, Any]) -> list[FieldError]:
-        return pod_spec_errors(obj.get("spec"))
+        finalizers = kube_finalizer_errors(obj["metadata"].get("finalizers"))
+        return finalizers + pod_spec_errors(obj.get("spec"))
 
     def validate_update(self, new: dict[str, Any], old: dict[str, Any]) -> list[FieldError]:
         return self.validate(new) + validate_pod_update(new, old)

@@ -508,8 +508,7 @@ def validate_pod_update(new: dict[str, Any], old: dict[str, Any]) -> list[FieldE
     terminationGracePeriodSeconds (to 1) may change in a pod's spec."""
     spec = _POD.mapping(new.get("spec"), "spec")
     old_spec = old.get("spec") or {}
-    errors = kube_finalizer_errors(new["metadata"].get("finalizers"))
-    errors += pod_annotation_update_errors(new, old)
+    errors = pod_annotation_update_errors(new, old)
     for part in ("containers", "initContainers"):
         found, stop = _container_update_errors(
             _POD.items(spec.get(part), f"spec.{part}"), old_spec.get(part) or [], f"spec.{part}"
