@@ -154,14 +154,18 @@ class NamespaceStrategy(Strategy):
     def default(self, obj: dict[str, Any]) -> None:
         name = obj.get("metadata", {}).get("name")
         if name:  # SetDefaults_Namespace
-            obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = name
+            labels = obj["metadata"].get("labels") or {}
+            labels["kubernetes.io/metadata.name"] = name
+            obj["metadata"]["labels"] = labels
 
     def prepare_for_create(self, obj: dict[str, Any]) -> None:
         name = obj["metadata"]["name"]
         obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = name
-        finalizers = obj.setdefault("spec", {}).setdefault("finalizers", [])
+        spec = obj.setdefault("spec", {})
+        finalizers = spec.get("finalizers") or []
         if "kubernetes" not in finalizers:
             finalizers.append("kubernetes")
+        spec["finalizers"] = finalizers
         obj["status"] = {"phase": "Active"}
 
     def prepare_for_update(self, new: dict[str, Any], old: dict[str, Any]) -> None:

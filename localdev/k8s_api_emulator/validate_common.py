@@ -58,9 +58,10 @@ class Body:
         return [self.string(item, path) for item in self.items(value, path)]
 
     def string_map(self, value: Any, path: str) -> dict[str, str]:
+        """A map[string]string; a JSON null value decodes as "" in Go, and is stored so."""
         mapping = self.mapping(value, path)
-        for item in mapping.values():
-            self.string(item, path)
+        for key, item in mapping.items():
+            mapping[key] = self.string(item, path)
         return mapping
 
     def integer(self, value: Any, path: str, bits: int = 32) -> int | None:

@@ -1317,3 +1317,105 @@ def test_an_eviction_may_not_ignore_store_read_errors(server):
         ],
     )
     assert evictions.evict("shop", "p", {"metadata": {"name": "p"}})[0] == 201
+
+
+# --- never a 500: every field of every kind here, given every JSON type -------------------
+
+OTHER_JSON = [None, 1, -1, "x", [], {}, True, 1.5, ["x"], {"a": 1}, 2**40]
+WELL_FORMED = [
+    (
+        "networkpolicies",
+        policy(
+            {
+                "podSelector": {
+                    "matchExpressions": [{"key": "k", "operator": "In", "values": ["v"]}]
+                },
+                "ingress": [
+                    {
+                        "ports": [{"protocol": "TCP", "port": 80, "endPort": 90}],
+                        "from": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}}],
+                    }
+                ],
+                "egress": [{"to": [{"podSelector": {"matchLabels": {"a": "b"}}}]}],
+                "policyTypes": ["Ingress"],
+            }
+        ),
+        "shop",
+    ),
+    ("configmaps", configmap({"a": "b"}, {"c": "AAEC"}, immutable=False), "shop"),
+    (
+        "events",
+        event("shop", "shop", **FULL, message="m", count=1, source={"component": "c"}),
+        "shop",
+    ),
+    (
+        "namespaces",
+        {
+            "metadata": {"name": "ns", "finalizers": ["example.com/x"]},
+            "spec": {"finalizers": ["kubernetes"]},
+        },
+        "",
+    ),
+    (
+        "nodes",
+        node(
+            unschedulable=True,
+            podCIDRs=["10.0.0.0/24"],
+            taints=[{"key": "k", "effect": "NoSchedule"}],
+        ),
+        "",
+    ),
+    ("pods", {**POD, "metadata": {**POD["metadata"], "labels": {"a": "b"}}}, "shop"),
+    ("statefulsets", workload("StatefulSet"), "shop"),
+    ("deployments", workload("Deployment"), "shop"),
+]
+
+
+def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
+    found = [prefix]
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    for key, item in items:
+        found += _paths(item, (*prefix, key))
+    return found
+
+
+def _with(body: dict, path: tuple, value: Any) -> dict:
+    changed = copy.deepcopy(body)
+    target = changed
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return changed
+
+
+@pytest.mark.parametrize(
+    ("resource", "body", "namespace"), WELL_FORMED, ids=[c[0] for c in WELL_FORMED]
+)
+def test_no_json_type_in_any_field_makes_a_500(resource, body, namespace):
+    """Each field replaced by each other JSON type, in a create and in an update: the answer
+    is the object, or a 400 or 422 Status, as the API server's decoder and validation give."""
+    paths = [p for p in _paths(body) if p and p[0] not in ("apiVersion", "kind")]
+    for path in paths:
+        for value in OTHER_JSON:
+            server = Server()
+            try:
+                server.create(resource, _with(body, path, value), namespace)
+            except ApiError as error:
+                assert error.code in (400, 422), (path, value, error.message)
+            if path[:2] == ("metadata", "name"):
+                continue
+            stored = server.create(
+                resource, {**body, "metadata": {**body["metadata"], "name": "again"}}, namespace
+            )
+            kind = server.registry.resolve(resource)
+            changed = _with(stored, path, value)
+            try:
+                server.updates.update(kind, namespace, "again", changed)
+            except ApiError as error:
+                assert error.code in (400, 409, 422), (path, value, error.message)
