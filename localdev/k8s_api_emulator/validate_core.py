@@ -103,9 +103,17 @@ def validate_configmap_update(new: dict[str, Any], old: dict[str, Any]) -> list[
         if not _CONFIGMAP.boolean(new.get("immutable"), "immutable"):
             errors.append(FieldError.forbidden("immutable", _IMMUTABLE_CONFIG))
         for part in ("data", "binaryData"):
-            if (new.get(part) or None) != (old.get(part) or None):
+            if _map_changed(new.get(part), old.get(part)):
                 errors.append(FieldError.forbidden(part, _IMMUTABLE_CONFIG))
     return errors + validate_configmap(new)
+
+
+def _map_changed(after: Any, before: Any) -> bool:
+    """reflect.DeepEqual of the maps: storage reads an empty map back as nil, and nil
+    differs from a given empty map."""
+    if after == before:
+        return False
+    return not (not before and after is None)
 
 
 # --- Event (events.go) ---------------------------------------------------------------------

@@ -456,6 +456,17 @@ def test_configmap_update_of_an_immutable_one(server):
     assert causes_of(lambda: server.update("configmaps", relabelled, "shop")) == []
 
 
+def test_an_immutable_configmap_without_data_may_not_gain_an_empty_map(server):
+    """reflect.DeepEqual(nil, map{}) is false: ValidateConfigMapUpdate refuses it."""
+    stored = server.create("configmaps", configmap(immutable=True), "shop")
+    given = copy.deepcopy(stored)
+    given["data"] = {}
+    assert_causes(
+        causes_of(lambda: server.update("configmaps", given, "shop")),
+        [("data", "field is immutable when `immutable` is set")],
+    )
+
+
 def test_invalid_base64_binary_data_is_a_400(server):
     with pytest.raises(ApiError) as raised:
         server.create("configmaps", configmap(binary={"b": "not base64!"}), "shop")
