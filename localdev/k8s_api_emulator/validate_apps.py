@@ -14,6 +14,7 @@ from .validate_common import (
     invalid_rendered,
     kube_finalizer_errors,
     label_selector_errors,
+    without_empty,
 )
 from .validation import dns1123_subdomain
 
@@ -33,11 +34,6 @@ _STATEFULSET_MUTABLE = (
     "persistentVolumeClaimRetentionPolicy",
     "minReadySeconds",
 )
-
-
-def _without_empty(spec: dict[str, Any]) -> dict[str, Any]:
-    """apiequality.Semantic.DeepEqual reads a nil and an empty list or map as equal."""
-    return {k: v for k, v in spec.items() if v not in (None, [], {})}
 
 
 # The kind each ValidateXSpec names when the selector is empty (ReplicaSet's says deployment).
@@ -82,7 +78,7 @@ def workload_update_errors(kind: str, new: dict[str, Any], old: dict[str, Any]) 
     if kind == "StatefulSet":
         kept = {k: v for k, v in spec.items() if k not in _STATEFULSET_MUTABLE}
         old_kept = {k: v for k, v in old_spec.items() if k not in _STATEFULSET_MUTABLE}
-        if _without_empty(kept) != _without_empty(old_kept):
+        if without_empty(kept) != without_empty(old_kept):
             errors.append(FieldError.forbidden("spec", STATEFULSET_UPDATE_FORBIDDEN))
     return errors
 

@@ -82,6 +82,12 @@ class Body:
         return value
 
 
+def without_empty(spec: dict[str, Any]) -> dict[str, Any]:
+    """What apiequality.Semantic.DeepEqual compares: a nil and an empty list or map are
+    equal there (unlike reflect.DeepEqual)."""
+    return {k: v for k, v in spec.items() if v not in (None, [], {})}
+
+
 def too_long(field: str, limit: int) -> FieldError:
     """field.TooLong: the value itself is never printed."""
     return FieldError("FieldValueTooLong", field, f"Too long: must have at most {limit} bytes")

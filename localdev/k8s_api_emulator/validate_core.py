@@ -20,6 +20,7 @@ from .validate_common import (
     kube_finalizer_errors,
     parse_cidr,
     too_long,
+    without_empty,
 )
 from .validation import dns1123_subdomain, label_value, qualified_name
 
@@ -577,7 +578,7 @@ def validate_pod_update(new: dict[str, Any], old: dict[str, Any]) -> list[FieldE
             munged.pop("nodeSelector", None)
             if old_selector:
                 munged["nodeSelector"] = old_selector
-    if munged != _without_empty(old_spec):
+    if munged != without_empty(old_spec):
         errors.append(FieldError.forbidden("spec", POD_UPDATE_FORBIDDEN))
     return errors
 
@@ -601,9 +602,4 @@ def _munged(spec: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
     )
     if isinstance(old_grace, int) and old_grace < 0 and grace == 1:
         munged["terminationGracePeriodSeconds"] = old_grace
-    return _without_empty(munged)
-
-
-def _without_empty(spec: dict[str, Any]) -> dict[str, Any]:
-    """apiequality.Semantic.DeepEqual reads a nil and an empty list or map as equal."""
-    return {k: v for k, v in spec.items() if v not in (None, [], {})}
+    return without_empty(munged)
