@@ -30,6 +30,9 @@ def decode(kind: ResourceKind, body: Any) -> dict[str, Any]:
         elif not isinstance(obj[part], dict):
             raise bad_request(f"{kind.kind}.{part}: expected an object")
     meta = obj.setdefault("metadata", {})
+    for name in ("name", "generateName", "namespace", "uid", "resourceVersion"):
+        if meta.get(name) is not None and not isinstance(meta[name], str):
+            raise bad_request(f"{kind.kind}.metadata.{name}: expected a string")
     for part in ("labels", "annotations"):
         values = meta.get(part)
         if values is not None and not (

@@ -2,30 +2,25 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from .status import FieldError
 from .strategy import Strategy
+from .validate_common import kube_finalizer_errors
+from .validate_core import (
+    path_segment_name,
+    validate_configmap,
+    validate_configmap_update,
+    validate_event,
+    validate_namespace,
+    validate_node,
+    validate_node_update,
+    validate_pod_update,
+)
 from .validation import dns1123_label
 
 # Stands in for the scheduler: pods created without a node are bound here (see PodStrategy).
 EMULATOR_NODE = "emulator-node"
-
-# ValidatePodUpdate's refusal; upstream appends a diff of the specs, which is left out here.
-_POD_UPDATE_FORBIDDEN = (
-    "pod updates may not change fields other than `spec.containers[*].image`,"
-    "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` "
-    "(only additions to existing tolerations),`spec.terminationGracePeriodSeconds` "
-    "(allow it to be set to 1 if it was previously negative)"
-)
-_CONFIG_KEY = "[-._a-zA-Z0-9]+"
-_CONFIG_KEY_MESSAGE = (
-    "a valid config key must consist of alphanumeric characters, '-', '_' or '.' "
-    f"(e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is "
-    f"'{_CONFIG_KEY}')"
-)
-_IMMUTABLE_CONFIG = "field is immutable when `immutable` is set"
 
 
 def _condition(kind: str, ready: bool, when: str, reason: str = "") -> dict[str, Any]:
@@ -94,21 +89,6 @@ def pod_spec_errors(spec: Any, prefix: str = "spec") -> list[FieldError]:
     return _containers_errors(spec, prefix)
 
 
-def _mutable_spec_masked(spec: dict[str, Any]) -> dict[str, Any]:
-    masked = {
-        k: v
-        for k, v in spec.items()
-        if k not in ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds")
-    }
-    for key in ("containers", "initContainers"):
-        if isinstance(masked.get(key), list):
-            masked[key] = [
-                {k: v for k, v in c.items() if k != "image"} if isinstance(c, dict) else c
-                for c in masked[key]
-            ]
-    return masked
-
-
 class PodStrategy(Strategy):
     return_deleted_object = True
     status_subresource = True
@@ -150,13 +130,11 @@ class PodStrategy(Strategy):
             )
 
     def validate(self, obj: dict[str, Any]) -> list[FieldError]:
-        return pod_spec_errors(obj.get("spec"))
+        finalizers = kube_finalizer_errors(obj["metadata"].get("finalizers"))
+        return finalizers + pod_spec_errors(obj.get("spec"))
 
     def validate_update(self, new: dict[str, Any], old: dict[str, Any]) -> list[FieldError]:
-        errors = self.validate(new)
-        if _mutable_spec_masked(new.get("spec") or {}) != _mutable_spec_masked(old["spec"]):
-            errors.append(FieldError.forbidden("spec", _POD_UPDATE_FORBIDDEN))
-        return errors
+        return self.validate(new) + validate_pod_update(new, old)
 
     def grace_period(self, obj: dict[str, Any], requested: int | None) -> int | None:
         # podStrategy.CheckGracefulDelete: unscheduled or finished pods go at once.
@@ -176,19 +154,26 @@ class NamespaceStrategy(Strategy):
     def default(self, obj: dict[str, Any]) -> None:
         name = obj.get("metadata", {}).get("name")
         if name:  # SetDefaults_Namespace
-            obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = name
+            labels = obj["metadata"].get("labels") or {}
+            labels["kubernetes.io/metadata.name"] = name
+            obj["metadata"]["labels"] = labels
 
     def prepare_for_create(self, obj: dict[str, Any]) -> None:
         name = obj["metadata"]["name"]
         obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = name
-        finalizers = obj.setdefault("spec", {}).setdefault("finalizers", [])
+        spec = obj.setdefault("spec", {})
+        finalizers = spec.get("finalizers") or []
         if "kubernetes" not in finalizers:
             finalizers.append("kubernetes")
+        spec["finalizers"] = finalizers
         obj["status"] = {"phase": "Active"}
 
     def prepare_for_update(self, new: dict[str, Any], old: dict[str, Any]) -> None:
         super().prepare_for_update(new, old)
         new["spec"] = old.get("spec", {})  # finalizers change only through /finalize
+
+    def validate(self, obj: dict[str, Any]) -> list[FieldError]:
+        return validate_namespace(obj)
 
 
 # NodeSystemInfo: Go writes every field, empty or not.
@@ -220,48 +205,24 @@ class NodeStrategy(Strategy):
         for key in NODE_INFO_FIELDS:
             info.setdefault(key, "")
 
+    def validate(self, obj: dict[str, Any]) -> list[FieldError]:
+        return validate_node(obj)
+
+    def validate_update(self, new: dict[str, Any], old: dict[str, Any]) -> list[FieldError]:
+        return validate_node_update(new, old)
+
 
 class ConfigMapStrategy(Strategy):
     def validate(self, obj: dict[str, Any]) -> list[FieldError]:
-        errors = []
-        for part in ("data", "binaryData"):
-            for key in sorted(obj.get(part) or {}):
-                if not re.fullmatch(_CONFIG_KEY, key):
-                    errors.append(FieldError.invalid(f"{part}[{key}]", key, _CONFIG_KEY_MESSAGE))
-        return errors
+        return validate_configmap(obj)
 
     def validate_update(self, new: dict[str, Any], old: dict[str, Any]) -> list[FieldError]:
-        errors = self.validate(new)
-        if old.get("immutable"):
-            if not new.get("immutable"):
-                errors.append(FieldError.forbidden("immutable", _IMMUTABLE_CONFIG))
-            for part in ("data", "binaryData"):
-                if new.get(part) != old.get(part):
-                    errors.append(FieldError.forbidden(part, _IMMUTABLE_CONFIG))
-        return errors
+        return validate_configmap_update(new, old)
 
 
 class EventStrategy(Strategy):
     allow_create_on_update = True
+    name_rule = staticmethod(path_segment_name)
 
     def validate(self, obj: dict[str, Any]) -> list[FieldError]:
-        """legacyValidateEvent, for events created through the core v1 API."""
-        namespace = obj["metadata"].get("namespace", "")
-        involved = obj.get("involvedObject") or {}
-        involved_namespace = involved.get("namespace") or ""
-        errors = []
-        if not obj.get("eventTime"):
-            allowed = {"", "default"} if not involved_namespace else {involved_namespace}
-        else:
-            allowed = {"default", "kube-system"} if not involved_namespace else {namespace}
-            for key in ("reportingComponent", "reportingInstance", "action", "reason"):
-                if not obj.get(key):
-                    errors.append(FieldError.required(key))
-        if namespace not in allowed:
-            errors.insert(
-                0,
-                FieldError.invalid(
-                    "involvedObject.namespace", involved_namespace, "does not match event.namespace"
-                ),
-            )
-        return errors
+        return validate_event(obj)

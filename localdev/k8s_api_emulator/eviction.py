@@ -27,7 +27,14 @@ from .core import is_pod_ready
 from .disruption import budget, budgets_for
 from .kinds import PODS
 from .options import delete_options_from_body
-from .status import ApiError, bad_request, eviction_success, unknown_error
+from .status import (
+    ApiError,
+    FieldError,
+    bad_request,
+    eviction_success,
+    invalid,
+    unknown_error,
+)
 from .store import ObjectStore
 
 _VERSIONS = ("policy/v1", "policy/v1beta1")
@@ -58,6 +65,14 @@ def _decode(namespace: str, name: str, body: Any) -> dict[str, Any]:
     options = body.get("deleteOptions") or {}
     if not isinstance(options, dict):
         raise bad_request("decoded object cannot be converted to DeleteOptions")
+    if options.get("ignoreStoreReadErrorWithClusterBreakingPotential") is True:
+        # EvictionREST.Create: an unsafe delete is never an eviction's to make.
+        error = FieldError.invalid(
+            "deleteOptions.ignoreStoreReadErrorWithClusterBreakingPotential",
+            True,
+            "can not be set for pod eviction, try after removing the option",
+        )
+        raise invalid("Eviction", name, [error], "policy")
     return options
 
 

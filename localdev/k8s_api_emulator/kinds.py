@@ -20,7 +20,8 @@ from .core import (
 )
 from .disruption import PodDisruptionBudgetStrategy
 from .policies import ValidatingAdmissionPolicyBindingStrategy, ValidatingAdmissionPolicyStrategy
-from .strategy import CreateOnUpdateStrategy, GenerationStrategy, Strategy
+from .strategy import CreateOnUpdateStrategy, Strategy
+from .validate_networking import NetworkPolicyStrategy
 from .workloads import (
     DaemonSetStrategy,
     DeploymentStrategy,
@@ -277,7 +278,7 @@ NETWORKPOLICIES = ResourceKind(
     namespaced=True,
     singular="networkpolicy",
     short_names=("netpol",),
-    strategy=GenerationStrategy(),
+    strategy=NetworkPolicyStrategy(),
 )
 
 PODDISRUPTIONBUDGETS = ResourceKind(

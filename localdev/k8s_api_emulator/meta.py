@@ -7,8 +7,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .selectors import Requirement
-from .status import FieldError
-from .validation import label_value, qualified_name
+from .status import FieldError, bad_request
+from .validate_common import label_errors, too_long
+from .validation import qualified_name
 
 _OWNER_FIELDS = (
     ("apiVersion", "version must not be empty"),
@@ -16,28 +17,56 @@ _OWNER_FIELDS = (
     ("name", "name must not be empty"),
     ("uid", "uid must not be empty"),
 )
+# TotalAnnotationSizeLimitB: 256 KiB of keys and values.
+TOTAL_ANNOTATION_SIZE = 256 * 1024
 # metav1.LabelSelectorOperator -> the labels package's operator.
 _SELECTOR_OPERATORS = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!"}
 
 
 def validate_metadata(meta: Mapping[str, Any]) -> list[FieldError]:
-    """Labels, annotation keys and owner references, in upstream's order (keys sorted, as
-    Go's map order is random anyway)."""
-    errors = []
-    for key, value in sorted((meta.get("labels") or {}).items()):
-        errors += [FieldError.invalid("metadata.labels", key, p) for p in qualified_name(key)]
-        errors += [FieldError.invalid("metadata.labels", value, p) for p in label_value(value)]
-    for key in sorted(meta.get("annotations") or {}):
+    """Labels, annotations, owner references and finalizers, in upstream's order (keys
+    sorted, as Go's map order is random anyway): validateObjectMetaAccessorWithOptsCommon in
+    k8s.io/apimachinery/pkg/api/validation/objectmeta.go, which rest.BeforeCreate runs for
+    every kind."""
+    errors = label_errors(meta.get("labels") or {}, "metadata.labels")
+    annotations = meta.get("annotations") or {}
+    for key in sorted(annotations):
         errors += [
             FieldError.invalid("metadata.annotations", key, problem)
             for problem in qualified_name(key.lower())
         ]
+    # ValidateAnnotationsSize: keys and values together, in bytes.
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in annotations.items())
+    if size > TOTAL_ANNOTATION_SIZE:
+        errors.append(too_long("metadata.annotations", TOTAL_ANNOTATION_SIZE))
     for ref in meta.get("ownerReferences") or []:
         for name, detail in _OWNER_FIELDS:
             value = ref.get(name) if isinstance(ref, dict) else None
             if not value:
                 field = f"metadata.ownerReferences.{name}"
                 errors.append(FieldError.invalid(field, value or "", detail))
+    return errors + finalizer_errors(meta.get("finalizers"))
+
+
+def finalizer_errors(finalizers: Any) -> list[FieldError]:
+    """ValidateFinalizers: qualified names, and not both orphan and foregroundDeletion."""
+    if not isinstance(finalizers, list) or not all(isinstance(f, str) for f in finalizers):
+        if finalizers is None:
+            return []
+        raise bad_request("metadata.finalizers: expected a list of strings")
+    errors = [
+        FieldError.invalid("metadata.finalizers", name, problem)
+        for name in finalizers
+        for problem in qualified_name(name)
+    ]
+    if "orphan" in finalizers and "foregroundDeletion" in finalizers:
+        errors.append(
+            FieldError.invalid(
+                "metadata.finalizers",
+                finalizers,
+                "finalizer orphan and foregroundDeletion cannot be both set",
+            )
+        )
     return errors
 
 

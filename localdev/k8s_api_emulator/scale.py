@@ -15,9 +15,10 @@ from typing import Any
 from .admission import Admit, Attributes
 from .kinds import ResourceKind
 from .patches import apply_patch
-from .status import FieldError, bad_request, invalid, not_found
+from .status import bad_request, invalid, not_found
 from .store import ObjectStore
 from .updates import UpdateApi
+from .validate_apps import validate_scale
 
 _API_VERSION = "autoscaling/v1"
 _OPERATORS = {"In": "in", "NotIn": "notin"}
@@ -115,11 +116,9 @@ class ScaleApi:
             replicas = (scale.get("spec") or {}).get("replicas", 0)
             if isinstance(replicas, bool) or not isinstance(replicas, int):
                 raise bad_request(f"Scale.spec.replicas: expected an integer, got {replicas!r}")
-            if replicas < 0:
-                error = FieldError.invalid(
-                    "spec.replicas", replicas, "must be greater than or equal to 0"
-                )
-                raise invalid("Scale", name, [error], "autoscaling")
+            errors = validate_scale(scale)
+            if errors:
+                raise invalid("Scale", name, errors, "autoscaling")
             obj = copy.deepcopy(current)
             obj["spec"]["replicas"] = replicas
             obj["metadata"]["resourceVersion"] = (scale.get("metadata") or {}).get(

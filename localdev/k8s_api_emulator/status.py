@@ -80,6 +80,8 @@ def go_quote(value: object) -> str:
     """Render a bad value like ``field.Error.ErrorBody`` does (``%q`` or ``%#v``)."""
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, list):
         return "[]string{" + ", ".join(go_quote(item) for item in value) + "}"
     return str(value)
@@ -173,8 +175,9 @@ def forbidden(
 
 
 def invalid(kind: str, name: str, errors: list[FieldError], group: str = "") -> ApiError:
-    # errors.ToAggregate(): one error is printed bare, several as "[a, b]".
-    text = [str(error) for error in errors]
+    # errors.ToAggregate(): repeated messages once; one error is printed bare, several as
+    # "[a, b]". The causes keep every error.
+    text = list(dict.fromkeys(str(error) for error in errors))
     aggregate = text[0] if len(text) == 1 else "[" + ", ".join(text) + "]"
     message = f"{qualified(kind, group)} {go_quote(name)} is invalid: {aggregate}"
     causes = [{"reason": e.type, "message": e.body, "field": e.field} for e in errors]

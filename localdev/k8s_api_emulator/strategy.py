@@ -64,7 +64,7 @@ class Strategy:
 
 
 class GenerationStrategy(Strategy):
-    """A spec-and-status kind without further rules (NetworkPolicy)."""
+    """A kind whose generation follows its spec (NetworkPolicy builds on it)."""
 
     tracks_generation = True
 

@@ -15,6 +15,8 @@ from .core import default_pod_spec, pod_spec_errors
 from .meta import label_selector
 from .status import FieldError
 from .strategy import Strategy
+from .validate_apps import workload_selector_errors, workload_update_errors
+from .validate_common import Body, go_label_selector, invalid_rendered, kube_finalizer_errors
 
 # Status counters Go serialises even when zero (no omitempty), by kind (k8s.io/api apps/v1).
 REQUIRED_COUNTERS = {
@@ -76,23 +78,32 @@ class WorkloadStrategy(Strategy):
             default_pod_spec(template["spec"])
 
     def validate(self, obj: dict[str, Any]) -> list[FieldError]:
+        body = Body(self.kind, "apps/v1")
         spec = obj.get("spec") or {}
         errors = []
-        replicas = spec.get("replicas")
-        if isinstance(replicas, int) and replicas < 0:
+        replicas = body.integer(spec.get("replicas"), "spec.replicas")
+        if replicas is not None and replicas < 0:
             errors.append(
                 FieldError.invalid("spec.replicas", replicas, "must be greater than or equal to 0")
             )
         selector = spec.get("selector")
-        if not isinstance(selector, dict):
+        if selector is None:
             errors.append(FieldError.required("spec.selector"))
-        template = spec.get("template") if isinstance(spec.get("template"), dict) else {}
-        labels = (template.get("metadata") or {}).get("labels") or {}
+        else:
+            selector = body.mapping(selector, "spec.selector")
+        template = body.mapping(spec.get("template"), "spec.template")
+        template_meta = body.mapping(template.get("metadata"), "spec.template.metadata")
+        labels = body.string_map(template_meta.get("labels"), "spec.template.metadata.labels")
         if isinstance(selector, dict):
+            errors += workload_selector_errors(self.kind, selector)
             try:
                 matches = label_selector(selector)(labels)
-            except ValueError as error:
-                errors.append(FieldError.invalid("spec.selector", str(error), "invalid selector"))
+            except ValueError:
+                errors.append(
+                    invalid_rendered(
+                        "spec.selector", go_label_selector(selector), "invalid label selector"
+                    )
+                )
                 matches = True
             if not matches:
                 errors.append(
@@ -103,7 +114,12 @@ class WorkloadStrategy(Strategy):
                         "`labels`",
                     )
                 )
-        return errors + pod_spec_errors(template.get("spec"), "spec.template.spec")
+        errors += kube_finalizer_errors(obj["metadata"].get("finalizers"))
+        template_spec = body.mapping(template.get("spec"), "spec.template.spec")
+        return errors + pod_spec_errors(template_spec, "spec.template.spec")
+
+    def validate_update(self, new: dict[str, Any], old: dict[str, Any]) -> list[FieldError]:
+        return self.validate(new) + workload_update_errors(self.kind, new, old)
 
 
 class DeploymentStrategy(WorkloadStrategy):

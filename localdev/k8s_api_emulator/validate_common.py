@@ -1,0 +1,283 @@
+"""Building blocks the per-kind validators share: reading a decoded body with Go's types
+(a wrong JSON type is the decoder's 400, never a 500), the field errors ``status.FieldError``
+has no constructor for, label selectors and CIDRs.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .status import ApiError, FieldError, bad_request
+from .validation import label_value, qualified_name
+
+_JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "bool", type(None): "null"}
+
+
+class Body:
+    """Typed reads of a decoded object of ``kind``, raising the decoder's 400 on a JSON type
+    Go's unmarshalling refuses (json.Unmarshal: "cannot unmarshal X into Go struct field")."""
+
+    def __init__(self, kind: str, api_version: str) -> None:
+        self._kind = kind
+        self._version = api_version.rpartition("/")[2]
+
+    def _refuse(self, value: Any, path: str, go_type: str) -> ApiError:
+        found = _JSON_TYPES.get(type(value), "number")
+        return bad_request(
+            f'{self._kind} in version "{self._version}" cannot be handled as a {self._kind}: '
+            f"json: cannot unmarshal {found} into Go struct field {self._kind}.{path} "
+            f"of type {go_type}"
+        )
+
+    def mapping(self, value: Any, path: str) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self._refuse(value, path, "struct")
+        return value
+
+    def items(self, value: Any, path: str) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self._refuse(value, path, "slice")
+        return value
+
+    def string(self, value: Any, path: str) -> str:
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise self._refuse(value, path, "string")
+        return value
+
+    def strings(self, value: Any, path: str) -> list[str]:
+        return [self.string(item, path) for item in self.items(value, path)]
+
+    def string_map(self, value: Any, path: str) -> dict[str, str]:
+        """A map[string]string; a JSON null value decodes as "" in Go, and is stored so."""
+        mapping = self.mapping(value, path)
+        for key, item in mapping.items():
+            mapping[key] = self.string(item, path)
+        return mapping
+
+    def integer(self, value: Any, path: str, bits: int = 32) -> int | None:
+        """An int32/int64 field; None when absent (a nil pointer)."""
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self._refuse(value, path, f"int{bits}")
+        if not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+            raise self._refuse(value, path, f"int{bits}")
+        return value
+
+    def boolean(self, value: Any, path: str) -> bool | None:
+        if value is None:
+            return None
+        if not isinstance(value, bool):
+            raise self._refuse(value, path, "bool")
+        return value
+
+
+def without_empty(spec: dict[str, Any]) -> dict[str, Any]:
+    """What apiequality.Semantic.DeepEqual compares: a nil and an empty list or map are
+    equal there (unlike reflect.DeepEqual)."""
+    return {k: v for k, v in spec.items() if v not in (None, [], {})}
+
+
+def too_long(field: str, limit: int) -> FieldError:
+    """field.TooLong: the value itself is never printed."""
+    return FieldError("FieldValueTooLong", field, f"Too long: must have at most {limit} bytes")
+
+
+def duplicate(field: str, rendered: str, detail: str = "") -> FieldError:
+    """field.Duplicate; ``rendered`` is the value as ErrorBody prints it."""
+    body = f"Duplicate value: {rendered}"
+    return FieldError("FieldValueDuplicate", field, f"{body}: {detail}" if detail else body)
+
+
+def invalid_rendered(field: str, rendered: str, detail: str) -> FieldError:
+    """field.Invalid of a value ErrorBody prints with %#v (structs, maps, pointers)."""
+    return FieldError("FieldValueInvalid", field, f"Invalid value: {rendered}: {detail}")
+
+
+def go_string_map(values: Mapping[str, str] | None) -> str:
+    """%#v of a map[string]string (keys sorted, as fmt prints maps)."""
+    if values is None:
+        return "map[string]string(nil)"
+    entries = ", ".join(f"{json.dumps(k)}:{json.dumps(v)}" for k, v in sorted(values.items()))
+    return f"map[string]string{{{entries}}}"
+
+
+def go_label_selector(selector: Mapping[str, Any] | None) -> str:
+    """%#v of a *metav1.LabelSelector, as ValidateImmutableField prints it."""
+    if selector is None:
+        return "null"
+    expressions = selector.get("matchExpressions")
+    if expressions:
+        rendered = ", ".join(
+            "v1.LabelSelectorRequirement{"
+            f"Key:{json.dumps(e.get('key', ''))}, Operator:{json.dumps(e.get('operator', ''))}, "
+            f"Values:{_go_strings(e.get('values'))}}}"
+            for e in expressions
+        )
+        expressions_text = f"[]v1.LabelSelectorRequirement{{{rendered}}}"
+    else:
+        expressions_text = "[]v1.LabelSelectorRequirement(nil)"
+    return (
+        f"&v1.LabelSelector{{MatchLabels:{go_string_map(selector.get('matchLabels'))}, "
+        f"MatchExpressions:{expressions_text}}}"
+    )
+
+
+def _go_strings(values: list[str] | None) -> str:
+    if values is None:
+        return "[]string(nil)"
+    return "[]string{" + ", ".join(json.dumps(v) for v in values) + "}"
+
+
+# --- label selectors (k8s.io/apimachinery/pkg/apis/meta/v1/validation) --------------------
+
+
+def label_errors(labels: Mapping[str, str], path: str) -> list[FieldError]:
+    """ValidateLabels: every problem is reported on the map's path, keys and values alike."""
+    errors = []
+    for key, value in sorted(labels.items()):
+        errors += [FieldError.invalid(path, key, p) for p in qualified_name(key)]
+        errors += [FieldError.invalid(path, value, p) for p in label_value(value)]
+    return errors
+
+
+def label_selector_errors(
+    body: Body, selector: Any, path: str, allow_invalid_values: bool = False
+) -> list[FieldError]:
+    """ValidateLabelSelector with LabelSelectorValidationOptions; None is valid."""
+    if selector is None:
+        return []
+    selector = body.mapping(selector, path)
+    errors = label_errors(
+        body.string_map(selector.get("matchLabels"), f"{path}.matchLabels"), f"{path}.matchLabels"
+    )
+    expressions = body.items(selector.get("matchExpressions"), f"{path}.matchExpressions")
+    for index, raw in enumerate(expressions):
+        where = f"{path}.matchExpressions[{index}]"
+        errors += _requirement_errors(body, body.mapping(raw, where), where, allow_invalid_values)
+    return errors
+
+
+def _requirement_errors(
+    body: Body, requirement: dict[str, Any], path: str, allow_invalid_values: bool
+) -> list[FieldError]:
+    """ValidateLabelSelectorRequirement."""
+    operator = body.string(requirement.get("operator"), f"{path}.operator")
+    values = body.strings(requirement.get("values"), f"{path}.values")
+    key = body.string(requirement.get("key"), f"{path}.key")
+    errors = []
+    if operator in ("In", "NotIn"):
+        if not values:
+            errors.append(
+                FieldError.required(
+                    f"{path}.values", "must be specified when `operator` is 'In' or 'NotIn'"
+                )
+            )
+    elif operator in ("Exists", "DoesNotExist"):
+        if values:
+            errors.append(
+                FieldError.forbidden(
+                    f"{path}.values",
+                    "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+                )
+            )
+    else:
+        errors.append(
+            FieldError.invalid(f"{path}.operator", operator, "not a valid selector operator")
+        )
+    errors += [FieldError.invalid(f"{path}.key", key, p) for p in qualified_name(key)]
+    if not allow_invalid_values:
+        for index, value in enumerate(values):
+            errors += [
+                FieldError.invalid(f"{path}.values[{index}]", value, p) for p in label_value(value)
+            ]
+    return errors
+
+
+# --- CIDRs (k8s.io/apimachinery/pkg/util/validation/ip.go) ---------------------------------
+
+_CIDR_FORMAT = "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"
+_SLOPPY_IPV4 = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})")
+
+
+def parse_cidr(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """netutils.ParseCIDRSloppy: the network, or None if unparseable. Sloppy means IPv4 octets
+    and the prefix length may carry leading zeros."""
+    address, slash, prefix = value.partition("/")
+    if not slash or not prefix.isdigit() or "%" in address or not prefix.isascii():
+        return None
+    sloppy = _SLOPPY_IPV4.fullmatch(address)
+    if sloppy:
+        octets = [int(octet) for octet in sloppy.groups()]
+        if any(octet > 255 for octet in octets):
+            return None
+        address = ".".join(map(str, octets))
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    if int(prefix) > parsed.max_prefixlen:
+        return None
+    return ipaddress.ip_network(f"{address}/{int(prefix)}", strict=False)
+
+
+def cidr_errors(path: str, value: str) -> list[FieldError]:
+    """parseCIDR with strictValidation (the StrictIPCIDRValidation gate): the stricter of the
+    two answers a real server may give, so nothing passes here that one of them refuses."""
+    network = parse_cidr(value)
+    if network is None:
+        return [FieldError.invalid(path, value, _CIDR_FORMAT)]
+    address, _, prefix = value.partition("/")
+    if (prefix != "0" and prefix.startswith("0")) or (
+        _SLOPPY_IPV4.fullmatch(address)
+        and any(len(o) > 1 and o.startswith("0") for o in address.split("."))
+    ):
+        detail = "must not have leading 0s in IP or prefix length"
+    elif isinstance(network, ipaddress.IPv6Network) and _is_ipv4_mapped(address):
+        detail = "must not have an IPv4-mapped IPv6 address"
+    elif ipaddress.ip_address(_unsloppy(address)) != network.network_address:
+        detail = "must not have bits set beyond the prefix length"
+    else:
+        return []
+    return [FieldError.invalid(path, value, detail)]
+
+
+def _is_ipv4_mapped(address: str) -> bool:
+    parsed = ipaddress.ip_address(address)
+    return isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None
+
+
+def _unsloppy(address: str) -> str:
+    sloppy = _SLOPPY_IPV4.fullmatch(address)
+    return ".".join(str(int(o)) for o in sloppy.groups()) if sloppy else address
+
+
+# --- pkg/apis/core/validation ValidateObjectMeta: the finalizer check core kinds add -------
+
+_STANDARD_FINALIZERS = frozenset({"kubernetes", "orphan", "foregroundDeletion"})
+
+
+def kube_finalizer_errors(finalizers: Any, path: str = "metadata.finalizers") -> list[FieldError]:
+    """validateKubeFinalizerName, for each finalizer (indexed) of a core, apps or networking
+    object: a name without a '/' prefix must be one of the standard ones."""
+    if not isinstance(finalizers, list):
+        return []
+    return [
+        FieldError.invalid(
+            f"{path}[{index}]",
+            name,
+            "name is neither a standard finalizer name nor is it fully qualified",
+        )
+        for index, name in enumerate(finalizers)
+        if isinstance(name, str) and "/" not in name and name not in _STANDARD_FINALIZERS
+    ]
