@@ -16,6 +16,7 @@ from google.api_core.exceptions import GoogleAPICallError
 from google.auth.exceptions import GoogleAuthError
 
 from responder.actions.evidence import MANIFEST, sha256
+from responder.evidence_bucket import REDELIVERY_MARKERS
 from shared import config
 
 
@@ -25,7 +26,8 @@ class Checked:
 
     name: str
     size: int
-    verdict: str  # ok, MISMATCH, unlisted, unverified (stored by an earlier attempt)
+    # ok, MISMATCH, MISSING, unlisted, unverified (stored by an earlier attempt), redelivery
+    verdict: str
 
 
 def evidence_objects(client: Any, bucket: str, alert_id: str) -> dict[str, Any]:
@@ -50,7 +52,9 @@ def check(contents: dict[str, bytes]) -> list[Checked]:
         if name == MANIFEST:
             continue
         entry = listed.get(name)
-        if entry is None:
+        if entry is None and name.startswith(REDELIVERY_MARKERS):
+            verdict = "redelivery"  # a later attempt found the capture stored (not evidence)
+        elif entry is None:
             verdict = "unlisted"
         elif entry.get("sha256") is None:
             verdict = "unverified (stored by an earlier attempt)"
