@@ -158,7 +158,7 @@ def test_a_redelivery_finds_the_evidence_stored_and_goes_on_to_the_delete(
     expected = ["alert.json"] if answer == "403" else []
     assert [json.loads(objects[m])["found_stored"] for m in markers] == expected
     env = {config.STORAGE_EMULATOR_HOST: local.storage_url}
-    arguments = ["evidence", alert["uuid"], "--bucket", EVIDENCE_BUCKET]
+    arguments = ["evidence", "--project", local.project, alert["uuid"], "--bucket", EVIDENCE_BUCKET]
     result = CliRunner().invoke(cli, arguments, env=env)
     assert result.exit_code == 0, result.output
 
@@ -269,7 +269,10 @@ def test_the_evidence_command_lists_verifies_and_downloads(capturing, unique, tm
     old_pod(capturing, "default", name)
     capturing.kube.write_logs("default", name, "app", "hello\n")
     alert, _ = send(capturing, "capture", name)
-    env = {config.STORAGE_EMULATOR_HOST: capturing.storage_url}
+    env = {
+        config.STORAGE_EMULATOR_HOST: capturing.storage_url,
+        config.GOOGLE_CLOUD_PROJECT: capturing.project,
+    }
     arguments = ["evidence", alert["uuid"], "--bucket", EVIDENCE_BUCKET]
     result = CliRunner().invoke(cli, [*arguments, "--download", str(tmp_path)], env=env)
     assert result.exit_code == 0, result.output
