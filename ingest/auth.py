@@ -130,6 +130,11 @@ class SecretTokens:
             self._reading = False
             raise
 
+    def start_reading(self) -> None:
+        """Start the first read now (at instance start), so the first request finds it done."""
+        with self._changed:
+            self._start_refresh(self._clock())
+
     def accepted(self) -> tuple[bytes, ...]:
         """The tokens to accept now; TokensUnavailableError if none are fresh enough."""
         with self._changed:
@@ -173,6 +178,13 @@ def expected_tokens() -> tuple[bytes, ...] | None:
     if secret is None:
         return None
     return secret_tokens(secret).accepted()
+
+
+def start_reading_the_secret() -> None:
+    """With INGEST_TOKEN_SECRET (and no INGEST_TOKEN), start its first read in the background."""
+    secret = config.env(config.INGEST_TOKEN_SECRET)
+    if secret is not None and config.env(config.INGEST_TOKEN) is None:
+        secret_tokens(secret).start_reading()
 
 
 def token_configured() -> bool:

@@ -227,6 +227,15 @@ def test_only_the_first_read_waits_and_only_for_its_bound(store, clock, backgrou
     assert tokens.accepted() == (b"old-token",)
 
 
+def test_the_first_read_can_start_before_the_first_request(store, clock, background):
+    tokens = _tokens(store, clock, background)
+    tokens.start_reading()
+    background.settle()
+    assert store.reads == [LATEST]
+    assert tokens.accepted() == (b"old-token",)
+    assert store.reads == [LATEST]  # the request read nothing itself
+
+
 def test_a_first_read_that_fails_is_not_retried_per_request(store, clock, background):
     store.down = True
     tokens = _tokens(store, clock, background)
