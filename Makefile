@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test demo bench soak lint docs terraform-check setup clean
+.PHONY: test demo bench soak lint docs terraform-check setup dist clean
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -39,5 +39,10 @@ soak: $(STAMP)
 terraform-check:
 	bash .ci/terraform-checks
 
+# The release files: a wheel and an sdist in dist/, versioned by the git tag (vX.Y.Z).
+dist: $(STAMP)
+	rm -rf dist
+	$(VENV)/bin/python -m build --outdir dist .
+
 clean:
-	rm -rf $(VENV) .venv-checkov .pytest_cache .ruff_cache bench-results site
+	rm -rf $(VENV) .venv-checkov .pytest_cache .ruff_cache bench-results site dist

@@ -15,7 +15,9 @@ import click
 from google.api_core.exceptions import GoogleAPICallError
 from google.auth.exceptions import GoogleAuthError
 
+from falco_responder_cli.common import project_option
 from responder.actions.evidence import MANIFEST, sha256
+from responder.evidence_bucket import REDELIVERY_MARKERS
 from shared import config
 
 
@@ -25,7 +27,8 @@ class Checked:
 
     name: str
     size: int
-    verdict: str  # ok, MISMATCH, unlisted, unverified (stored by an earlier attempt)
+    # ok, MISMATCH, MISSING, unlisted, unverified (stored by an earlier attempt), redelivery
+    verdict: str
 
 
 def evidence_objects(client: Any, bucket: str, alert_id: str) -> dict[str, Any]:
@@ -50,7 +53,9 @@ def check(contents: dict[str, bytes]) -> list[Checked]:
         if name == MANIFEST:
             continue
         entry = listed.get(name)
-        if entry is None:
+        if entry is None and name.startswith(REDELIVERY_MARKERS):
+            verdict = "redelivery"  # a later attempt found the capture stored (not evidence)
+        elif entry is None:
             verdict = "unlisted"
         elif entry.get("sha256") is None:
             verdict = "unverified (stored by an earlier attempt)"
@@ -61,13 +66,14 @@ def check(contents: dict[str, bytes]) -> list[Checked]:
     return checked
 
 
-def _client() -> Any:
+def _client(project: str) -> Any:
     from google.cloud import storage
 
-    return storage.Client()
+    return storage.Client(project=project)
 
 
 @click.command("evidence", short_help="List, verify and fetch one alert's evidence.")
+@project_option
 @click.argument("alert_id")
 @click.option(
     "--bucket",
@@ -81,13 +87,13 @@ def _client() -> Any:
     type=click.Path(file_okay=False, path_type=Path),
     help="Also write every object under this directory.",
 )
-def evidence_command(alert_id: str, bucket: str, download: Path | None) -> None:
+def evidence_command(project: str, alert_id: str, bucket: str, download: Path | None) -> None:
     """List ALERT_ID's evidence and check every object against the manifest's SHA-256.
 
     Exits 1 when an object is missing, altered or unlisted, or there is no manifest.
     """
     try:
-        blobs = evidence_objects(_client(), bucket, alert_id)
+        blobs = evidence_objects(_client(project), bucket, alert_id)
         contents = {name: blob.download_as_bytes() for name, blob in blobs.items()}
     except (GoogleAPICallError, GoogleAuthError) as exc:
         raise click.ClickException(f"reading gs://{bucket} failed: {exc}") from exc

@@ -17,7 +17,7 @@ from kubernetes import client
 from kubernetes import config as kube_config
 
 from falco_responder_cli import action_catalog
-from responder import admission
+from responder import admission, bindings
 from responder.actions import KubeApis
 from responder.decision import plan
 from responder.handler import DEFAULT_POLICY_FILE, Responder, Settings
@@ -281,6 +281,46 @@ def rbac_command(file: Path) -> None:
     Bind it to the responder's identity (deploy/rbac/ shows how).
     """
     click.echo(yaml.safe_dump_all(manifests(read_policy(file)), sort_keys=False), nl=False)
+
+
+@policy_group.command(
+    "bindings", short_help="Print the responder's identity in the cluster and its bindings."
+)
+@click.option(
+    "--mode",
+    type=click.Choice(bindings.MODES),
+    default=bindings.GKE_IDENTITY,
+    show_default=True,
+    help="gke-identity: bind the responder's Google service account; kubeconfig: create a "
+    "ServiceAccount with a long-lived token and bind it.",
+)
+@click.option(
+    "--google-identity",
+    default=admission.DEFAULT_GOOGLE_IDENTITY,
+    show_default=True,
+    metavar="EMAIL",
+    help="The responder's Google service account (--mode gke-identity; Terraform output "
+    "service_accounts.responder).",
+)
+@click.option(
+    "--service-account",
+    default=admission.DEFAULT_SERVICE_ACCOUNT,
+    show_default=True,
+    metavar="NAMESPACE:NAME",
+    help="The ServiceAccount to create (--mode kubeconfig).",
+)
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def bindings_command(mode: str, google_identity: str, service_account: str, file: Path) -> None:
+    """Print, for FILE, the namespaces, the responder's identity and the bindings of the
+    roles `policy rbac` prints, as YAML. Apply it before `policy rbac` (it creates the
+    namespace the circuit breaker's Role lives in); deploy/README.md shows the order.
+    """
+    try:
+        admission.service_account_user(service_account)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--service-account") from None
+    documents = bindings.manifests(read_policy(file), mode, google_identity, service_account)
+    click.echo(yaml.safe_dump_all(documents, sort_keys=False), nl=False)
 
 
 @policy_group.command(

@@ -6,7 +6,7 @@ import logging
 import flask
 import functions_framework
 
-from ingest.auth import token_configured
+from ingest.auth import start_reading_the_secret, token_configured
 from ingest.body import answer, read_body, stop_reading
 from ingest.service import Settings, handle
 from shared import config, structured_log
@@ -21,6 +21,8 @@ if not token_configured():
         f"neither {config.INGEST_TOKEN} nor {config.INGEST_TOKEN_SECRET} is set: "
         "every request is accepted, so only Cloud Run IAM keeps senders out",
     )
+# During the cold start, not in the first request.
+start_reading_the_secret()
 
 
 @functions_framework.http

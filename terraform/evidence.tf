@@ -4,7 +4,13 @@
 # The responder may only create objects here (roles/storage.objectCreator): it can
 # neither read evidence back, nor overwrite it (overwriting needs storage.objects.delete),
 # nor delete it. It never needs to: it writes with ifGenerationMatch=0 (create if absent),
-# so a redelivery finds its objects there (412) instead of replacing them.
+# so a redelivery finds its objects there (412, or 403 for the missing delete permission)
+# instead of replacing them.
+#
+# No Object Versioning: the only writer can neither overwrite nor delete, so there is
+# never a noncurrent version to keep; what protects evidence from everyone else is the
+# retention policy. Older Cloud Storage documentation and linters (Sonar's RSPEC-6412)
+# call versioning and a retention policy mutually exclusive; today's pages are silent.
 
 # --- evidence variables ---------------------------------------------------------
 
@@ -83,6 +89,7 @@ locals {
 
 resource "google_storage_bucket" "evidence" {
   #checkov:skip=CKV_GCP_62:Cloud Audit Logs (Data Access logs for Cloud Storage, when enabled) record who reads evidence; a second access-log bucket adds cost without information.
+  #checkov:skip=CKV_GCP_78:No versioning beside the retention policy (evidence_retention_days): the responder can only create objects, so there is no old version to keep; older Cloud Storage documentation and Sonar's RSPEC-6412 call the two mutually exclusive.
   project  = var.project_id
   name     = local.evidence_bucket_name
   location = var.region
@@ -91,10 +98,6 @@ resource "google_storage_bucket" "evidence" {
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
   force_destroy               = var.evidence_force_destroy
-
-  versioning {
-    enabled = true
-  }
 
   dynamic "retention_policy" {
     for_each = var.evidence_retention_days > 0 ? [1] : []

@@ -118,17 +118,14 @@ class CaptureEvidence(BaseAction):
                 ActionStatus.DRY_RUN,
                 f"would store {len(evidence.objects) + 1} objects (nothing written)",
             )
+        writer = evidence_bucket.CreateOnlyWriter(bucket, prefix, ctx.timeout)
         existed = {
             name
             for name, (data, content_type) in evidence.objects.items()
-            if not evidence_bucket.create_object(
-                bucket, prefix + name, data, content_type, ctx.timeout
-            )
+            if not writer.create(name, data, content_type)
         }
         manifest = self._manifest(ctx, evidence, existed)
-        if not evidence_bucket.create_object(
-            bucket, prefix + MANIFEST, manifest, JSON, ctx.timeout
-        ):
+        if not writer.create(MANIFEST, manifest, JSON):
             return self.result(target, ActionStatus.ALREADY_DONE, "evidence already stored")
         notes = f"; {len(evidence.notes)} not captured (see manifest)" if evidence.notes else ""
         stored = len(evidence.objects) + 1 - len(existed)

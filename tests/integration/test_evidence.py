@@ -1,6 +1,8 @@
 """capture_evidence through the deployed path: Pub/Sub push subscription, the responder
 under functions-framework, the Kubernetes API emulator and fake-gcs-server (which, like
-Cloud Storage, enforces ifGenerationMatch)."""
+Cloud Storage, enforces ifGenerationMatch). Cloud Storage may answer an upload onto an
+existing object with 412 or, to an identity without storage.objects.delete, with 403:
+the redelivery tests run against both answers."""
 
 import json
 from collections.abc import Iterator
@@ -10,8 +12,13 @@ from click.testing import CliRunner
 
 from falco_responder_cli.main import cli
 from localdev.local_stack.stack import LocalStack
-from localdev.local_stack.storage_emulator import EVIDENCE_BUCKET, RefusingStorage
+from localdev.local_stack.storage_emulator import (
+    EVIDENCE_BUCKET,
+    OverwriteForbiddingStorage,
+    RefusingStorage,
+)
 from responder.actions.evidence import MANIFEST, sha256
+from responder.evidence_bucket import REDELIVERY_MARKERS
 from shared import config
 from tests.conftest import as_bytes
 from tests.integration.conftest import (
@@ -23,6 +30,7 @@ from tests.integration.conftest import (
     rule_alert,
     stack_with_policy,
 )
+from tests.integration.test_pipeline import pod_path
 
 CAPTURE_THEN_DELETE = policy_rule(
     "capture-then-delete", {"action": "capture_evidence"}, {"action": "delete_pod"}
@@ -59,7 +67,8 @@ def manifest_of(objects: dict[str, bytes]) -> dict:
     manifest = json.loads(objects[MANIFEST])
     for entry in manifest["objects"]:
         assert sha256(objects[entry["name"]]) == entry["sha256"], entry["name"]
-    assert set(objects) == {MANIFEST, *(e["name"] for e in manifest["objects"])}
+    evidence = {name for name in objects if not name.startswith(REDELIVERY_MARKERS)}
+    assert evidence == {MANIFEST, *(e["name"] for e in manifest["objects"])}
     return manifest
 
 
@@ -108,6 +117,50 @@ def test_redelivery_of_a_capture_finds_it_stored(capturing, unique):
     assert capturing.evidence(alert["uuid"]) == stored
     manifest_of(stored)
     assert stored["logs/app.log"] == b"5\n6\n7\n8\n9\n"  # log_lines: 5
+
+
+@pytest.fixture(scope="module", params=["412", "403"])
+def overwrite_answered(request, stack: LocalStack, capturing: LocalStack) -> Iterator[tuple]:
+    """(the answer, a pipeline whose Cloud Storage answers an upload onto an existing object
+    with it): 412 from fake-gcs-server as it is, or 403 through OverwriteForbiddingStorage."""
+    if request.param == "412":
+        yield request.param, capturing
+        return
+    front = OverwriteForbiddingStorage(stack.storage_url).start()
+    try:
+        with stack_with_policy(
+            stack, POLICY, "falco-responder-evidence-overwrite", storage_url=front.url
+        ) as local:
+            yield request.param, local
+    finally:
+        front.stop()
+
+
+def test_a_redelivery_finds_the_evidence_stored_and_goes_on_to_the_delete(
+    overwrite_answered, unique
+):
+    answer, local = overwrite_answered
+    name = f"web-{unique}"
+    old_pod(local, "default", name)
+    local.kube.write_logs("default", name, "app", "sh -i\n")
+    # The first attempt stores the evidence, then its delete fails: Pub/Sub redelivers.
+    local.kube.inject_fault(method="DELETE", path=pod_path("default", name), status=500)
+    alert = rule_alert(name, "capture-then-delete")
+    local.publish(as_bytes(alert))
+    [record] = outcomes(local, alert["uuid"], 1)
+    assert [a["outcome"] for a in record["actions"]] == ["already_done", "done"]
+    assert local.kube.get_pod("default", name) is None
+    objects = local.evidence(alert["uuid"])
+    manifest = manifest_of(objects)
+    assert all(entry["sha256"] for entry in manifest["objects"])  # the first attempt's
+    markers = [n for n in objects if n.startswith(REDELIVERY_MARKERS)]
+    # A 403 is taken for "already there" once a marker proved we may create objects.
+    expected = ["alert.json"] if answer == "403" else []
+    assert [json.loads(objects[m])["found_stored"] for m in markers] == expected
+    env = {config.STORAGE_EMULATOR_HOST: local.storage_url}
+    arguments = ["evidence", "--project", local.project, alert["uuid"], "--bucket", EVIDENCE_BUCKET]
+    result = CliRunner().invoke(cli, arguments, env=env)
+    assert result.exit_code == 0, result.output
 
 
 def test_a_container_that_never_started_is_a_note(capturing, unique):
@@ -216,7 +269,10 @@ def test_the_evidence_command_lists_verifies_and_downloads(capturing, unique, tm
     old_pod(capturing, "default", name)
     capturing.kube.write_logs("default", name, "app", "hello\n")
     alert, _ = send(capturing, "capture", name)
-    env = {config.STORAGE_EMULATOR_HOST: capturing.storage_url}
+    env = {
+        config.STORAGE_EMULATOR_HOST: capturing.storage_url,
+        config.GOOGLE_CLOUD_PROJECT: capturing.project,
+    }
     arguments = ["evidence", alert["uuid"], "--bucket", EVIDENCE_BUCKET]
     result = CliRunner().invoke(cli, [*arguments, "--download", str(tmp_path)], env=env)
     assert result.exit_code == 0, result.output

@@ -19,9 +19,11 @@ def test_every_command_has_help(path):
     assert "Usage:" in result.stdout
 
 
-@pytest.mark.parametrize("command", ["replay", "dead-letters", "seek"])
-def test_pubsub_commands_need_a_project(command):
-    result = CliRunner().invoke(cli, [command], env={"GOOGLE_CLOUD_PROJECT": ""})
+@pytest.mark.parametrize(
+    "command", [["replay"], ["dead-letters"], ["seek"], ["evidence", "ALERT", "--bucket", "b"]]
+)
+def test_google_cloud_commands_need_a_project(command):
+    result = CliRunner().invoke(cli, command, env={"GOOGLE_CLOUD_PROJECT": ""})
     assert result.exit_code == 2
     assert "no project: pass --project or set GOOGLE_CLOUD_PROJECT" in result.output
 

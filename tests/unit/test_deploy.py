@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from localdev.local_stack import stack
-from responder import admission, rbac
+from responder import admission, bindings, rbac
 from responder.actions import FALLBACK_RBAC, Action
 from responder.handler import DEFAULT_POLICY_FILE
 from responder.policy import load_policy
@@ -294,9 +294,50 @@ def test_each_mode_creates_the_circuit_breaker_namespace_first(path: Path) -> No
     breaker_namespace = one_object(CLUSTER_ROLE, "Role")["metadata"]["namespace"]
     assert one_object(path, "Namespace")["metadata"]["name"] == breaker_namespace
     assert documents(path)[0]["kind"] == "Namespace"
-    # and the commands apply the mode's file before clusterrole.yaml's Role
+    # and the commands apply the bindings before the Role of `policy rbac`
     raw = path.read_text(encoding="utf-8")
-    assert raw.index(f"deploy/rbac/{path.name}") < raw.index("deploy/rbac/clusterrole.yaml")
+    assert raw.index("falco-responder policy bindings") < raw.index("falco-responder policy rbac")
+
+
+@pytest.mark.parametrize(
+    ("path", "mode"), ((GKE_IDENTITY_MODE, []), (KUBECONFIG_MODE, ["--mode", "kubeconfig"]))
+)
+def test_each_mode_is_what_policy_bindings_prints_for_the_default_policy(path, mode) -> None:
+    from click.testing import CliRunner
+
+    from falco_responder_cli.main import cli
+
+    command = ["policy", "bindings", *mode, str(DEFAULT_POLICY_FILE)]
+    printed = CliRunner().invoke(cli, command)
+    assert printed.exit_code == 0, printed.output
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = [line for line in lines if line.startswith("#")]
+    assert lines[: len(header)] == header, "the explanatory header comes first, in one block"
+    assert "".join(lines[len(header) :]) == printed.stdout
+
+
+def test_bindings_follow_the_policy_circuit_breaker_namespaces() -> None:
+    policy = load_policy(DEFAULT_POLICY_FILE)
+    policy = policy.model_copy(
+        update={
+            "safety": policy.safety.model_copy(
+                update={
+                    "circuit_breaker": policy.safety.circuit_breaker.model_copy(
+                        update={"namespace": "security"}
+                    )
+                }
+            )
+        }
+    )
+    printed = bindings.manifests(policy, bindings.GKE_IDENTITY, "me@p.iam.gserviceaccount.com")
+    assert [(d["kind"], d["metadata"]["name"]) for d in printed] == [
+        ("Namespace", "falco-responder"),
+        ("Namespace", "security"),
+        ("ClusterRoleBinding", "falco-responder-gke-identity"),
+        ("RoleBinding", "falco-responder-circuit-breaker-gke-identity"),
+    ]
+    assert printed[-1]["metadata"]["namespace"] == "security"
+    assert printed[-1]["subjects"][0]["name"] == "me@p.iam.gserviceaccount.com"
 
 
 def test_gke_identity_mode_is_complete() -> None:

@@ -91,6 +91,8 @@ def test_check_verifies_every_object_against_the_manifest():
         "pod.json": "ok",
         "logs/app.log": "ok",
     }
+    stored["redeliveries/20260101T000000-0123456789ab.json"] = b"{}"
+    assert check(stored)[-1].verdict == "redelivery"  # not evidence, not a failure
     stored["pod.json"] = b'{"altered": true}'
     stored["extra"] = b"?"
     del stored["logs/app.log"]
@@ -98,5 +100,6 @@ def test_check_verifies_every_object_against_the_manifest():
         MANIFEST: "ok",
         "pod.json": "MISMATCH",
         "extra": "unlisted",
+        "redeliveries/20260101T000000-0123456789ab.json": "redelivery",
         "logs/app.log": "MISSING",
     }

@@ -3,14 +3,25 @@
 Secret Manager has no emulator: as in tests/integration/test_kube_credentials.py, the
 secret read (shared.secrets.read_secret_version) is replaced by a store that behaves as
 Secret Manager does for these calls: `latest` resolves to the newest enabled version's
-number, a disabled version is FAILED_PRECONDITION, an unknown one NOT_FOUND.
+number, a disabled version is FAILED_PRECONDITION, an unknown one NOT_FOUND. Re-reads
+run in background threads, as in ingest; `Background.settle` waits for them (bounded).
 """
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from google.api_core import exceptions as google_exceptions
 
 from ingest import auth
-from ingest.auth import STALE_TOKEN_LIMIT_SECONDS, TOKEN_MAX_AGE_SECONDS, SecretTokens
+from ingest.auth import (
+    RETRY_BACKOFF_SECONDS,
+    STALE_TOKEN_LIMIT_SECONDS,
+    TOKEN_MAX_AGE_SECONDS,
+    SecretTokens,
+    TokensUnavailableError,
+)
 from ingest.service import Settings, handle
 from shared import config
 from shared.secrets import SecretVersion
@@ -27,6 +38,10 @@ class SecretStore:
         self.disabled: set[int] = set()
         self.reads: list[str] = []
         self.down = False
+        # Closed: every read blocks until it opens (Secret Manager slow), within a deadline.
+        self.gate = threading.Event()
+        self.gate.set()
+        self.reading = threading.Event()
 
     def add(self, payload: bytes) -> None:
         self.versions.append(payload)
@@ -36,6 +51,8 @@ class SecretStore:
 
     def read(self, name: str) -> SecretVersion:
         self.reads.append(name)
+        self.reading.set()
+        assert self.gate.wait(timeout=10), "the test never let the read finish"
         if self.down:
             raise google_exceptions.ServiceUnavailable("secret manager is down")
         base, _, version = name.rpartition("/versions/")
@@ -60,6 +77,23 @@ class Clock:
         return self.now
 
 
+class Background:
+    """Starts each re-read in its own thread, as ingest does, and can wait for them."""
+
+    def __init__(self) -> None:
+        self.threads: list[threading.Thread] = []
+
+    def __call__(self, target) -> None:
+        thread = threading.Thread(target=target, daemon=True)
+        self.threads.append(thread)
+        thread.start()
+
+    def settle(self) -> None:
+        for thread in self.threads:
+            thread.join(timeout=10)
+            assert not thread.is_alive(), "a re-read did not finish"
+
+
 @pytest.fixture
 def store() -> SecretStore:
     return SecretStore(b"old-token\n")
@@ -70,48 +104,158 @@ def clock() -> Clock:
     return Clock()
 
 
-def _tokens(store: SecretStore, clock: Clock, version: str = "latest") -> SecretTokens:
-    return SecretTokens(f"{SECRET}/versions/{version}", read=store.read, clock=clock)
+@pytest.fixture
+def background() -> Background:
+    return Background()
 
 
-def test_a_rotation_reaches_the_instance_within_the_bound(store, clock):
-    tokens = _tokens(store, clock)
+def _tokens(
+    store: SecretStore, clock: Clock, background: Background, version: str = "latest"
+) -> SecretTokens:
+    return SecretTokens(
+        f"{SECRET}/versions/{version}", read=store.read, clock=clock, spawn=background
+    )
+
+
+LATEST = f"{SECRET}/versions/latest"
+
+
+def test_a_rotation_reaches_the_instance_within_the_bound(store, clock, background):
+    tokens = _tokens(store, clock, background)
     assert tokens.accepted() == (b"old-token",)
     store.add(b"new-token")
     clock.now += TOKEN_MAX_AGE_SECONDS - 1
     assert tokens.accepted() == (b"old-token",)  # still within the bound: not re-read
+    assert store.reads == [LATEST]
     clock.now += 1
+    # Due: the re-read starts in the background; this request is served the tokens it has.
+    assert tokens.accepted() == (b"old-token",)
+    background.settle()
     # The new version, and the old one while it stays enabled (Falcosidekick moves over).
     assert tokens.accepted() == (b"new-token", b"old-token")
     store.disable(1)
     clock.now += TOKEN_MAX_AGE_SECONDS
+    tokens.accepted()
+    background.settle()
     assert tokens.accepted() == (b"new-token",)
 
 
-def test_a_pinned_version_accepts_only_itself(store, clock):
+def test_a_pinned_version_accepts_only_itself(store, clock, background):
     store.add(b"new-token")
-    assert _tokens(store, clock, version="2").accepted() == (b"new-token",)
+    assert _tokens(store, clock, background, version="2").accepted() == (b"new-token",)
 
 
-def test_secret_manager_down_keeps_the_last_tokens_for_a_bounded_time(store, clock):
-    tokens = _tokens(store, clock)
+def test_secret_manager_down_keeps_the_last_tokens_for_the_grace(store, clock, background):
+    tokens = _tokens(store, clock, background)
     tokens.accepted()
     store.down = True
-    clock.now += STALE_TOKEN_LIMIT_SECONDS - 1
+    clock.now += TOKEN_MAX_AGE_SECONDS
     assert tokens.accepted() == (b"old-token",)
+    background.settle()
+    clock.now = 1000.0 + STALE_TOKEN_LIMIT_SECONDS - 1
+    assert tokens.accepted() == (b"old-token",)
+    background.settle()
     clock.now += 1
-    with pytest.raises(google_exceptions.ServiceUnavailable):
+    with pytest.raises(TokensUnavailableError, match="beyond the 300 s grace") as raised:
         tokens.accepted()
+    assert isinstance(raised.value.__cause__, google_exceptions.ServiceUnavailable)
+    # Back up: the next read (after the backoff) restores service.
+    store.down = False
+    clock.now += TOKEN_MAX_AGE_SECONDS
+    with pytest.raises(TokensUnavailableError):
+        tokens.accepted()  # starts the read, waits for nothing
+    background.settle()
+    assert tokens.accepted() == (b"old-token",)
 
 
-def test_ingest_answers_by_the_rotated_secret(monkeypatch, store):
+def test_a_failed_read_is_remembered_with_backoff(store, clock, background):
+    tokens = _tokens(store, clock, background)
+    tokens.accepted()
+    store.down = True
+    clock.now += TOKEN_MAX_AGE_SECONDS
+    for _ in range(50):
+        tokens.accepted()
+        background.settle()
+    assert len(store.reads) == 2  # the first read, then one failure: not one per request
+    clock.now += RETRY_BACKOFF_SECONDS
+    tokens.accepted()
+    background.settle()
+    assert len(store.reads) == 3
+    clock.now += RETRY_BACKOFF_SECONDS  # the backoff doubled: not due yet
+    tokens.accepted()
+    background.settle()
+    assert len(store.reads) == 3
+    clock.now += RETRY_BACKOFF_SECONDS
+    tokens.accepted()
+    background.settle()
+    assert len(store.reads) == 4
+
+
+def test_no_request_waits_behind_a_slow_re_read(store, clock, background):
+    tokens = _tokens(store, clock, background)
+    tokens.accepted()
+    store.add(b"new-token")
+    store.gate.clear()  # Secret Manager hangs from now on
+    store.reading.clear()
+    clock.now += TOKEN_MAX_AGE_SECONDS
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(lambda _: tokens.accepted(), range(64)))
+    assert time.monotonic() - started < 2  # none waited for the hung read (10 s)
+    assert answers == [(b"old-token",)] * 64
+    assert store.reading.wait(timeout=5)
+    assert store.reads == [LATEST, LATEST]  # one re-read for all of them
+    store.gate.set()
+    background.settle()
+    assert tokens.accepted() == (b"new-token", b"old-token")
+
+
+def test_only_the_first_read_waits_and_only_for_its_bound(store, clock, background, monkeypatch):
+    monkeypatch.setattr(auth, "FIRST_READ_WAIT_SECONDS", 0.2)
+    tokens = _tokens(store, clock, background)
+    store.gate.clear()
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        waits = [pool.submit(tokens.accepted) for _ in range(4)]
+        for wait in waits:
+            with pytest.raises(TokensUnavailableError, match="has not been read yet"):
+                wait.result(timeout=5)
+    assert time.monotonic() - started < 2
+    assert store.reads == [LATEST]  # the four waited on one read
+    store.gate.set()
+    background.settle()
+    assert tokens.accepted() == (b"old-token",)
+
+
+def test_the_first_read_can_start_before_the_first_request(store, clock, background):
+    tokens = _tokens(store, clock, background)
+    tokens.start_reading()
+    background.settle()
+    assert store.reads == [LATEST]
+    assert tokens.accepted() == (b"old-token",)
+    assert store.reads == [LATEST]  # the request read nothing itself
+
+
+def test_a_first_read_that_fails_is_not_retried_per_request(store, clock, background):
+    store.down = True
+    tokens = _tokens(store, clock, background)
+    for _ in range(3):
+        with pytest.raises(TokensUnavailableError) as raised:
+            tokens.accepted()
+    assert isinstance(raised.value.__cause__, google_exceptions.ServiceUnavailable)
+    assert store.reads == [LATEST]
+
+
+def test_ingest_answers_by_the_rotated_secret(monkeypatch, store, background):
     monkeypatch.delenv(config.INGEST_TOKEN, raising=False)
-    monkeypatch.setenv(config.INGEST_TOKEN_SECRET, f"{SECRET}/versions/latest")
+    monkeypatch.setenv(config.INGEST_TOKEN_SECRET, LATEST)
     clock = Clock()
     tokens = {}
 
     def secret_tokens(name: str) -> SecretTokens:
-        return tokens.setdefault(name, SecretTokens(name, read=store.read, clock=clock))
+        return tokens.setdefault(
+            name, SecretTokens(name, read=store.read, clock=clock, spawn=background)
+        )
 
     monkeypatch.setattr(auth, "secret_tokens", secret_tokens)
 
@@ -119,12 +263,20 @@ def test_ingest_answers_by_the_rotated_secret(monkeypatch, store):
         # text/csv: 415 means the token passed, 401 that it did not (the body is never read).
         return handle("POST", f"Bearer {token}", "text/csv", bytes, SETTINGS).status
 
+    def after_the_re_read() -> None:
+        clock.now += TOKEN_MAX_AGE_SECONDS
+        status("any")
+        background.settle()
+
     assert status("old-token") == 415
     assert status("new-token") == 401
     store.add(b"new-token")
-    clock.now += TOKEN_MAX_AGE_SECONDS
+    after_the_re_read()
     assert (status("old-token"), status("new-token")) == (415, 415)
     store.disable(1)
-    clock.now += TOKEN_MAX_AGE_SECONDS
+    after_the_re_read()
     assert (status("old-token"), status("new-token")) == (401, 415)
-    assert store.reads.count(f"{SECRET}/versions/latest") == 3
+    assert store.reads.count(LATEST) == 3
+    store.down = True
+    clock.now += STALE_TOKEN_LIMIT_SECONDS
+    assert status("new-token") == 503

@@ -537,11 +537,12 @@ def test_source_bucket_is_private_and_versioned():
     assert block(bucket, "versioning")["enabled"] is True
 
 
-def test_evidence_bucket_is_private_versioned_and_cools_down():
+def test_evidence_bucket_is_private_unversioned_and_cools_down():
     bucket = tf().resource("google_storage_bucket", "evidence")
     assert bucket["uniform_bucket_level_access"] is True
     assert literal(bucket["public_access_prevention"]) == "enforced"
-    assert block(bucket, "versioning")["enabled"] is True
+    # Not beside the retention policy (terraform/README.md, "Security choices").
+    assert "versioning" not in bucket
     assert expr(bucket["force_destroy"]) == "var.evidence_force_destroy"
     assert tf().default("evidence_force_destroy") is False
     rule = block(bucket, "lifecycle_rule")
