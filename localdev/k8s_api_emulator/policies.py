@@ -18,11 +18,11 @@ VALIDATION_ACTIONS = ("Deny", "Warn", "Audit")
 _UNSUPPORTED = "not supported by k8s-api-emulator"
 
 
-def _expression_errors(field: str, source: Any) -> list[FieldError]:
+def _expression_errors(field: str, source: Any, result: str = "bool") -> list[FieldError]:
     if not isinstance(source, str) or not source.strip():
         return [FieldError.required(field)]
     try:
-        compile_expression(source)
+        compile_expression(source, result)
     except CelError as error:
         return [FieldError.invalid(field, source, f"compilation failed: {error}")]
     return []
@@ -107,7 +107,7 @@ class ValidatingAdmissionPolicyStrategy(Strategy):
             errors += _expression_errors(f"{field}.expression", validation.get("expression"))
             if validation.get("messageExpression"):
                 errors += _expression_errors(
-                    f"{field}.messageExpression", validation["messageExpression"]
+                    f"{field}.messageExpression", validation["messageExpression"], "string"
                 )
             if "\n" in (validation.get("message") or ""):
                 errors.append(

@@ -395,7 +395,15 @@ def test_evaluation_errors_follow_the_failure_policy(emulator, apis_for, tmp_pat
     ("check", "message"),
     [
         ({"expression": "false", "messageExpression": "'no ' + request.name"}, "no web"),
-        ({"expression": "false", "messageExpression": "1", "message": "plain"}, "plain"),
+        # An error (object is null on DELETE) falls back to the message.
+        (
+            {
+                "expression": "false",
+                "messageExpression": "'no ' + object.metadata.name",
+                "message": "plain",
+            },
+            "plain",
+        ),
         ({"expression": "1 == 2"}, "failed expression: 1 == 2"),
     ],
 )
@@ -471,6 +479,53 @@ def test_a_policy_is_validated_and_compiled_when_written(apis_for):
     assert error.status == 422
     created = admission.create_validating_admission_policy(policy({"expression": "true"}))
     assert (created.spec.failure_policy, created.metadata.generation) == ("Fail", 1)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "object.metadata.labels.all(k, k != 'x')",
+        "object.spec.containers.exists(c, c.name == 'app')",
+        "object.spec.containers.exists_one(c, c.name == 'app')",
+        "object.spec.containers.map(c, c.name).size() > 0",
+        "object.spec.containers.filter(c, c.name == 'app').size() == 1",
+        "request.userInfo.groups.exists(g, g == 'system:authenticated')",
+    ],
+)
+def test_macros_compile_as_on_a_real_server(emulator, apis_for, tmp_path, expression):
+    """Their loop variables are no undeclared references (cel-go's checker binds them)."""
+    install(emulator, tmp_path, policy({"expression": expression}), binding())
+    emulator.create_pod("shop", "web")
+    apis_for(ADMIN).core.patch_namespaced_pod("web", "shop", label_patch())
+
+
+@pytest.mark.parametrize(
+    ("check", "field", "error"),
+    [
+        # k8s.io/apiserver/pkg/admission/plugin/cel/compile.go: BuildRequestType's fields.
+        (
+            {"expression": "request.subresource == ''"},
+            "expression",
+            "undefined field 'subresource'",
+        ),
+        ({"expression": "params.x == 1"}, "expression", "undeclared reference to 'params"),
+        ({"expression": "1 + 'a' == 2"}, "expression", "found no matching overload"),
+        # CompileCELExpression: the checked type must be the expression's own.
+        ({"expression": "object.metadata.name"}, "expression", "must evaluate to bool"),
+        (
+            {"expression": "false", "messageExpression": "1"},
+            "messageExpression",
+            "must evaluate to string",
+        ),
+    ],
+)
+def test_expressions_are_type_checked_when_written(apis_for, check, field, error):
+    admission = apis_for(ADMIN).admission
+    refusal = refused(lambda: admission.create_validating_admission_policy(policy(check)))
+    assert refusal.status == 422
+    message = status_of(refusal)["message"]
+    assert f"spec.validations[0].{field}: Invalid value" in message
+    assert error in message
 
 
 def test_namespace_and_object_selectors_narrow_a_policy(emulator, apis_for, tmp_path):
