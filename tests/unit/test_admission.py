@@ -199,10 +199,11 @@ def test_the_breaker_adds_its_configmap_and_its_fallback_only_when_on():
     assert evaluate(validation(on, ALLOWED), **{**configmap, "namespace": "shop"}) is False
     # each kind of change is held to what the responder does with it, when it is allowed
     messages = [v.get("message") for v in admission.validations(off)]
-    assert messages == [None, None]  # namespaces and kinds; no pod, workload or node update
-    assert "falco-responder may change only a pod's labels and annotations" in [
-        v.get("message") for v in admission.validations(on)
-    ]
+    # namespaces, kinds, and DaemonSet pods; no pod, workload, node or ConfigMap update
+    assert messages == [None, None, admission.DAEMONSET_POD_MESSAGE]
+    on_messages = [v.get("message") for v in admission.validations(on)]
+    assert admission.POD_UPDATE_MESSAGE in on_messages
+    assert admission.BREAKER_MESSAGE in on_messages
 
 
 # --- the command ------------------------------------------------------------------------
