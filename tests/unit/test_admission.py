@@ -232,3 +232,54 @@ def test_the_command_names_both_identities(tmp_path):
     wrong = CliRunner().invoke(cli, ["policy", "admission", "--service-account", "x", str(path)])
     assert wrong.exit_code == 2
     assert "--service-account: 'x' is not NAMESPACE:NAME" in wrong.output
+
+
+@pytest.mark.parametrize(
+    ("validation", "field", "error"),
+    [
+        ({"expression": "request.subresource == ''"}, "expression", "undefined field"),
+        ({"expression": "objekt == null"}, "expression", "undeclared reference to 'objekt'"),
+        ({"expression": "object.spec"}, "expression", "must evaluate to bool"),
+        ({"expression": "true", "messageExpression": "1"}, "messageExpression", "to string"),
+    ],
+)
+def test_an_expression_the_api_server_would_refuse_fails_the_command(
+    tmp_path, monkeypatch, validation, field, error
+):
+    monkeypatch.setattr(admission, "validations", lambda policy: [validation])
+    path = tmp_path / "policy.yaml"
+    path.write_text("rules: []\n")
+    printed = CliRunner().invoke(cli, ["policy", "admission", str(path)])
+    assert printed.exit_code == 1
+    assert f"policy {path}: cannot write its admission rails: " in printed.output
+    assert f"spec.validations[0].{field}: the API server would refuse this expression" in (
+        printed.output
+    )
+    assert error in printed.output
+
+
+ACTIONS = [
+    "delete_pod",
+    "evict_pod",
+    "label_pod",
+    "annotate_pod",
+    "isolate_pod",
+    "cordon_node",
+    "scale_to_zero",
+    "record_event",
+    "capture_evidence",
+]
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        policy_of(rule("all", *ACTIONS)),
+        policy_of(rule("all", *ACTIONS), safety={"protected_namespaces": ["pay-*", "x[!a]"]}),
+        policy_of(
+            rule("a", "delete_pod"), rule("b", "isolate_pod", safety={"circuit_breaker": None})
+        ),
+    ],
+)
+def test_every_generated_expression_type_checks(policy):
+    admission.manifests(policy, [USER])  # raises RailsError otherwise
