@@ -7,7 +7,11 @@ a test keeps the two in step (as deploy/rbac/clusterrole.yaml is kept with `poli
 - Refused namespaces: those protected for EVERY rule of the policy. A namespace some rule
   may act in is not refused, or the responder would retry 403s until dead-lettered.
 - Allowed changes: the writes of the policy's RBAC (responder.rbac), nothing else; the
-  validations below then hold each kind of change to what the responder does with it.
+  validations below then hold each kind of change to what the responder does with it
+  (responder.admission_rails writes their CEL).
+
+Every expression is compiled and type-checked as the API server does it when the policy
+is created (responder.admission_cel): one it would refuse is a RailsError here.
 """
 
 import fnmatch
@@ -236,64 +240,23 @@ def _limits(policy: Policy) -> list[dict[str, Any]]:
     writes = _writes(policy)
     found = []
     if "UPDATE" in writes.get(("", "pods", ""), ()):
-        found.append(
-            _validation(
-                rails.pod_update(
-                    _metadata_changes(policy, "labels"), _metadata_changes(policy, "annotations")
-                ),
-                message=POD_UPDATE_MESSAGE,
-            )
-        )
+        labels, annotations = (_metadata_changes(policy, f) for f in ("labels", "annotations"))
+        found.append(_validation(rails.pod_update(labels, annotations), message=POD_UPDATE_MESSAGE))
     if _daemonset_pods_refused(policy):
-        found.append(
-            _validation(
-                rails.NO_DAEMONSET_POD_DELETE,
-                message=DAEMONSET_POD_MESSAGE,
-            )
-        )
+        found.append(_validation(rails.NO_DAEMONSET_POD_DELETE, message=DAEMONSET_POD_MESSAGE))
     scaled = [
         r for r in ("deployments", "statefulsets") if "UPDATE" in writes.get(("apps", r, ""), ())
     ]
     if scaled:
-        found.append(
-            _validation(
-                rails.scale_to_zero(scaled),
-                message=SCALE_MESSAGE,
-            )
-        )
-    scales = [
-        r
-        for r in ("deployments", "statefulsets")
-        if "UPDATE" in writes.get(("apps", r, "scale"), ())
-    ]
-    if scales:
-        found.append(
-            _validation(
-                rails.scale_subresource_to_zero(scales),
-                message=SCALE_MESSAGE,
-            )
-        )
+        found.append(_validation(rails.scale_to_zero(scaled), message=SCALE_MESSAGE))
     if "UPDATE" in writes.get(("", "nodes", ""), ()):
-        found.append(
-            _validation(
-                rails.CORDON,
-                message=CORDON_MESSAGE,
-            )
-        )
+        found.append(_validation(rails.CORDON, message=CORDON_MESSAGE))
     if writes.get(("networking.k8s.io", "networkpolicies", "")):
-        found.append(
-            _validation(
-                rails.isolation_policy(_isolations(policy)),
-                message=ISOLATION_MESSAGE,
-            )
-        )
+        shapes = rails.isolation_policy(_isolations(policy))
+        found.append(_validation(shapes, message=ISOLATION_MESSAGE))
     if rbac.breaker_namespaces(policy):
-        found.append(
-            _validation(
-                rails.breaker_configmap(CONFIGMAP, DATA_KEY),
-                message=BREAKER_MESSAGE,
-            )
-        )
+        count = rails.breaker_configmap(CONFIGMAP, DATA_KEY)
+        found.append(_validation(count, message=BREAKER_MESSAGE))
     return found
 
 

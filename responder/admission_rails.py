@@ -67,21 +67,16 @@ def _metadata_map(field: str, changes: Mapping[str, Sequence[str | None]]) -> st
     )
 
 
-def _update_of(group: str, resources: Sequence[str], subresource: str = "") -> str:
+def _update_of(group: str, resources: Sequence[str]) -> str:
     """The request is not an UPDATE of one of `resources` (then the limit is not its)."""
     which = (
         f"request.resource.resource != {cel_string(resources[0])}"
         if len(resources) == 1
         else f"!(request.resource.resource in {cel_list(resources)})"
     )
-    sub = (
-        f"!has(request.subResource) || request.subResource != {cel_string(subresource)}"
-        if subresource
-        else "has(request.subResource)"
-    )
     return (
         f"request.resource.group != {cel_string(group)} || {which} ||\n"
-        f"{sub} || request.operation != 'UPDATE' ||\n"
+        "has(request.subResource) || request.operation != 'UPDATE' ||\n"
     )
 
 
@@ -131,14 +126,6 @@ def scale_to_zero(resources: Sequence[str]) -> str:
         + " &&\n"
         + " &&\n".join(unchanged(p) for p in _METADATA)
         + ")"
-    )
-
-
-def scale_subresource_to_zero(resources: Sequence[str]) -> str:
-    """Through the scale subresource: zero replicas (its only other field is read-only)."""
-    return (
-        _update_of("apps", resources, "scale")
-        + "(has(object.spec.replicas) && object.spec.replicas == 0)"
     )
 
 

@@ -140,6 +140,8 @@ def test_explain_a_shell_in_a_pod_deletes_it_unless_the_cluster_says_no():
     ("options", "fields", "reason"),
     [
         ({}, {"k8s.ns.name": "kube-system"}, "namespace kube-system is protected"),
+        # GKE's own, by the built-in glob gke-managed-* (the responder's guard, as the rails)
+        ({}, {"k8s.ns.name": "gke-managed-foo"}, "namespace gke-managed-foo is protected"),
         ({"age": timedelta(days=2000)}, {}, "over max_alert_age 1:00:00: not acted on"),
         ({"age": -timedelta(hours=1)}, {}, "in the future (a clock off?)"),
     ],
