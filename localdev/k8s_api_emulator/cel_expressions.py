@@ -9,10 +9,11 @@ the wrong type is refused at create time, as upstream refuses it, and the standa
 The evaluator is ``common-expression-language`` (bindings of cel-rust). Of the CEL libraries
 for Python it is the closer to cel-go, which Kubernetes uses: ``oldObject != null`` holds
 for an object, ``1 == 1.0`` and ``1 == 1u`` hold (heterogeneous equality), and ``has()``
-or a field of ``null`` (``object`` on DELETE) is an error, not false. Neither library has
-the Kubernetes extension functions (``split``, ``lowerAscii``, ``quantity``...), nor
-optional fields (``a.?b``): an expression using them fails, as an expression with an
-error does on a real server, so the emulator is never kinder than one.
+or a field of ``null`` (``object`` on DELETE) is an error, not false. Neither the checker
+nor the evaluator has the Kubernetes extension libraries (``split``, ``lowerAscii``,
+``quantity``, ``authorizer``...) nor optional fields (``a.?b``): a policy using them is
+refused when written, where a real server accepts it, so the emulator is never kinder
+than one. Nor are CEL's cost limits applied.
 """
 
 from __future__ import annotations
