@@ -7,7 +7,8 @@ AdmissionRequest (an unknown field of it is a compile error), `params` exists on
 `paramKind`, `namespaceObject` is dyn, `authorizer` is an opaque type and `variables` an
 object without fields (the rails declare none). An expression of the wrong result type
 (a validation not bool, a messageExpression not string) fails as upstream's
-CompileCELExpression fails it ("must evaluate to ...").
+CompileCELExpression fails it ("must evaluate to ..."), and so does a list or map literal
+of mixed types (responder.cel_literals: HomogeneousAggregateLiterals).
 
 An operator-time check (`falco-responder policy admission`, the emulator): the functions
 never import this module, so their requirements.txt does not carry cel-expr-python.
@@ -27,6 +28,8 @@ from google.protobuf import (
     message_factory,
     struct_pb2,
 )
+
+from responder import cel_literals
 
 _STRING = descriptor_pb2.FieldDescriptorProto.TYPE_STRING
 _BOOL = descriptor_pb2.FieldDescriptorProto.TYPE_BOOL
@@ -121,6 +124,8 @@ def compile_checked(source: str, result: str = "bool", has_params: bool = False)
     except RuntimeError as error:
         message = str(error).removeprefix("INVALID_ARGUMENT: ").removesuffix(" [INVALID_ARGUMENT]")
         raise CelCheckError(message) from None
+    if literal := cel_literals.mismatch(expression.serialize()):
+        raise CelCheckError(literal)
     found = expression.return_type()
     wanted = _RESULT_TYPES[result]
     if found != wanted:  # dyn too: upstream compares the checked type exactly

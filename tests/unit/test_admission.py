@@ -240,6 +240,8 @@ def test_the_command_names_both_identities(tmp_path):
         ({"expression": "request.subresource == ''"}, "expression", "undefined field"),
         ({"expression": "objekt == null"}, "expression", "undeclared reference to 'objekt'"),
         ({"expression": "object.spec"}, "expression", "must evaluate to bool"),
+        ({"expression": "[1, 'a'].size() == 2"}, "expression", "expected type 'int'"),
+        ({"expression": "{'a': [1], 'b': ['x']}.size() == 2"}, "expression", "list(int)"),
         ({"expression": "true", "messageExpression": "1"}, "messageExpression", "to string"),
     ],
 )

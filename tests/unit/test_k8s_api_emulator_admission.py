@@ -516,6 +516,12 @@ def test_macros_compile_as_on_a_real_server(emulator, apis_for, tmp_path, expres
         ),
         ({"expression": "params.x == 1"}, "expression", "undeclared reference to 'params"),
         ({"expression": "1 + 'a' == 2"}, "expression", "found no matching overload"),
+        # buildBaseEnv: cel.HomogeneousAggregateLiterals
+        (
+            {"expression": "object.metadata.name in ['a', 1]"},
+            "expression",
+            "expected type 'string' but found 'int'",
+        ),
         # CompileCELExpression: the checked type must be the expression's own.
         ({"expression": "object.metadata.name"}, "expression", "must evaluate to bool"),
         (
