@@ -353,7 +353,12 @@ def admission_command(service_account: str, google_identity: str, file: Path) ->
         user = admission.service_account_user(service_account)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--service-account") from None
-    documents = admission.manifests(read_policy(file), [user, google_identity])
+    try:
+        documents = admission.manifests(read_policy(file), [user, google_identity])
+    except admission.RailsError as exc:
+        raise click.ClickException(
+            f"policy {file}: cannot write its admission rails: {exc}"
+        ) from None
     click.echo(admission.to_yaml(documents), nl=False)
 
 

@@ -7,22 +7,29 @@ a test keeps the two in step (as deploy/rbac/clusterrole.yaml is kept with `poli
 - Refused namespaces: those protected for EVERY rule of the policy. A namespace some rule
   may act in is not refused, or the responder would retry 403s until dead-lettered.
 - Allowed changes: the writes of the policy's RBAC (responder.rbac), nothing else; the
-  validations below then hold each kind of change to what the responder does with it.
+  validations below then hold each kind of change to what the responder does with it
+  (responder.admission_rails writes their CEL).
+
+Every expression is compiled and type-checked as the API server does it when the policy
+is created (responder.admission_cel): one it would refuse is a RailsError here.
 """
 
 import fnmatch
-import json
 import re
 import string
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
 
-from responder import rbac
-from responder.actions import RbacRule
-from responder.circuit_breaker import CONFIGMAP
+from responder import admission_cel, k8s, rbac
+from responder import admission_rails as rails
+from responder.actions import QUARANTINE_LABEL, RbacRule
+from responder.actions.isolate import ISOLATION_LABEL, IsolatePod
+from responder.actions.pod import AnnotatePod, DeletePod, LabelPod
+from responder.admission_rails import cel_list, cel_string
+from responder.circuit_breaker import CONFIGMAP, DATA_KEY
 from responder.policy import Policy, Safety
 
 NAME = "falco-responder-rails"
@@ -34,42 +41,20 @@ DEFAULT_GOOGLE_IDENTITY = "falco-responder@PROJECT.iam.gserviceaccount.com"
 SELF_REVIEWS = RbacRule(
     "authorization.k8s.io", ("selfsubjectaccessreviews", "selfsubjectrulesreviews"), ("create",)
 )
+# What the API server answers when a limit refuses a change (one line each).
+POD_UPDATE_MESSAGE = (
+    "falco-responder may change only the pod labels and annotations its policy's actions set"
+)
+DAEMONSET_POD_MESSAGE = "falco-responder may not delete a DaemonSet's pod (ignore_daemonset_pods)"
+SCALE_MESSAGE = "falco-responder may only scale a workload to zero replicas, nothing else"
+CORDON_MESSAGE = "falco-responder may only cordon a node (spec.unschedulable), nothing else"
+ISOLATION_MESSAGE = "falco-responder may write only the NetworkPolicies isolate_pod creates"
+BREAKER_MESSAGE = "falco-responder may write its circuit breaker's ConfigMap only as it does"
 # RBAC verb -> the admission operation it is checked as (a patch is an UPDATE).
 _OPERATIONS = {"create": "CREATE", "update": "UPDATE", "patch": "UPDATE", "delete": "DELETE"}
 # Namespace names are DNS labels: lowercase letters, digits and '-'.
 _NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _NAMESPACE_CHARS = string.ascii_lowercase + string.digits + "-"
-
-_POD_FIELDS = """\
-request.resource.resource != 'pods' || has(request.subResource) ||
-request.operation != 'UPDATE' ||
-(object.spec == oldObject.spec &&
-has(object.metadata.ownerReferences) == has(oldObject.metadata.ownerReferences) &&
-(!has(object.metadata.ownerReferences) ||
-object.metadata.ownerReferences == oldObject.metadata.ownerReferences) &&
-has(object.metadata.finalizers) == has(oldObject.metadata.finalizers) &&
-(!has(object.metadata.finalizers) ||
-object.metadata.finalizers == oldObject.metadata.finalizers))"""
-_SCALE_TO_ZERO = """\
-request.resource.group != 'apps' || has(request.subResource) ||
-request.operation != 'UPDATE' ||
-(object.spec.replicas == 0 && object.spec.template == oldObject.spec.template)"""
-_CORDON = """\
-request.resource.resource != 'nodes' || request.operation != 'UPDATE' ||
-(has(object.spec.unschedulable) && object.spec.unschedulable)"""
-
-
-def cel_string(text: str) -> str:
-    """`text` as a CEL string literal (JSON's escapes are all CEL escapes)."""
-    return (
-        "'"
-        + json.dumps(text, ensure_ascii=False)[1:-1].replace('\\"', '"').replace("'", "\\'")
-        + "'"
-    )
-
-
-def _cel_list(values: Iterable[str]) -> str:
-    return "[" + ", ".join(cel_string(v) for v in values) + "]"
 
 
 def service_account_user(service_account: str) -> str:
@@ -133,7 +118,7 @@ def _any_of(patterns: Sequence[str]) -> list[str]:
     """CEL terms, one of which holds when request.namespace matches one of the globs."""
     names = [p for p in patterns if not _is_glob(p) and _NAMESPACE.fullmatch(p)]
     regexes = [r for p in patterns if _is_glob(p) if (r := glob_regex(p))]
-    terms = [f"request.namespace in {_cel_list(names)}"] if names else []
+    terms = [f"request.namespace in {cel_list(names)}"] if names else []
     if regexes:
         alternatives = "|".join(dict.fromkeys(r[1:-1] for r in regexes))
         terms.append(f"request.namespace.matches({cel_string(f'^({alternatives})$')})")
@@ -184,7 +169,7 @@ def _allowed(policy: Policy) -> list[str]:
         which = (
             f"request.resource.resource == {cel_string(resources[0])}"
             if len(resources) == 1
-            else f"request.resource.resource in {_cel_list(resources)}"
+            else f"request.resource.resource in {cel_list(resources)}"
         )
         sub = (
             f"has(request.subResource) && request.subResource == {cel_string(subresource)}"
@@ -194,7 +179,7 @@ def _allowed(policy: Policy) -> list[str]:
         ops = (
             f"request.operation == {cel_string(operations[0])}"
             if len(operations) == 1
-            else f"request.operation in {_cel_list(operations)}"
+            else f"request.operation in {cel_list(operations)}"
         )
         terms.append(
             f"(request.resource.group == {cel_string(group)} && {which} &&\n{sub} && {ops})"
@@ -208,7 +193,7 @@ def _breaker_configmap(namespaces: list[str]) -> str:
     return (
         "(request.resource.group == '' && request.resource.resource == 'configmaps' &&\n"
         "!has(request.subResource) && request.operation in ['CREATE', 'UPDATE'] &&\n"
-        f"request.namespace in {_cel_list(namespaces)} &&\n"
+        f"request.namespace in {cel_list(namespaces)} &&\n"
         f"has(request.name) && request.name == {cel_string(CONFIGMAP)})"
     )
 
@@ -247,29 +232,115 @@ def validations(policy: Policy) -> list[dict[str, Any]]:
             ),
         )
     )
+    return found + _limits(policy)
+
+
+def _limits(policy: Policy) -> list[dict[str, Any]]:
+    """Each kind of change the policy's RBAC allows, held to what the responder does."""
     writes = _writes(policy)
+    found = []
     if "UPDATE" in writes.get(("", "pods", ""), ()):
-        found.append(
-            _validation(
-                _POD_FIELDS,
-                message="falco-responder may change only a pod's labels and annotations",
-            )
-        )
-    if any("UPDATE" in writes.get(("apps", r, ""), ()) for r in ("deployments", "statefulsets")):
-        found.append(
-            _validation(
-                _SCALE_TO_ZERO, message="falco-responder may only scale a workload to zero replicas"
-            )
-        )
+        labels, annotations = (_metadata_changes(policy, f) for f in ("labels", "annotations"))
+        found.append(_validation(rails.pod_update(labels, annotations), message=POD_UPDATE_MESSAGE))
+    if _daemonset_pods_refused(policy):
+        found.append(_validation(rails.NO_DAEMONSET_POD_DELETE, message=DAEMONSET_POD_MESSAGE))
+    scaled = [
+        r for r in ("deployments", "statefulsets") if "UPDATE" in writes.get(("apps", r, ""), ())
+    ]
+    if scaled:
+        found.append(_validation(rails.scale_to_zero(scaled), message=SCALE_MESSAGE))
     if "UPDATE" in writes.get(("", "nodes", ""), ()):
-        found.append(_validation(_CORDON, message="falco-responder may only cordon a node"))
+        found.append(_validation(rails.CORDON, message=CORDON_MESSAGE))
+    if writes.get(("networking.k8s.io", "networkpolicies", "")):
+        shapes = rails.isolation_policy(_isolations(policy))
+        found.append(_validation(shapes, message=ISOLATION_MESSAGE))
+    if rbac.breaker_namespaces(policy):
+        count = rails.breaker_configmap(CONFIGMAP, DATA_KEY)
+        found.append(_validation(count, message=BREAKER_MESSAGE))
     return found
 
 
+def _metadata_changes(policy: Policy, field: str) -> dict[str, list[str | None]]:
+    """Key -> the values the policy's actions give it on a pod (None: they remove it)."""
+    changes: dict[str, list[str | None]] = defaultdict(list)
+
+    def add(key: str, value: str | None) -> None:
+        if value not in changes[key]:
+            changes[key].append(value)
+
+    kind = LabelPod if field == "labels" else AnnotatePod
+    for rule, safety in zip(policy.rules, rbac.rule_safeties(policy), strict=True):
+        for action in rule.actions:
+            if isinstance(action, kind):
+                for key, value in action.add.items():
+                    add(key, value)
+                for key in action.remove:
+                    add(key, None)
+            if field == "labels" and isinstance(action, IsolatePod):
+                add(ISOLATION_LABEL, action.variant)
+        breaker_fallback = safety.circuit_breaker is not None and any(
+            a.counted for a in rule.actions
+        )
+        if field == "labels" and breaker_fallback:
+            add(QUARANTINE_LABEL, "circuit-breaker")
+    return dict(changes)
+
+
+def _daemonset_pods_refused(policy: Policy) -> bool:
+    """Whether every rule that deletes pods leaves DaemonSet pods alone."""
+    deleting = [
+        safety
+        for rule, safety in zip(policy.rules, rbac.rule_safeties(policy), strict=True)
+        if any(isinstance(a, DeletePod) for a in rule.actions)
+    ]
+    return bool(deleting) and all(s.ignore_daemonset_pods for s in deleting)
+
+
+def _isolations(policy: Policy) -> list[dict[str, Any]]:
+    """The NetworkPolicies (name and spec) the policy's isolate_pod actions create."""
+    found: dict[str, dict[str, Any]] = {}
+    with k8s.ApiClient() as client:
+        for rule in policy.rules:
+            for action in rule.actions:
+                if isinstance(action, IsolatePod):
+                    created = action.network_policy("any")
+                    found[created.metadata.name] = {
+                        "name": created.metadata.name,
+                        "spec": client.sanitize_for_serialization(created.spec),
+                    }
+    return list(found.values())
+
+
+class RailsError(ValueError):
+    """A generated expression the API server would refuse to compile: a defect here."""
+
+
+def check_expressions(spec: dict[str, Any]) -> None:
+    """Compile and type-check every expression of a ValidatingAdmissionPolicy spec as the
+    API server does when it is created; RailsError names the field and the checker's error."""
+    fields = [
+        (f"spec.matchConditions[{i}].expression", c["expression"], "bool")
+        for i, c in enumerate(spec.get("matchConditions") or [])
+    ]
+    for i, validation in enumerate(spec.get("validations") or []):
+        fields.append((f"spec.validations[{i}].expression", validation["expression"], "bool"))
+        if "messageExpression" in validation:
+            field = f"spec.validations[{i}].messageExpression"
+            fields.append((field, validation["messageExpression"], "string"))
+    for field, source, result in fields:
+        try:
+            admission_cel.compile_checked(source, result, has_params="paramKind" in spec)
+        except admission_cel.CelCheckError as error:
+            raise RailsError(
+                f"{field}: the API server would refuse this expression: {error}\n{source}"
+            ) from None
+
+
 def manifests(policy: Policy, users: Sequence[str]) -> list[dict[str, Any]]:
-    """The ValidatingAdmissionPolicy for the responder's `users`, and its binding."""
+    """The ValidatingAdmissionPolicy for the responder's `users`, and its binding; raises
+    RailsError if an expression would not compile on the API server."""
     metadata = {"name": NAME, "labels": dict(LABELS)}
-    return [
+    documents = [
         {
             "apiVersion": "admissionregistration.k8s.io/v1",
             "kind": "ValidatingAdmissionPolicy",
@@ -292,7 +363,7 @@ def manifests(policy: Policy, users: Sequence[str]) -> list[dict[str, Any]]:
                 "matchConditions": [
                     {
                         "name": "is-the-responder",
-                        "expression": f"request.userInfo.username in {_cel_list(users)}",
+                        "expression": f"request.userInfo.username in {cel_list(users)}",
                     }
                 ],
                 "validations": validations(policy),
@@ -305,6 +376,8 @@ def manifests(policy: Policy, users: Sequence[str]) -> list[dict[str, Any]]:
             "spec": {"policyName": NAME, "validationActions": ["Deny"]},
         },
     ]
+    check_expressions(documents[0]["spec"])
+    return documents
 
 
 class _Dumper(yaml.SafeDumper):

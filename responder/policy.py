@@ -37,8 +37,22 @@ from responder.actions import Action
 from shared.alert import FalcoAlert, Priority
 from shared.durations import parse_duration
 
-# Always protected, whatever a policy adds, unless it names one in `unprotect`.
-BUILT_IN_PROTECTED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "falco")
+# Always protected, whatever a policy adds, unless it names one in `unprotect`: Kubernetes'
+# own, Falco's, and GKE's (Managed Service for Prometheus, and the gke-managed-* namespaces
+# of its add-ons: gke-managed-system, gke-managed-cim, gke-managed-filestorecsi...).
+BUILT_IN_PROTECTED_NAMESPACES = (
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "falco",
+    "gmp-system",
+    "gmp-public",
+    "gke-gmp-system",
+    "gke-managed-*",
+)
+# A protected namespace: a name, or an fnmatch glob over namespace-name characters
+# (`*`, `?`, `[a-c]`, `[!x]`), read alike by the responder and the admission rails' RE2.
+_NAMESPACE_GLOB = re.compile(r"[a-z0-9\-*?\[\]!]{1,253}")
 DEFAULT_OPT_OUT_LABEL = "falco-responder/ignore"
 # Values Falco prints for a field without a value; `is_null` treats them as null.
 _NO_VALUE = (None, "<NA>", "N/A", "")
@@ -288,6 +302,17 @@ class Safety(_Strict):
     min_healthy_replicas: Annotated[int | str, BeforeValidator(_replicas)] | None = None
     max_alert_age: Duration | None = timedelta(hours=1)
     circuit_breaker: CircuitBreaker | None = CircuitBreaker()
+
+    @field_validator("protected_namespaces")
+    @classmethod
+    def _namespace_globs(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            if not _NAMESPACE_GLOB.fullmatch(pattern):
+                raise ValueError(
+                    f"{pattern!r} is neither a namespace name nor a glob of one (lowercase "
+                    "letters, digits, '-', and the wildcards * ? [...] [!...])"
+                )
+        return patterns
 
     @field_validator("unprotect")
     @classmethod

@@ -245,7 +245,9 @@ def _message(validation: Mapping[str, Any], variables: Any) -> str:
     """messageExpression if it yields a one-line string, else message, else the expression."""
     if validation.get("messageExpression"):
         try:
-            value = evaluate(compile_expression(validation["messageExpression"]), variables)
+            value = evaluate(
+                compile_expression(validation["messageExpression"], "string"), variables
+            )
         except CelError:
             value = None
         if isinstance(value, str) and value.strip() and "\n" not in value.strip():

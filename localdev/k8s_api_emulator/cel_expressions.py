@@ -1,12 +1,19 @@
-"""CEL expressions of admission policies, compiled and evaluated by a CEL library.
+"""CEL expressions of admission policies: type-checked as the API server compiles them,
+then evaluated by a CEL library.
 
-The library is ``common-expression-language`` (bindings of cel-rust). Of the CEL libraries
+The check is responder.admission_cel's (Google's C++ CEL with Kubernetes' variable
+declarations): an unknown variable or field of ``request``, a type error or a result of
+the wrong type is refused at create time, as upstream refuses it, and the standard macros
+(``all``, ``exists``, ``exists_one``, ``map``, ``filter``) are accepted.
+
+The evaluator is ``common-expression-language`` (bindings of cel-rust). Of the CEL libraries
 for Python it is the closer to cel-go, which Kubernetes uses: ``oldObject != null`` holds
 for an object, ``1 == 1.0`` and ``1 == 1u`` hold (heterogeneous equality), and ``has()``
-or a field of ``null`` (``object`` on DELETE) is an error, not false. Neither library has
-the Kubernetes extension functions (``split``, ``lowerAscii``, ``quantity``...), nor
-optional fields (``a.?b``): an expression using them fails, as an expression with an
-error does on a real server, so the emulator is never kinder than one.
+or a field of ``null`` (``object`` on DELETE) is an error, not false. Neither the checker
+nor the evaluator has the Kubernetes extension libraries (``split``, ``lowerAscii``,
+``quantity``, ``authorizer``...) nor optional fields (``a.?b``): a policy using them is
+refused when written, where a real server accepts it, so the emulator is never kinder
+than one. Nor are CEL's cost limits applied.
 """
 
 from __future__ import annotations
@@ -18,10 +25,7 @@ from typing import Any
 
 import cel
 
-# The variables a ValidatingAdmissionPolicy expression may name (admission/plugin/cel).
-ADMISSION_VARIABLES = frozenset(
-    {"object", "oldObject", "request", "params", "namespaceObject", "authorizer", "variables"}
-)
+from responder.admission_cel import CelCheckError, compile_checked
 
 
 class CelError(Exception):
@@ -35,18 +39,20 @@ class Expression:
 
 
 @functools.lru_cache(maxsize=1024)
-def compile_expression(source: str) -> Expression:
-    """Parse ``source``; raises CelError with the parser's message, or for an unknown name
-    (a real server type-checks and reports an undeclared reference). Compiled programs are
-    cached: every admitted request evaluates the same few expressions."""
+def compile_expression(source: str, result: str = "bool", has_params: bool = False) -> Expression:
+    """Type-check ``source`` (its value a ``result``: 'bool', 'string' or 'any'; ``params``
+    declared only for a policy with a ``paramKind``) and compile it
+    for evaluation; raises CelError with the checker's or the parser's message. Compiled
+    programs are cached: every admitted request evaluates the same few expressions."""
+    try:
+        compile_checked(source, result, has_params)
+    except CelCheckError as error:
+        raise CelError(str(error)) from None
     try:
         program = cel.compile(source)
     except ValueError as error:
         message = str(error).removeprefix(f"Failed to parse expression '{source}': ")
         raise CelError(message) from None
-    unknown = sorted(set(program.references()["variables"]) - ADMISSION_VARIABLES)
-    if unknown:
-        raise CelError(f"undeclared reference to '{unknown[0]}'")
     return Expression(source, program)
 
 

@@ -271,13 +271,15 @@ def match_resources_errors(match: Mapping[str, Any] | None, field: str) -> list[
 # --- CEL ---------------------------------------------------------------------------------------
 
 
-def _compile_problem(source: str, declared: frozenset[str]) -> str | None:
-    """Why the API server would not compile ``source`` in its environment (the detail of
-    convertCELErrorToValidationError), or None."""
+def _compile_problem(source: str, declared: frozenset[str], result: str = "bool") -> str | None:
+    """Why the API server would not compile ``source`` in its environment to a ``result``
+    (the detail of convertCELErrorToValidationError), or None."""
     try:
-        compile_expression(source)
+        compile_expression(source, result, "params" in declared)
     except CelError as error:
-        return f"compilation failed: {error}"
+        # A wrong result type is reported bare, a compile error with its prefix (compile.go).
+        detail = str(error)
+        return detail if detail.startswith("must evaluate to ") else f"compilation failed: {detail}"
     # The emulator's engine declares every admission variable; the API server only those
     # the policy and the expression have (references: the library's own parse).
     referenced = set(cel.compile(source).references()["variables"])
@@ -290,8 +292,10 @@ def _compile_problem(source: str, declared: frozenset[str]) -> str | None:
     return None
 
 
-def _compile_errors(field: str, source: str, declared: frozenset[str]) -> list[FieldError]:
-    problem = _compile_problem(source, declared)
+def _compile_errors(
+    field: str, source: str, declared: frozenset[str], result: str = "bool"
+) -> list[FieldError]:
+    problem = _compile_problem(source, declared, result)
     return [] if problem is None else [FieldError.invalid(field, source, problem)]
 
 
@@ -357,7 +361,7 @@ def _variable_errors(
     if not expression.strip():
         errors.append(FieldError.required(f"{field}.expression", "expression is not specified"))
     else:
-        errors += _compile_errors(f"{field}.expression", expression, env.declared())
+        errors += _compile_errors(f"{field}.expression", expression, env.declared(), "any")
     return errors
 
 
@@ -377,7 +381,9 @@ def _validation_errors(
         errors.append(FieldError.invalid(f"{field}.messageExpression", message_expression, detail))
     elif message_expression.strip():
         declared = env.declared(authorizer=False)
-        errors += _compile_errors(f"{field}.messageExpression", message_expression, declared)
+        errors += _compile_errors(
+            f"{field}.messageExpression", message_expression, declared, "string"
+        )
     message = validation.get("message") or ""
     if message and not message.strip():
         detail = "message must be non-empty if specified"
@@ -417,7 +423,8 @@ def _audit_annotation_errors(
         errors.append(FieldError.required(path, detail))
     else:
         # compiled trimmed, reported with the value as written
-        if (problem := _compile_problem(trimmed, env.declared())) is not None:
+        # string or null (AuditAnnotationCondition.ReturnTypes): checked as any type here
+        if (problem := _compile_problem(trimmed, env.declared(), "any")) is not None:
             errors.append(FieldError.invalid(path, value, problem))
     return errors
 

@@ -10,6 +10,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from localdev.local_stack.stack import RESPONDER_USER, LocalStack
+from responder import admission
 from tests.conftest import status_of
 from tests.integration.conftest import responder_core_api
 
@@ -36,9 +37,7 @@ def test_a_spec_patch_with_the_responders_token_is_refused(stack, responder, pod
     name = pod["metadata"]["name"]
     image = {"spec": {"containers": [{"name": "app", "image": "attacker/miner"}]}}
     status = refused(lambda: responder.patch_namespaced_pod(name, "default", image))
-    assert status["message"] == (
-        f'pods "{name}" {DENIED}falco-responder may change only a pod\'s labels and annotations'
-    )
+    assert status["message"] == (f'pods "{name}" {DENIED}{admission.POD_UPDATE_MESSAGE}')
     assert stack.kube.get_pod("default", name)["spec"]["containers"][0]["image"] != (
         "attacker/miner"
     )

@@ -199,10 +199,11 @@ def test_the_breaker_adds_its_configmap_and_its_fallback_only_when_on():
     assert evaluate(validation(on, ALLOWED), **{**configmap, "namespace": "shop"}) is False
     # each kind of change is held to what the responder does with it, when it is allowed
     messages = [v.get("message") for v in admission.validations(off)]
-    assert messages == [None, None]  # namespaces and kinds; no pod, workload or node update
-    assert "falco-responder may change only a pod's labels and annotations" in [
-        v.get("message") for v in admission.validations(on)
-    ]
+    # namespaces, kinds, and DaemonSet pods; no pod, workload, node or ConfigMap update
+    assert messages == [None, None, admission.DAEMONSET_POD_MESSAGE]
+    on_messages = [v.get("message") for v in admission.validations(on)]
+    assert admission.POD_UPDATE_MESSAGE in on_messages
+    assert admission.BREAKER_MESSAGE in on_messages
 
 
 # --- the command ------------------------------------------------------------------------
@@ -231,3 +232,56 @@ def test_the_command_names_both_identities(tmp_path):
     wrong = CliRunner().invoke(cli, ["policy", "admission", "--service-account", "x", str(path)])
     assert wrong.exit_code == 2
     assert "--service-account: 'x' is not NAMESPACE:NAME" in wrong.output
+
+
+@pytest.mark.parametrize(
+    ("validation", "field", "error"),
+    [
+        ({"expression": "request.subresource == ''"}, "expression", "undefined field"),
+        ({"expression": "objekt == null"}, "expression", "undeclared reference to 'objekt'"),
+        ({"expression": "object.spec"}, "expression", "must evaluate to bool"),
+        ({"expression": "[1, 'a'].size() == 2"}, "expression", "expected type 'int'"),
+        ({"expression": "{'a': [1], 'b': ['x']}.size() == 2"}, "expression", "list(int)"),
+        ({"expression": "true", "messageExpression": "1"}, "messageExpression", "to string"),
+    ],
+)
+def test_an_expression_the_api_server_would_refuse_fails_the_command(
+    tmp_path, monkeypatch, validation, field, error
+):
+    monkeypatch.setattr(admission, "validations", lambda policy: [validation])
+    path = tmp_path / "policy.yaml"
+    path.write_text("rules: []\n")
+    printed = CliRunner().invoke(cli, ["policy", "admission", str(path)])
+    assert printed.exit_code == 1
+    assert f"policy {path}: cannot write its admission rails: " in printed.output
+    assert f"spec.validations[0].{field}: the API server would refuse this expression" in (
+        printed.output
+    )
+    assert error in printed.output
+
+
+ACTIONS = [
+    "delete_pod",
+    "evict_pod",
+    "label_pod",
+    "annotate_pod",
+    "isolate_pod",
+    "cordon_node",
+    "scale_to_zero",
+    "record_event",
+    "capture_evidence",
+]
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        policy_of(rule("all", *ACTIONS)),
+        policy_of(rule("all", *ACTIONS), safety={"protected_namespaces": ["pay-*", "x[!a]"]}),
+        policy_of(
+            rule("a", "delete_pod"), rule("b", "isolate_pod", safety={"circuit_breaker": None})
+        ),
+    ],
+)
+def test_every_generated_expression_type_checks(policy):
+    admission.manifests(policy, [USER])  # raises RailsError otherwise

@@ -10,8 +10,11 @@ from falco_responder_cli.sample_alerts import SAMPLE_ALERTS as FIXTURES
 from localdev.local_stack.fixtures import falco_time, fixture
 from responder.decision import NO_POD
 from responder.handler import DEFAULT_POLICY_FILE, UNCHECKED
+from responder.policy import BUILT_IN_PROTECTED_NAMESPACES
 
-BUILT_IN = "kube-system, kube-public, kube-node-lease, falco"
+BUILT_IN = ", ".join(BUILT_IN_PROTECTED_NAMESPACES)
+# The built-in list less `unprotect: [falco]`.
+BUT_FALCO = ", ".join(n for n in BUILT_IN_PROTECTED_NAMESPACES if n != "falco")
 
 
 def _run(*args, **kwargs):
@@ -61,7 +64,7 @@ def test_validate_prints_the_effective_protected_namespaces(tmp_path):
     assert result.stdout.splitlines() == [
         "valid: 2 rules",
         f"protected namespaces: {BUILT_IN}, payments",
-        "  rule b: kube-system, kube-public, kube-node-lease, payments",
+        f"  rule b: {BUT_FALCO}, payments",
     ]
 
 
@@ -78,7 +81,7 @@ def test_explain_shows_the_effective_protected_namespaces_of_the_matching_rules(
     explained = json.loads(_run(*explain[:2], "--json", *explain[2:], input=alert).stdout)
     assert explained["protected_namespaces"] == {
         "policy": [*BUILT_IN.split(", "), "payments"],
-        "rules": {"b": ["kube-system", "kube-public", "kube-node-lease", "payments"]},
+        "rules": {"b": [*BUT_FALCO.split(", "), "payments"]},
     }
     assert (explained["decision"], explained["reason"]) == (
         "refuse",
@@ -86,7 +89,7 @@ def test_explain_shows_the_effective_protected_namespaces_of_the_matching_rules(
     )
     lines = _run(*explain, input=alert).stdout.splitlines()
     assert f"protected: {BUILT_IN}, payments" in lines
-    assert "  [b] protected: kube-system, kube-public, kube-node-lease, payments" in lines
+    assert f"  [b] protected: {BUT_FALCO}, payments" in lines
 
 
 def test_an_invalid_policy_names_file_rule_and_field_and_exits_1(tmp_path):
@@ -137,6 +140,8 @@ def test_explain_a_shell_in_a_pod_deletes_it_unless_the_cluster_says_no():
     ("options", "fields", "reason"),
     [
         ({}, {"k8s.ns.name": "kube-system"}, "namespace kube-system is protected"),
+        # GKE's own, by the built-in glob gke-managed-* (the responder's guard, as the rails)
+        ({}, {"k8s.ns.name": "gke-managed-foo"}, "namespace gke-managed-foo is protected"),
         ({"age": timedelta(days=2000)}, {}, "over max_alert_age 1:00:00: not acted on"),
         ({"age": -timedelta(hours=1)}, {}, "in the future (a clock off?)"),
     ],

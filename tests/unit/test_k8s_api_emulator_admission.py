@@ -14,7 +14,8 @@ from kubernetes.client.rest import ApiException
 
 from localdev.k8s_api_emulator import KubeApiEmulator
 from responder import admission
-from responder.circuit_breaker import CONFIGMAP
+from responder.actions import QUARANTINE_LABEL
+from responder.circuit_breaker import CONFIGMAP, DATA_KEY
 from responder.policy import BUILT_IN_PROTECTED_NAMESPACES, load_policy, parse_policy
 from tests.conftest import kube_api_client, status_of
 
@@ -82,8 +83,8 @@ EVERY_ACTION = {
             "actions": [
                 {"action": "delete_pod"},
                 {"action": "evict_pod"},
-                {"action": "label_pod", "add": {"a": "b"}},
-                {"action": "annotate_pod", "add": {"a": "b"}},
+                {"action": "label_pod", "add": {"falco-responder/quarantined": "true"}},
+                {"action": "annotate_pod", "add": {"why": "falco"}},
                 {"action": "isolate_pod"},
                 {"action": "cordon_node"},
                 {"action": "scale_to_zero"},
@@ -110,8 +111,8 @@ def refused(call: Callable[[], object]) -> ApiException:
     return caught.value
 
 
-def label_patch(key: str = "falco-responder/quarantined") -> dict:
-    return {"metadata": {"labels": {key: "true"}}}
+def label_patch(key: str = "falco-responder/quarantined", value: str = "true") -> dict:
+    return {"metadata": {"labels": {key: value}}}
 
 
 # --- the responder's rails (deploy/admission) --------------------------------------------------
@@ -121,7 +122,7 @@ def test_a_spec_patch_by_the_responder_is_refused_with_the_policys_message(emula
     emulator.create_pod("shop", "web")
     image = {"spec": {"containers": [{"name": "app", "image": "attacker/miner"}]}}
     error = refused(lambda: railed.core.patch_namespaced_pod("web", "shop", image))
-    denial = f"{DENIED}falco-responder may change only a pod's labels and annotations"
+    denial = f"{DENIED}{admission.POD_UPDATE_MESSAGE}"
     message = f'pods "web" is forbidden: {denial}'
     assert (error.status, status_of(error)) == (
         403,
@@ -154,14 +155,17 @@ def test_the_protected_namespaces_are_the_default_policys(emulator, railed):
     [rule] = load_policy(DEFAULT_POLICY).rules  # so protected for every rule: refused
     protected = load_policy(DEFAULT_POLICY).safety.overridden_by(rule.safety)
     assert protected.effective_protected_namespaces == list(BUILT_IN_PROTECTED_NAMESPACES)
-    for namespace in (*BUILT_IN_PROTECTED_NAMESPACES, "shop"):
+    # A glob (gke-managed-*) stands for a namespace it matches.
+    protected = [ns.replace("*", "foo") for ns in BUILT_IN_PROTECTED_NAMESPACES]
+    quarantine = label_patch(QUARANTINE_LABEL, "circuit-breaker")  # the breaker's fallback
+    for namespace in (*protected, "shop"):
+        if emulator.get_object("namespaces", namespace) is None:
+            emulator.create_namespace(namespace)
         emulator.create_pod(namespace, "p")
-    for namespace in BUILT_IN_PROTECTED_NAMESPACES:
-        error = refused(
-            lambda ns=namespace: railed.core.patch_namespaced_pod("p", ns, label_patch())
-        )
+    for namespace in protected:
+        error = refused(lambda ns=namespace: railed.core.patch_namespaced_pod("p", ns, quarantine))
         assert error.status == 403, namespace
-    railed.core.patch_namespaced_pod("p", "shop", label_patch())
+    railed.core.patch_namespaced_pod("p", "shop", quarantine)
 
 
 def test_the_default_rails_allow_only_what_the_default_policy_needs(emulator, railed):
@@ -225,9 +229,10 @@ def test_the_responders_own_actions_pass(emulator, railed_everything):
         reason="FalcoAlert",
     )
     core.create_namespaced_event("shop", event)
-    breaker = client.V1ConfigMap(metadata=client.V1ObjectMeta(name=CONFIGMAP), data={"n": "1"})
+    count = {DATA_KEY: "{}"}
+    breaker = client.V1ConfigMap(metadata=client.V1ObjectMeta(name=CONFIGMAP), data=count)
     stored = core.create_namespaced_config_map("falco-responder", breaker)
-    stored.data = {"n": "2"}
+    stored.data = {DATA_KEY: '{"pod": "2026-01-01T00:00:00+00:00"}'}
     core.replace_namespaced_config_map(CONFIGMAP, "falco-responder", stored)
 
     assert emulator.get_pod("shop", "web")["metadata"]["labels"]["falco-responder/quarantined"]
@@ -254,10 +259,10 @@ def test_everything_else_is_refused_for_the_responder_only(emulator, railed_ever
         "may not CREATE pods": lambda: core.create_namespaced_pod("shop", pod),
         "may not DELETE namespaces": lambda: core.delete_namespace("shop"),
         "may not DELETE deployments": lambda: apps.delete_namespaced_deployment("api", "shop"),
-        "may only scale a workload to zero replicas": lambda: apps.patch_namespaced_deployment(
+        admission.SCALE_MESSAGE: lambda: apps.patch_namespaced_deployment(
             "api", "shop", {"spec": {"replicas": 5}}
         ),
-        "may only scale a workload to zero replicas ": lambda: apps.patch_namespaced_deployment(
+        admission.SCALE_MESSAGE + " ": lambda: apps.patch_namespaced_deployment(
             "api", "shop", {"spec": {"replicas": 0, **template["spec"]}}
         ),
         "may not UPDATE deployments/scale": lambda: apps.patch_namespaced_deployment_scale(
@@ -266,20 +271,21 @@ def test_everything_else_is_refused_for_the_responder_only(emulator, railed_ever
         "may not CREATE configmaps": lambda: core.create_namespaced_config_map(
             "falco-responder", other
         ),
-        "may only cordon a node": lambda: core.patch_node(
+        admission.CORDON_MESSAGE: lambda: core.patch_node(
             "node-1", {"spec": {"unschedulable": False}}
         ),
         "may not UPDATE pods/status": lambda: core.patch_namespaced_pod_status(
             "web", "shop", {"status": {"phase": "Failed"}}
         ),
-        "may change only a pod's labels and annotations": lambda: core.patch_namespaced_pod(
+        admission.POD_UPDATE_MESSAGE: lambda: core.patch_namespaced_pod(
             "web", "shop", {"metadata": {"finalizers": ["example.com/keep"]}}
         ),
     }
     for expected, attempt in attempts.items():
         error = refused(attempt)
         assert error.status == 403, expected
-        assert status_of(error)["message"].endswith(f"falco-responder {expected.strip()}")
+        message = expected.strip().removeprefix("falco-responder ")
+        assert status_of(error)["message"].endswith(f"falco-responder {message}")
     # The same requests from anyone else are not the policy's business.
     admin = apis_for(ADMIN)
     admin.core.create_namespaced_pod("shop", pod)
@@ -395,7 +401,15 @@ def test_evaluation_errors_follow_the_failure_policy(emulator, apis_for, tmp_pat
     ("check", "message"),
     [
         ({"expression": "false", "messageExpression": "'no ' + request.name"}, "no web"),
-        ({"expression": "false", "messageExpression": "1", "message": "plain"}, "plain"),
+        # An error (object is null on DELETE) falls back to the message.
+        (
+            {
+                "expression": "false",
+                "messageExpression": "'no ' + object.metadata.name",
+                "message": "plain",
+            },
+            "plain",
+        ),
         ({"expression": "1 == 2"}, "failed expression: 1 == 2"),
     ],
 )
@@ -471,6 +485,59 @@ def test_a_policy_is_validated_and_compiled_when_written(apis_for):
     assert error.status == 422
     created = admission.create_validating_admission_policy(policy({"expression": "true"}))
     assert (created.spec.failure_policy, created.metadata.generation) == ("Fail", 1)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "object.metadata.labels.all(k, k != 'x')",
+        "object.spec.containers.exists(c, c.name == 'app')",
+        "object.spec.containers.exists_one(c, c.name == 'app')",
+        "object.spec.containers.map(c, c.name).size() > 0",
+        "object.spec.containers.filter(c, c.name == 'app').size() == 1",
+        "request.userInfo.groups.exists(g, g == 'system:authenticated')",
+    ],
+)
+def test_macros_compile_as_on_a_real_server(emulator, apis_for, tmp_path, expression):
+    """Their loop variables are no undeclared references (cel-go's checker binds them)."""
+    install(emulator, tmp_path, policy({"expression": expression}), binding())
+    emulator.create_pod("shop", "web")
+    apis_for(ADMIN).core.patch_namespaced_pod("web", "shop", label_patch())
+
+
+@pytest.mark.parametrize(
+    ("check", "field", "error"),
+    [
+        # k8s.io/apiserver/pkg/admission/plugin/cel/compile.go: BuildRequestType's fields.
+        (
+            {"expression": "request.subresource == ''"},
+            "expression",
+            "undefined field 'subresource'",
+        ),
+        ({"expression": "params.x == 1"}, "expression", "undeclared reference to 'params"),
+        ({"expression": "1 + 'a' == 2"}, "expression", "found no matching overload"),
+        # buildBaseEnv: cel.HomogeneousAggregateLiterals
+        (
+            {"expression": "object.metadata.name in ['a', 1]"},
+            "expression",
+            "expected type 'string' but found 'int'",
+        ),
+        # CompileCELExpression: the checked type must be the expression's own.
+        ({"expression": "object.metadata.name"}, "expression", "must evaluate to bool"),
+        (
+            {"expression": "false", "messageExpression": "1"},
+            "messageExpression",
+            "must evaluate to string",
+        ),
+    ],
+)
+def test_expressions_are_type_checked_when_written(apis_for, check, field, error):
+    admission = apis_for(ADMIN).admission
+    refusal = refused(lambda: admission.create_validating_admission_policy(policy(check)))
+    assert refusal.status == 422
+    message = status_of(refusal)["message"]
+    assert f"spec.validations[0].{field}: Invalid value" in message
+    assert error in message
 
 
 def test_namespace_and_object_selectors_narrow_a_policy(emulator, apis_for, tmp_path):

@@ -12,6 +12,7 @@ from responder.policy import (
     FieldTooLongError,
     PolicyError,
     PriorityCondition,
+    Safety,
     load_policy,
     parse_policy,
 )
@@ -324,10 +325,35 @@ def test_a_rule_adds_to_the_policys_protected_namespaces_and_never_drops_one():
 
 
 def test_only_unprotect_removes_a_built_in_namespace_by_name():
-    assert _effective({"unprotect": ["falco"]}) == ["kube-system", "kube-public", "kube-node-lease"]
+    rest = [n for n in BUILT_IN_PROTECTED_NAMESPACES if n != "falco"]
+    assert _effective({"unprotect": ["falco"]}) == rest
     # from one rule only
-    assert _effective({}, {"unprotect": ["falco"]})[-1] == "kube-node-lease"
-    assert _effective({"unprotect": ["falco"]}, {})[-1] == "kube-node-lease"
+    assert _effective({}, {"unprotect": ["falco"]}) == rest
+    assert _effective({"unprotect": ["falco"]}, {}) == rest
+    # a built-in glob too, by its own text
+    assert "gke-managed-*" not in _effective({"unprotect": ["gke-managed-*"]})
+
+
+@pytest.mark.parametrize(
+    "namespace",
+    [
+        "kube-system",
+        "gmp-system",
+        "gmp-public",
+        "gke-gmp-system",
+        "gke-managed-system",
+        "gke-managed-foo",
+    ],
+)
+def test_gkes_own_namespaces_are_protected_by_default(namespace):
+    assert Safety().is_protected(namespace)
+    assert not Safety().is_protected("gke-apps")
+
+
+@pytest.mark.parametrize("pattern", ["Payments", "pay.*", "pay/x", "", "a" * 254])
+def test_a_protected_namespace_is_a_name_or_a_glob_of_one(pattern):
+    with pytest.raises(PolicyError, match=r"safety\.protected_namespaces: .* is neither"):
+        parse_policy({"safety": {"protected_namespaces": [pattern]}}, "p.yaml")
 
 
 @pytest.mark.parametrize("name", ["payments", "kube-*", "Falco"])

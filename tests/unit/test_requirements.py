@@ -26,6 +26,9 @@ DISTRIBUTION = {
     "flask": "functions-framework",
     "werkzeug": "functions-framework",
 }
+# Modules of a function's directory that only the operator's command line and the local
+# stack import (dependencies in pyproject, not in the function's requirements.txt).
+OPERATOR_ONLY = {"responder.admission_cel": "cel-expr-python"}
 GOOGLE_MODULES = {
     "google.auth": "google-auth",
     "google.cloud.pubsub_v1": "google-cloud-pubsub",
@@ -44,6 +47,8 @@ def _imported_distributions(function: str) -> set[str]:
     """Distributions that the function's files, and shared/, import."""
     found: set[str] = set()
     for path in [*(ROOT / function).rglob("*.py"), *(ROOT / "shared").glob("*.py")]:
+        if _module(path) in OPERATOR_ONLY:
+            continue
         for node in ast.walk(ast.parse(path.read_text())):
             names = (
                 [a.name for a in node.names]
@@ -63,6 +68,44 @@ def _imported_distributions(function: str) -> set[str]:
                 else:
                     found.add(DISTRIBUTION[top])
     return found
+
+
+def _module(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+
+
+def _own_imports(module: str) -> set[str]:
+    """The project modules `module` imports (ingest, responder, shared)."""
+    path = ROOT / Path(*module.split("."))
+    path = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+    return {
+        name
+        for name in found
+        if name.split(".")[0] in {"ingest", "responder", "shared"}
+        and (
+            (ROOT / Path(*name.split("."))).with_suffix(".py").exists()
+            or (ROOT / Path(*name.split(".")) / "__init__.py").exists()
+        )
+    }
+
+
+def test_the_functions_never_import_an_operator_only_module():
+    reached, todo = set(), ["responder.main", "ingest.main"]
+    while todo:
+        module = todo.pop()
+        if module not in reached:
+            reached.add(module)
+            todo += _own_imports(module)
+    assert not reached & set(OPERATOR_ONLY)
+    for distribution in OPERATOR_ONLY.values():
+        assert distribution in DEPENDENCIES
 
 
 @pytest.mark.parametrize("function", ["ingest", "responder"])

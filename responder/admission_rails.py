@@ -1,0 +1,187 @@
+"""The CEL of each limit responder.admission puts on a kind of change: what a request by
+the responder's identity may change in an object, and nothing else.
+
+`object` and `oldObject` are dyn (as the API server declares them), so every term guards
+a field that may be absent with has(). Lists and maps are looked into with macros (all,
+exists); list literals are homogeneous, as the API server requires
+(cel.HomogeneousAggregateLiterals): mixed elements are wrapped in dyn().
+"""
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+
+def cel_string(text: str) -> str:
+    """`text` as a CEL string literal (JSON's escapes are all CEL escapes)."""
+    return (
+        "'"
+        + json.dumps(text, ensure_ascii=False)[1:-1].replace('\\"', '"').replace("'", "\\'")
+        + "'"
+    )
+
+
+def cel_list(values: Iterable[str]) -> str:
+    return "[" + ", ".join(cel_string(v) for v in values) + "]"
+
+
+def cel_value(value: Any) -> str:
+    """A JSON value as a CEL literal (maps and lists of mixed values wrapped in dyn())."""
+    if isinstance(value, str):
+        return cel_string(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(f"dyn({cel_value(v)})" for v in value) + "]"
+    if isinstance(value, dict):
+        items = ", ".join(f"{cel_string(k)}: dyn({cel_value(v)})" for k, v in value.items())
+        return "{" + items + "}"
+    raise TypeError(f"no CEL literal for {value!r}")
+
+
+def unchanged(path: str) -> str:
+    """The optional field `path` (of object) is as it was: both absent, or equal."""
+    return (
+        f"(has(object.{path}) == has(oldObject.{path}) &&\n"
+        f"(!has(object.{path}) || object.{path} == oldObject.{path}))"
+    )
+
+
+def _metadata_map(field: str, changes: Mapping[str, Sequence[str | None]]) -> str:
+    """Map `field` of the pod's metadata: a key changes only to a value the policy sets
+    (or goes, where the policy removes it); every other key is as it was."""
+    new, old = f"object.metadata.{field}", f"oldObject.metadata.{field}"
+    setting = {k: [v for v in vs if v is not None] for k, vs in changes.items()}
+    setting = {k: vs for k, vs in setting.items() if vs}
+    removing = [k for k, vs in changes.items() if None in vs]
+    values = "{" + ", ".join(f"{cel_string(k)}: {cel_list(v)}" for k, v in setting.items()) + "}"
+    set_term = f"(k in {values} && {new}[k] in {values}[k])" if setting else "false"
+    remove_term = f"k in {cel_list(removing)}" if removing else "false"
+    return (
+        f"(!has({new}) || {new}.all(k,\n"
+        f"(has({old}) && k in {old} && {old}[k] == {new}[k]) ||\n{set_term})) &&\n"
+        f"(!has({old}) || {old}.all(k, (has({new}) && k in {new}) ||\n"
+        f"{remove_term}))"
+    )
+
+
+def _update_of(group: str, resources: Sequence[str]) -> str:
+    """The request is not an UPDATE of one of `resources` (then the limit is not its)."""
+    which = (
+        f"request.resource.resource != {cel_string(resources[0])}"
+        if len(resources) == 1
+        else f"!(request.resource.resource in {cel_list(resources)})"
+    )
+    return (
+        f"request.resource.group != {cel_string(group)} || {which} ||\n"
+        "has(request.subResource) || request.operation != 'UPDATE' ||\n"
+    )
+
+
+_OWNERSHIP = ("metadata.ownerReferences", "metadata.finalizers")
+
+
+def pod_update(
+    labels: Mapping[str, Sequence[str | None]], annotations: Mapping[str, Sequence[str | None]]
+) -> str:
+    """A pod update changes only the labels and annotations the policy's actions set."""
+    return (
+        _update_of("", ["pods"])
+        + "(object.spec == oldObject.spec &&\n"
+        + " &&\n".join(unchanged(p) for p in _OWNERSHIP)
+        + " &&\n"
+        + _metadata_map("labels", labels)
+        + " &&\n"
+        + _metadata_map("annotations", annotations)
+        + ")"
+    )
+
+
+def _only_spec_field(field: str) -> str:
+    """Every field of object.spec other than `field` is as it was, none added or gone."""
+    return (
+        f"object.spec.all(k, k == {cel_string(field)} ||\n"
+        f"(k in oldObject.spec && object.spec[k] == oldObject.spec[k])) &&\n"
+        f"oldObject.spec.all(k, k == {cel_string(field)} || k in object.spec)"
+    )
+
+
+_METADATA = (
+    "metadata.labels",
+    "metadata.annotations",
+    "metadata.ownerReferences",
+    "metadata.finalizers",
+)
+
+
+def scale_to_zero(resources: Sequence[str]) -> str:
+    """A direct update of a Deployment or StatefulSet sets spec.replicas to 0, nothing else
+    (no persistentVolumeClaimRetentionPolicy, template, owner or finalizer)."""
+    return (
+        _update_of("apps", resources)
+        + "(has(object.spec.replicas) && object.spec.replicas == 0 &&\n"
+        + _only_spec_field("replicas")
+        + " &&\n"
+        + " &&\n".join(unchanged(p) for p in _METADATA)
+        + ")"
+    )
+
+
+CORDON = (
+    _update_of("", ["nodes"])
+    + "(has(object.spec.unschedulable) && object.spec.unschedulable &&\n"
+    + _only_spec_field("unschedulable")
+    + " &&\n"
+    + " &&\n".join(unchanged(p) for p in _METADATA)
+    + ")"
+)
+
+NO_DAEMONSET_POD_DELETE = (
+    "request.resource.group != '' || request.resource.resource != 'pods' ||\n"
+    "has(request.subResource) || request.operation != 'DELETE' ||\n"
+    "!has(oldObject.metadata.ownerReferences) ||\n"
+    "!oldObject.metadata.ownerReferences.exists(r, r.kind == 'DaemonSet')"
+)
+
+
+def _rules_are(field: str, expected: list[Any]) -> str:
+    if not expected:
+        return f"(!has(object.spec.{field}) || object.spec.{field}.size() == 0)"
+    return f"(has(object.spec.{field}) && object.spec.{field} == {cel_value(expected)})"
+
+
+def isolation_policy(isolations: Sequence[Mapping[str, Any]]) -> str:
+    """A NetworkPolicy write makes one of the policies isolate_pod creates: its name, its
+    pod selector, both policy types, and the rules (none: deny all) it has."""
+    shapes = [
+        f"(object.metadata.name == {cel_string(i['name'])} &&\n"
+        f"object.spec.podSelector == {cel_value(i['spec']['podSelector'])} &&\n"
+        f"{_rules_are('ingress', i['spec'].get('ingress') or [])} &&\n"
+        f"{_rules_are('egress', i['spec'].get('egress') or [])})"
+        for i in isolations
+    ]
+    kinds = cel_list(isolations[0]["spec"]["policyTypes"]) if isolations else "[]"
+    return (
+        "request.resource.group != 'networking.k8s.io' ||\n"
+        "request.resource.resource != 'networkpolicies' || has(request.subResource) ||\n"
+        "request.operation == 'DELETE' ||\n"
+        f"(has(object.spec.policyTypes) && object.spec.policyTypes == {kinds} &&\n"
+        + (" ||\n".join(shapes) if shapes else "false")
+        + ")"
+    )
+
+
+def breaker_configmap(name: str, data_key: str) -> str:
+    """The breaker's ConfigMap holds only its count, and gains no owner or finalizer."""
+    ownership = " &&\n".join(
+        f"(request.operation == 'CREATE' ? !has(object.{p}) : {unchanged(p)})" for p in _OWNERSHIP
+    )
+    return (
+        "request.resource.group != '' || request.resource.resource != 'configmaps' ||\n"
+        f"has(request.subResource) || request.operation == 'DELETE' ||\n"
+        f"(object.metadata.name == {cel_string(name)} &&\n"
+        f"(!has(object.data) || object.data.all(k, k == {cel_string(data_key)})) &&\n"
+        f"!has(object.binaryData) &&\n{ownership})"
+    )
