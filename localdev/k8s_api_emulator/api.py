@@ -320,14 +320,11 @@ class ResourceApi:
                 return "now", now_mono
             if requested is None or requested >= current:
                 return "pending", now_mono
-            # Only shortening is allowed: move the deadline back by the difference.
+            # Only shortening is allowed: both move back by the difference. The stamp may
+            # land in the past, as upstream's does; the kubelet stand-in acts at once then.
             shift = requested - current
-            deadline = (self._scheduler.deadline(key) or now_mono) + shift
+            deadline = max(now_mono, (self._scheduler.deadline(key) or now_mono) + shift)
             stamp = datetime.fromisoformat(meta["deletionTimestamp"]) + timedelta(seconds=shift)
-            if deadline < now_mono:
-                # Never into the past; a still-graceful request keeps a one second period.
-                deadline, stamp = now_mono, now_wall
-                requested = 1 if requested else 0
             meta["deletionTimestamp"] = clock.format_time(stamp)
             meta["deletionGracePeriodSeconds"] = requested
             return "graceful", deadline
