@@ -99,7 +99,9 @@ def check(
     if replaced:
         return Verdict(refuse_all=replaced)
     label = safety.opt_out_label
-    if _opted_out(pod.metadata.labels, label):
+    # The pod's own label only where the policy allows it: whoever can edit the pod (the
+    # workload the response is aimed at, with `edit`) could otherwise opt itself out.
+    if safety.allow_pod_opt_out and _opted_out(pod.metadata.labels, label):
         return Verdict(refuse_all=f"pod is labelled {label}={OPT_OUT_VALUE}")
     if _opted_out(apis.namespace_labels.get(ref.namespace, timeout), label):
         return Verdict(refuse_all=f"namespace {ref.namespace} is labelled {label}={OPT_OUT_VALUE}")

@@ -282,6 +282,9 @@ class Safety(_Strict):
     protected_namespaces: list[str] = Field(default_factory=list)
     unprotect: list[str] = Field(default_factory=list)
     opt_out_label: str = DEFAULT_OPT_OUT_LABEL
+    # Off: only a namespace's label opts out (`edit` cannot change namespaces). On, the
+    # pod's label too, which anyone who may patch the pod can set.
+    allow_pod_opt_out: bool = False
     ignore_daemonset_pods: bool = True
     ignore_statefulset_pods: bool = False
     ignore_standalone_pods: bool = False

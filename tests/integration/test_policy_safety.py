@@ -138,9 +138,10 @@ def test_in_dry_run_a_protected_namespace_is_refused_too(guarded_dry, unique):
 
 
 def test_an_opt_out_is_a_refusal_not_an_act(guarded, unique):
-    name = f"web-{unique}"
-    old_pod(guarded, "default", name, labels={"falco-responder/ignore": "true"})
-    record = send(guarded, rule_alert(name, "delete"))
+    namespace = f"team-{unique}"
+    guarded.kube.create_namespace(namespace, labels={"falco-responder/ignore": "true"})
+    old_pod(guarded, namespace, "web")
+    record = send(guarded, rule_alert("web", "delete", namespace=namespace))
     assert (record["decision"], record["outcome"]) == ("refuse", "skipped")
 
 

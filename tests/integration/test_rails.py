@@ -38,6 +38,7 @@ POLICY = {
         policy_rule("delete-keep-half", DELETE, safety={"min_healthy_replicas": "50%"}),
         policy_rule("delete-keep-two", DELETE, safety={"min_healthy_replicas": 2}),
         policy_rule("delete-any-age", DELETE, safety={"max_alert_age": None}),
+        policy_rule("delete-pod-opt-out", DELETE, safety={"allow_pod_opt_out": True}),
         policy_rule(
             "dry-delete-keep-two", DELETE, dry_run=True, safety={"min_healthy_replicas": 2}
         ),
@@ -62,10 +63,19 @@ def respond(stack: LocalStack, rule: str, pod: str, namespace: str = "default", 
     return outcomes(stack, body["uuid"], 1)[0]
 
 
-def test_an_opt_out_label_on_the_pod_is_respected(railed, unique):
+def test_an_opt_out_label_on_the_pod_counts_only_where_the_policy_allows_it(railed, unique):
+    # Whoever can edit the pod, the workload itself, could otherwise opt out.
     name = f"web-{unique}"
     old_pod(railed, "default", name, labels={"falco-responder/ignore": "true"})
     record = respond(railed, "delete", name)
+    assert (record["decision"], record["outcome"]) == ("act", "acted")
+    assert railed.kube.get_pod("default", name) is None
+
+
+def test_an_opt_out_label_on_the_pod_is_respected_when_allowed(railed, unique):
+    name = f"web-{unique}"
+    old_pod(railed, "default", name, labels={"falco-responder/ignore": "true"})
+    record = respond(railed, "delete-pod-opt-out", name)
     assert (record["decision"], record["outcome"]) == ("refuse", "skipped")
     assert record["reason"] == "pod is labelled falco-responder/ignore=true"
     assert railed.kube.get_pod("default", name) is not None

@@ -55,6 +55,7 @@ def test_default_policy_rails_are_on():
         assert safety.is_protected(namespace)
     assert not safety.is_protected("default")
     assert safety.opt_out_label == "falco-responder/ignore"
+    assert not safety.allow_pod_opt_out  # a workload cannot opt itself out
     assert safety.ignore_daemonset_pods
     assert safety.max_alert_age == timedelta(hours=1)
     assert (safety.circuit_breaker.max_actions, safety.circuit_breaker.window) == (
