@@ -52,9 +52,7 @@ def files(emulator: KubeApiEmulator, tmp_path: Path) -> dict[str, Path]:
     return {"kubeconfig": kubeconfig, "policy": policy}
 
 
-def _old_pod(
-    emulator: KubeApiEmulator, name: str, namespace: str = "default", **options
-) -> dict:
+def _old_pod(emulator: KubeApiEmulator, name: str, namespace: str = "default", **options) -> dict:
     created = datetime.now(UTC) - timedelta(minutes=5)
     return emulator.create_pod(namespace, name, creation_timestamp=created, **options)
 
