@@ -132,10 +132,6 @@ def _globs(patterns: list[str], value: str) -> bool:
     return any(fnmatch.fnmatchcase(value, p) for p in patterns)
 
 
-def _bounded_globs(name: str, patterns: list[str], value: str) -> bool:
-    return _globs(patterns, _bounded(name, value))
-
-
 def _one_or_many(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
@@ -245,7 +241,8 @@ class Match(_Strict):
         """
         pod = alert.pod
         return (
-            (not self.rule or _bounded_globs("the rule name", self.rule, alert.rule))
+            # The rule name is bounded where the alert is parsed (shared.alert.MAX_RULE_CHARS).
+            (not self.rule or _globs(self.rule, alert.rule))
             and (self.priority is None or self.priority(alert.priority))
             and (self.tags is None or self.tags.holds(alert.tags))
             and (not self.source or alert.source in self.source)

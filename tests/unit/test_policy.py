@@ -15,7 +15,8 @@ from responder.policy import (
     load_policy,
     parse_policy,
 )
-from shared.alert import Priority, parse_alert
+from shared.alert import MAX_RULE_CHARS, Priority, parse_alert
+from shared.errors import InvalidAlertError
 
 SHELL = "terminal_shell_in_container"
 
@@ -171,9 +172,9 @@ def test_a_value_longer_than_the_matcher_reads_is_refused_not_guessed():
     )
 
 
-def test_a_rule_name_too_long_to_glob_is_refused():
-    with pytest.raises(FieldTooLongError, match="the rule name is"):
-        _matches({"rule": "Terminal*"}, _alert(rule="T" * (MAX_MATCHED_CHARS + 1)))
+def test_a_rule_name_too_long_to_log_never_reaches_the_matcher():
+    with pytest.raises(InvalidAlertError, match="field 'rule': String should have at most"):
+        _alert(rule="T" * (MAX_RULE_CHARS + 1))
 
 
 def test_null_and_na_fields_are_null():
