@@ -17,6 +17,7 @@ from google.auth.exceptions import GoogleAuthError
 
 from responder.actions.evidence import MANIFEST, sha256
 from shared import config
+from shared.alert import ALERT_ID
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,11 @@ def evidence_command(alert_id: str, bucket: str, download: Path | None) -> None:
 
     Exits 1 when an object is missing, altered or unlisted, or there is no manifest.
     """
+    if not ALERT_ID.fullmatch(alert_id):  # the responder stores no other (shared.alert)
+        raise click.BadParameter(
+            f"{alert_id!r} is not an alert id: no evidence is stored under it",
+            param_hint="ALERT_ID",
+        )
     try:
         blobs = evidence_objects(_client(), bucket, alert_id)
         contents = {name: blob.download_as_bytes() for name, blob in blobs.items()}

@@ -23,6 +23,7 @@ from typing import Annotated, Any
 import re2
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -378,6 +379,20 @@ class ClusterAccess(_Strict):
         return self
 
 
+# A cluster's name is the first segment of evidence paths and a Secret Manager secret ID
+# part (terraform/variables.tf `clusters` has the same rule).
+CLUSTER_NAME = re.compile(r"[a-zA-Z0-9_-]{1,100}")
+
+
+def _cluster_name(name: str) -> str:
+    if not CLUSTER_NAME.fullmatch(name):
+        raise ValueError(f"{name[:120]!r} is not a cluster name (1 to 100 letters, digits, _ or -)")
+    return name
+
+
+ClusterName = Annotated[str, AfterValidator(_cluster_name)]
+
+
 class Policy(_Strict):
     """The whole policy file."""
 
@@ -386,9 +401,9 @@ class Policy(_Strict):
     # The output field Falcosidekick's `customfields` adds to name the cluster.
     cluster_field: str = "cluster"
     # Empty: one cluster, reached with KUBECONFIG_SECRET / KUBECONFIG / in-cluster.
-    clusters: dict[str, ClusterAccess] = Field(default_factory=dict)
+    clusters: dict[ClusterName, ClusterAccess] = Field(default_factory=dict)
     # Single-cluster mode: the one cluster's name; an alert naming another is refused.
-    cluster_name: str | None = Field(default=None, min_length=1)
+    cluster_name: ClusterName | None = None
     rules: list[Rule] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -108,8 +108,10 @@ class CaptureEvidence(BaseAction):
                 "evidence_bucket_unset",
                 f"capture_evidence has no bucket: set it in the policy or {config.EVIDENCE_BUCKET}",
             )
-        ref = ctx.pod_ref
-        prefix = evidence_prefix(ctx.cluster, ref.namespace, ref.name, ctx.alert.alert_id)
+        # Named by the pod as read (the API server's names) and the alert id shared.alert
+        # checked to be one path segment: never by the alert's own text.
+        read = ctx.pod.metadata
+        prefix = evidence_prefix(ctx.cluster, read.namespace, read.name, ctx.alert.alert_id)
         target = f"gs://{bucket}/{prefix}"
         evidence = self.collect(ctx)
         if ctx.dry_run:

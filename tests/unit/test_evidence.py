@@ -4,9 +4,11 @@ import json
 import logging
 
 import pytest
+from click.testing import CliRunner
 from google.api_core import exceptions as google_errors
 
 from falco_responder_cli.evidence import check
+from falco_responder_cli.main import cli
 from responder import rbac
 from responder.actions.evidence import MANIFEST, cut_at_start, evidence_prefix, sha256
 from responder.failures import classify
@@ -100,3 +102,10 @@ def test_check_verifies_every_object_against_the_manifest():
         "extra": "unlisted",
         "logs/app.log": "MISSING",
     }
+
+
+@pytest.mark.parametrize("alert_id", ["../../x", "*", "a/b", ""])
+def test_the_evidence_command_refuses_what_is_no_alert_id(alert_id):
+    result = CliRunner().invoke(cli, ["evidence", "--bucket", "b", alert_id])
+    assert result.exit_code == 2
+    assert "is not an alert id" in result.output

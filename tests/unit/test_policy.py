@@ -481,3 +481,11 @@ def test_unreadable_or_invalid_yaml_names_the_file(tmp_path: Path):
     bad.write_text("rules: [\n")
     with pytest.raises(PolicyError, match=r"bad\.yaml: not valid YAML"):
         load_policy(bad)
+
+
+@pytest.mark.parametrize("name", ["a/b", "..", "", "x" * 101, "prod eu"])
+def test_a_cluster_name_is_one_path_segment_of_safe_characters(name):
+    with pytest.raises(PolicyError, match="is not a cluster name"):
+        parse_policy({"cluster_name": name}, "p.yaml")
+    with pytest.raises(PolicyError, match="is not a cluster name"):
+        parse_policy({"clusters": {name: {"kubeconfig_context": "c"}}}, "p.yaml")
