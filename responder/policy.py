@@ -384,13 +384,14 @@ class ClusterAccess(_Strict):
 CLUSTER_NAME = re.compile(r"[a-zA-Z0-9_-]{1,100}")
 
 
-def _cluster_name(name: str) -> str:
+def check_cluster_name(name: str) -> str:
+    """`name` if it may name a cluster; ValueError saying why not."""
     if not CLUSTER_NAME.fullmatch(name):
         raise ValueError(f"{name[:120]!r} is not a cluster name (1 to 100 letters, digits, _ or -)")
     return name
 
 
-ClusterName = Annotated[str, AfterValidator(_cluster_name)]
+ClusterName = Annotated[str, AfterValidator(check_cluster_name)]
 
 
 class Policy(_Strict):

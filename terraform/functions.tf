@@ -242,6 +242,10 @@ resource "google_cloudfunctions2_function" "responder" {
       KUBE_TIMEOUT_SECONDS = tostring(var.kube_timeout_seconds)
       EVIDENCE_BUCKET      = google_storage_bucket.evidence.name
       THREADS              = tostring(var.responder_concurrency)
+      # The cluster a single-cluster policy serves (alerts naming another are refused),
+      # and the memory its evidence captures are checked against at start.
+      CLUSTER_NAME     = length(var.clusters) == 1 ? one(keys(var.clusters)) : ""
+      RESPONDER_MEMORY = var.responder_memory
     }
   }
 
@@ -253,6 +257,10 @@ resource "google_cloudfunctions2_function" "responder" {
     precondition {
       condition     = var.kube_timeout_seconds < var.responder_timeout_seconds
       error_message = "kube_timeout_seconds (${var.kube_timeout_seconds}) must be below responder_timeout_seconds (${var.responder_timeout_seconds})."
+    }
+    precondition {
+      condition     = length(var.clusters) != 1 || try(local.policy.cluster_name, null) == null || try(local.policy.cluster_name, null) == one(keys(var.clusters))
+      error_message = "The policy's cluster_name must be the name of the one cluster in clusters: the responder would refuse to start."
     }
     precondition {
       condition     = length(local.policy_misses_google_identity) == 0

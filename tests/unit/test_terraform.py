@@ -558,6 +558,14 @@ def test_responder_is_told_the_evidence_bucket():
     assert expr(env[config.EVIDENCE_BUCKET]) == "google_storage_bucket.evidence.name"
 
 
+def test_responder_is_told_its_one_cluster_and_its_memory():
+    env = responder_service()["environment_variables"]
+    assert expr(env[config.CLUSTER_NAME]) == (
+        'length(var.clusters) == 1 ? one(keys(var.clusters)) : ""'
+    )
+    assert expr(env[config.RESPONDER_MEMORY]) == "var.responder_memory"
+
+
 # --- IAM ---------------------------------------------------------------------------
 
 AGENT = "local.pubsub_service_agent"
