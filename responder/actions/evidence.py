@@ -62,6 +62,8 @@ def cut_at_start(data: bytes, limit: int) -> bytes:
     if len(data) <= limit:
         return data
     kept = data[-limit:]
+    if data[-limit - 1 : -limit] == b"\n":
+        return kept
     newline = kept.find(b"\n")
     return kept[newline + 1 :] if 0 <= newline < len(kept) - 1 else kept
 
@@ -75,7 +77,7 @@ def read_tail(response: Any, keep: int) -> tuple[bytes, int]:
         read += len(chunk)
         held += chunk
         if len(held) > 2 * keep:
-            del held[: len(held) - keep]
+            del held[: len(held) - keep - 1]  # and the byte before: does a line start?
     response.release_conn()
     return cut_at_start(bytes(held), keep), read
 
