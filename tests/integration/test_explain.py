@@ -179,10 +179,12 @@ def test_a_pod_already_gone_would_be_already_handled(emulator, files, unique):
 
 
 def test_a_context_of_the_kubeconfig_in_the_environment(emulator, files, unique, monkeypatch):
-    name = f"web-{unique}"
-    _old_pod(emulator, name, labels={"falco-responder/ignore": "true"})
+    name, namespace = f"web-{unique}", f"team-{unique}"
+    emulator.create_namespace(namespace, labels={"falco-responder/ignore": "true"})
+    _old_pod(emulator, name, namespace=namespace)
     monkeypatch.setenv("KUBECONFIG", str(files["kubeconfig"]))
     before = len(_writes(emulator))
-    explained = explain(files, shell_alert(name), "--context", "emulator")
+    alert = shell_alert(name, namespace=namespace)
+    explained = explain(files, alert, "--context", "emulator")
     assert (explained["decision"], explained["cluster_checked"]) == ("refuse", True)
     assert len(_writes(emulator)) == before

@@ -1,8 +1,8 @@
 """capture_evidence's pure parts: cutting logs, failure classes, RBAC, the CLI's check."""
 
 import json
-from collections.abc import Iterator
 import logging
+from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner
