@@ -30,7 +30,11 @@ class _RemovePod(CountedAction):
     """
 
     destructive: ClassVar[bool] = True
-    idempotent: ClassVar[str] = '404 and a failed precondition are "already done"'
+    idempotent: ClassVar[str] = (
+        "404, a failed precondition and a pod terminating within the grace period are "
+        '"already done"; one terminating with a longer grace period is removed again with '
+        "this one (`grace_period_shortened`)"
+    )
     verb: ClassVar[str]  # "delete"
     past: ClassVar[str]  # "deleted"
 
