@@ -23,6 +23,7 @@ from .codec import decode, typed
 from .kinds import NAMESPACES, Registry, ResourceKind
 from .meta import validate_metadata
 from .options import DeleteOptions
+from .paging import page
 from .scheduler import Scheduler
 from .selectors import parse_field_selector, parse_label_selector
 from .status import (
@@ -85,8 +86,11 @@ class ResourceApi:
         namespace: str | None,
         label_selector: str | None = None,
         field_selector: str | None = None,
+        limit: int | None = None,
+        continue_token: str | None = None,
     ) -> dict[str, Any]:
-        """A ``<Kind>List``; ``namespace=None`` lists every namespace."""
+        """A ``<Kind>List``; ``namespace=None`` lists every namespace; ``limit`` and
+        ``continue_token`` page it (paging.py)."""
         try:
             labels_match = parse_label_selector(label_selector or "")
             field_requirements = parse_field_selector(field_selector or "")
@@ -101,20 +105,22 @@ class ResourceApi:
             for obj in items:
                 kind.strategy.decorate(obj, self._store)
             revision = self._store.revision
-        selected = [
-            obj
-            for obj in items
-            if labels_match(obj["metadata"].get("labels") or {})
-            and all(
+
+        def matches(obj: dict[str, Any]) -> bool:
+            return labels_match(obj["metadata"].get("labels") or {}) and all(
                 (_field_value(obj, fields[r.field]) == r.value) == r.equal
                 for r in field_requirements
             )
-        ]
+
+        filtered = bool(label_selector or field_selector)
+        selected, paged = page(
+            items, namespace, matches, filtered, limit, continue_token, int(revision)
+        )
         # List items carry no kind/apiVersion on the wire; the list itself does.
         return {
             "kind": kind.list_kind,
             "apiVersion": kind.api_version,
-            "metadata": {"resourceVersion": revision},
+            "metadata": {"resourceVersion": revision, **paged},
             "items": selected,
         }
 
