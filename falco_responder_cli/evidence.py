@@ -19,6 +19,7 @@ from falco_responder_cli.common import project_option
 from responder.actions.evidence import MANIFEST, sha256
 from responder.evidence_bucket import REDELIVERY_MARKERS
 from shared import config
+from shared.alert import ALERT_ID
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,11 @@ def evidence_command(project: str, alert_id: str, bucket: str, download: Path | 
 
     Exits 1 when an object is missing, altered or unlisted, or there is no manifest.
     """
+    if not ALERT_ID.fullmatch(alert_id):  # the responder stores no other (shared.alert)
+        raise click.BadParameter(
+            f"{alert_id!r} is not an alert id: no evidence is stored under it",
+            param_hint="ALERT_ID",
+        )
     try:
         blobs = evidence_objects(_client(project), bucket, alert_id)
         contents = {name: blob.download_as_bytes() for name, blob in blobs.items()}

@@ -22,8 +22,9 @@ from responder.actions import KubeApis
 from responder.decision import plan
 from responder.handler import DEFAULT_POLICY_FILE, Responder, Settings
 from responder.outcome import Decision, Outcome, OutcomeRecord
-from responder.policy import Policy, PolicyError, Rule, load_policy
+from responder.policy import Policy, PolicyError, Rule
 from responder.rbac import manifests
+from responder.startup import load_served_policy
 from shared import config
 from shared.alert import FalcoAlert, parse_alert
 from shared.errors import InvalidAlertError, PermanentError, TransientError
@@ -36,11 +37,23 @@ CLUSTER_RAILS = (
 
 
 def read_policy(path: Path) -> Policy:
-    """The validated policy, or a ClickException with the file, rule and field at fault."""
+    """The validated policy as the responder would serve it (with CLUSTER_NAME and checked
+    against RESPONDER_MEMORY when set), or a ClickException saying what is at fault."""
     try:
-        return load_policy(path)
-    except PolicyError as exc:
+        return load_served_policy(path)
+    except (PolicyError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def cluster_warning(policy: Policy) -> str | None:
+    """Why the policy cannot tell one cluster's alerts from another's, or None."""
+    if policy.clusters or policy.cluster_name is not None:
+        return None
+    return (
+        "warning: the policy names no cluster (cluster_name, clusters, or CLUSTER_NAME): "
+        f"an alert naming one in output field {policy.cluster_field!r} is refused, and one "
+        "naming none is acted on whichever cluster's Falco sent it"
+    )
 
 
 def read_alert(name: str) -> FalcoAlert:
@@ -213,6 +226,8 @@ def validate_command(file: Path) -> None:
     policy = read_policy(file)
     count = len(policy.rules)
     click.echo(f"valid: {count} rule{'' if count == 1 else 's'}")
+    if warning := cluster_warning(policy):
+        click.echo(warning, err=True)
     protected = protected_namespaces(policy, policy.rules)
     click.echo(f"protected namespaces: {', '.join(protected['policy'])}")
     for rule, names in protected["rules"].items():

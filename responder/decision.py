@@ -8,7 +8,10 @@ from dataclasses import dataclass
 
 from responder.policy import FieldTooLongError, Policy, Rule
 from shared.alert import FalcoAlert, PodRef
-from shared.errors import PermanentError
+from shared.envelope import clip
+
+# An alert's cluster value, as a refusal quotes it: the alert sets its length.
+MAX_CLUSTER_IN_REASON = 100
 
 # What Falcosidekick's `POST /test` sends: proof the wiring works, never acted on.
 TEST_RULE = "Test rule"
@@ -23,7 +26,8 @@ class Plan:
 
     `cluster` names the cluster (for matching and the record); `kube_cluster` is the
     `clusters` entry to connect with, None for the one cluster of single-cluster mode.
-    `refusal` says why the matcher refused to decide (a value too long to match).
+    `refusal` says why the alert is refused before any call to the cluster: it names a
+    cluster this responder does not serve, or a value too long for the matcher.
     """
 
     rules: tuple[Rule, ...]
@@ -40,31 +44,40 @@ class Plan:
         return self.skip_reason is None and self.refusal is None
 
 
-def resolve_cluster(policy: Policy, alert: FalcoAlert) -> str | None:
-    """The alert's cluster: one of `clusters`, else `cluster_name`, else None.
+def resolve_cluster(policy: Policy, alert: FalcoAlert) -> tuple[str | None, str | None]:
+    """The alert's cluster if this responder serves it: (cluster, None); else (None, why).
 
-    With clusters configured, an alert that names none, or one the policy does not know,
-    can never be acted on safely: a permanent failure, never the default cluster. In
-    single-cluster mode with `cluster_name`, so is an alert naming another cluster: its
-    pod is not ours, whatever a pod of ours is called.
+    With `clusters`, the alert must name one of them. In single-cluster mode with a name
+    (`cluster_name`, or CLUSTER_NAME), the alert must name that one: an alert naming none
+    came from a Falco not set up with the deployed values (which name every alert), in
+    any cluster. Unnamed, the responder cannot tell clusters apart, so it acts only on
+    alerts naming none (one Falco, no `customfields`): an alert naming a cluster may
+    come from any. Never acted on is never dead-lettered either: a replay cannot make
+    another cluster's pod ours.
     """
     cluster = policy.cluster_of(alert)
-    if not policy.clusters:
-        if cluster is None or cluster == policy.cluster_name or policy.cluster_name is None:
-            return policy.cluster_name
-        raise PermanentError(
-            "unknown_cluster",
-            f"alert names cluster {cluster!r} in output field {policy.cluster_field!r}; "
-            f"this responder serves only {policy.cluster_name!r} (cluster_name)",
-        )
-    if cluster is None or cluster not in policy.clusters:
+    field = f"output field {policy.cluster_field!r}"
+    named = (
+        f"names cluster {clip(cluster, MAX_CLUSTER_IN_REASON)!r}" if cluster else "names no cluster"
+    )
+    if policy.clusters:
+        if cluster in policy.clusters:
+            return cluster, None
         known = ", ".join(sorted(policy.clusters))
-        named = f"names cluster {cluster!r}" if cluster else "names no cluster"
-        raise PermanentError(
-            "unknown_cluster",
-            f"alert {named} in output field {policy.cluster_field!r}; the policy knows {known}",
+        return None, f"alert {named} in {field}; the policy serves {known}: not acted on"
+    if policy.cluster_name is None:
+        if cluster is None:
+            return None, None
+        return None, (
+            f"alert {named} in {field}; this responder serves one unnamed cluster and cannot "
+            "tell whether that is it (set cluster_name, or CLUSTER_NAME): not acted on"
         )
-    return cluster
+    if cluster == policy.cluster_name:
+        return cluster, None
+    return None, (
+        f"alert {named} in {field}; this responder serves only {policy.cluster_name!r} "
+        "(cluster_name): not acted on"
+    )
 
 
 def plan(policy: Policy, alert: FalcoAlert, dry_run: bool = False) -> Plan:
@@ -75,7 +88,9 @@ def plan(policy: Policy, alert: FalcoAlert, dry_run: bool = False) -> Plan:
     pod = alert.pod
     if pod is None:
         return Plan((), None, None, NO_POD, dry_run)
-    cluster = resolve_cluster(policy, alert)
+    cluster, not_ours = resolve_cluster(policy, alert)
+    if not_ours is not None:
+        return Plan((), pod, None, None, dry_run, refusal=not_ours)
     kube_cluster = cluster if policy.clusters else None
     try:
         rules = tuple(policy.matching_rules(alert, cluster))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from responder.actions.base import KubeApis
 from responder.policy import Safety
-from responder.workloads import is_ready, owning_workload, ready_pods
+from responder.workloads import count_ready_pods, owning_workload
 from shared.alert import FalcoAlert, PodRef
 
 if TYPE_CHECKING:
@@ -99,7 +99,9 @@ def check(
     if replaced:
         return Verdict(refuse_all=replaced)
     label = safety.opt_out_label
-    if _opted_out(pod.metadata.labels, label):
+    # The pod's own label only where the policy allows it: whoever can edit the pod (the
+    # workload the response is aimed at, with `edit`) could otherwise opt itself out.
+    if safety.allow_pod_opt_out and _opted_out(pod.metadata.labels, label):
         return Verdict(refuse_all=f"pod is labelled {label}={OPT_OUT_VALUE}")
     if _opted_out(apis.namespace_labels.get(ref.namespace, timeout), label):
         return Verdict(refuse_all=f"namespace {ref.namespace} is labelled {label}={OPT_OUT_VALUE}")
@@ -129,8 +131,9 @@ def _owner_verdict(apis: KubeApis, pod: V1Pod, safety: Safety, timeout: float) -
     )
     if workload.selector is None:
         return _refuse_both(f"{setting}: cannot count the ready pods of {workload} (no selector)")
-    ready = ready_pods(apis, workload, timeout)
-    left = len(ready) - (1 if is_ready(pod) else 0)
+    # The others only: the pod itself, ready or not, relabelled out of the selector or
+    # not, is the one about to go.
+    left = count_ready_pods(apis, workload, timeout, required, pod.metadata.uid)
     if left < required:
         return Verdict(
             refuse_pod_removal=f"{setting}: acting would leave {left} ready pod(s) of "

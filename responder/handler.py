@@ -49,7 +49,7 @@ from shared.envelope import (
 from shared.errors import PermanentError, TransientError
 from shared.pubsub import publish_confirmed
 from shared.structured_log import bind_trace, log
-from shared.tracing import TRACE_ATTRIBUTE
+from shared.tracing import TRACE_ATTRIBUTE, trace_id_from_attribute
 
 if TYPE_CHECKING:
     from kubernetes.client import V1Pod
@@ -156,7 +156,9 @@ class Responder:
             raw = json.dumps(event_data, default=str).encode()
             with bind_trace(trace_id):
                 return self._dead_letter(ReceivedMessage(raw), exc, alert=None)
-        with bind_trace(message.attributes.get(TRACE_ATTRIBUTE) or trace_id):
+        with bind_trace(
+            trace_id_from_attribute(message.attributes.get(TRACE_ATTRIBUTE)) or trace_id
+        ):
             return self.handle(message, delivery_attempt)
 
     def handle(

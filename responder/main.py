@@ -10,7 +10,7 @@ from cloudevents.http import CloudEvent
 
 from responder import kube
 from responder.handler import Responder, Settings
-from responder.policy import load_policy
+from responder.startup import load_served_policy
 from shared import structured_log
 from shared.envelope import delivery_attempt
 from shared.tracing import trace_id_from_headers
@@ -18,7 +18,7 @@ from shared.tracing import trace_id_from_headers
 structured_log.configure()
 SETTINGS = Settings.from_env()
 # An invalid policy fails the start: better no responder than one acting on a guess.
-POLICY = load_policy(SETTINGS.policy_file)
+POLICY = load_served_policy(SETTINGS.policy_file)
 RESPONDER = Responder(SETTINGS, POLICY, kube.Clusters(POLICY.clusters).apis)
 
 

@@ -23,6 +23,7 @@ from typing import Annotated, Any
 import re2
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -146,10 +147,6 @@ def _globs(patterns: list[str], value: str) -> bool:
     return any(fnmatch.fnmatchcase(value, p) for p in patterns)
 
 
-def _bounded_globs(name: str, patterns: list[str], value: str) -> bool:
-    return _globs(patterns, _bounded(name, value))
-
-
 def _one_or_many(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
@@ -259,7 +256,8 @@ class Match(_Strict):
         """
         pod = alert.pod
         return (
-            (not self.rule or _bounded_globs("the rule name", self.rule, alert.rule))
+            # The rule name is bounded where the alert is parsed (shared.alert.MAX_RULE_CHARS).
+            (not self.rule or _globs(self.rule, alert.rule))
             and (self.priority is None or self.priority(alert.priority))
             and (self.tags is None or self.tags.holds(alert.tags))
             and (not self.source or alert.source in self.source)
@@ -296,6 +294,9 @@ class Safety(_Strict):
     protected_namespaces: list[str] = Field(default_factory=list)
     unprotect: list[str] = Field(default_factory=list)
     opt_out_label: str = DEFAULT_OPT_OUT_LABEL
+    # Off: only a namespace's label opts out (`edit` cannot change namespaces). On, the
+    # pod's label too, which anyone who may patch the pod can set.
+    allow_pod_opt_out: bool = False
     ignore_daemonset_pods: bool = True
     ignore_statefulset_pods: bool = False
     ignore_standalone_pods: bool = False
@@ -403,6 +404,21 @@ class ClusterAccess(_Strict):
         return self
 
 
+# A cluster's name is the first segment of evidence paths and a Secret Manager secret ID
+# part (terraform/variables.tf `clusters` has the same rule).
+CLUSTER_NAME = re.compile(r"[a-zA-Z0-9_-]{1,100}")
+
+
+def check_cluster_name(name: str) -> str:
+    """`name` if it may name a cluster; ValueError saying why not."""
+    if not CLUSTER_NAME.fullmatch(name):
+        raise ValueError(f"{name[:120]!r} is not a cluster name (1 to 100 letters, digits, _ or -)")
+    return name
+
+
+ClusterName = Annotated[str, AfterValidator(check_cluster_name)]
+
+
 class Policy(_Strict):
     """The whole policy file."""
 
@@ -411,9 +427,9 @@ class Policy(_Strict):
     # The output field Falcosidekick's `customfields` adds to name the cluster.
     cluster_field: str = "cluster"
     # Empty: one cluster, reached with KUBECONFIG_SECRET / KUBECONFIG / in-cluster.
-    clusters: dict[str, ClusterAccess] = Field(default_factory=dict)
+    clusters: dict[ClusterName, ClusterAccess] = Field(default_factory=dict)
     # Single-cluster mode: the one cluster's name; an alert naming another is refused.
-    cluster_name: str | None = Field(default=None, min_length=1)
+    cluster_name: ClusterName | None = None
     rules: list[Rule] = Field(default_factory=list)
 
     @model_validator(mode="after")

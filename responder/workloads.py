@@ -102,9 +102,26 @@ def is_ready(pod: V1Pod) -> bool:
     return any(c.type == "Ready" and c.status == "True" for c in conditions)
 
 
-def ready_pods(apis: KubeApis, workload: Workload, timeout: float) -> list[V1Pod]:
-    """The workload's pods that are ready now (selected by its label selector)."""
-    pods = apis.core.list_namespaced_pod(
-        workload.namespace, label_selector=workload.selector, _request_timeout=timeout
-    ).items
-    return [p for p in pods if is_ready(p)]
+# Pods read per list call: a page bounds what one read may hold, however many pods carry
+# the workload's labels (anyone who may create pods in the namespace can add some).
+READY_PAGE = 100
+
+
+def count_ready_pods(
+    apis: KubeApis, workload: Workload, timeout: float, enough: int, other_than: str
+) -> int:
+    """How many of the workload's pods (by its selector) but the one of UID `other_than`
+    are ready now, counted page by page and no further than `enough`."""
+    ready, token = 0, None
+    while True:
+        page = apis.core.list_namespaced_pod(
+            workload.namespace,
+            label_selector=workload.selector,
+            limit=READY_PAGE,
+            _continue=token,
+            _request_timeout=timeout,
+        )
+        ready += sum(1 for p in page.items if p.metadata.uid != other_than and is_ready(p))
+        token = page.metadata._continue if page.metadata else None
+        if ready >= enough or not token:
+            return ready

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from shared.errors import InvalidAlertError
+from shared.k8s_names import dns1123_label_error, dns1123_subdomain_error
 
 
 class Priority(IntEnum):
@@ -66,6 +67,19 @@ def parse_time(value: str) -> datetime:
 
 # Values Falco prints for a field that has no value (host processes have no pod).
 _NO_VALUE = {None, "", "<NA>", "N/A"}
+# The output fields that name Kubernetes objects, and the name rule each must meet: they
+# go into API paths (namespace and pod) and into the names of objects we create.
+NAME_FIELDS = {
+    "k8s.ns.name": dns1123_label_error,
+    "k8s.pod.name": dns1123_subdomain_error,
+    "k8s.node.name": dns1123_subdomain_error,
+}
+# Falco's rule names are short sentences; a longer one is crafted, and would make every
+# log line naming it too large for Cloud Logging (256 KB an entry).
+MAX_RULE_CHARS = 1024
+# An alert id names evidence objects (CLUSTER/NS/POD/ALERT_ID/): one path segment that
+# is never `.` or `..`. Falcosidekick's uuid is a UUID; a content id is 32 hex digits.
+ALERT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 @dataclass(frozen=True)
@@ -95,7 +109,7 @@ class FalcoAlert(BaseModel):
     uuid: str | None = None
     output: str
     priority: Priority
-    rule: str = Field(min_length=1)
+    rule: str = Field(min_length=1, max_length=MAX_RULE_CHARS)
     time: datetime
     output_fields: dict[str, Any] = Field(default_factory=dict)
     source: str | None = None
@@ -267,9 +281,30 @@ def alert_from_document(document: Any) -> FalcoAlert:
         alert = FalcoAlert.model_validate(document)
     except ValidationError as exc:
         raise InvalidAlertError("invalid_alert", _describe(exc)) from None
+    _check_names(alert.output_fields)
     uuid = document.get("uuid")
-    alert._alert_id = uuid if isinstance(uuid, str) and uuid.strip() else content_id(document)
+    if isinstance(uuid, str) and uuid.strip():
+        if not ALERT_ID.fullmatch(uuid):
+            raise InvalidAlertError(
+                "invalid_alert",
+                f"field 'uuid': {uuid[:80]!a} is not an alert id (1 to 128 letters, "
+                "digits, '.', '_' or '-', starting with a letter or digit)",
+            )
+        alert._alert_id = uuid
+    else:
+        alert._alert_id = content_id(document)
     return alert
+
+
+def _check_names(fields: dict[str, Any]) -> None:
+    """Every Kubernetes name the alert gives meets Kubernetes' rule for it."""
+    for key, rule in NAME_FIELDS.items():
+        value = _field_text(fields, key)
+        if value is not None and (problem := rule(value)):
+            raise InvalidAlertError(
+                "invalid_alert",
+                f"field 'output_fields.{key}': {value[:80]!a} is not a valid name: {problem}",
+            )
 
 
 def parse_alert(data: bytes | str) -> FalcoAlert:

@@ -28,6 +28,12 @@ PUSH_MAX_DELIVERY_ATTEMPTS = "PUSH_MAX_DELIVERY_ATTEMPTS"
 # functions-framework's own: worker threads of the function's process.
 THREADS = "THREADS"
 EVIDENCE_BUCKET = "EVIDENCE_BUCKET"  # capture_evidence's default bucket (Terraform sets it)
+# The one cluster a single-cluster responder serves, when the policy names none (Terraform
+# sets it when `clusters` has one entry).
+CLUSTER_NAME = "CLUSTER_NAME"
+# The instance's memory as Cloud Run sizes it (`512Mi`; Terraform sets responder_memory),
+# checked against what the policy's evidence captures may hold at once.
+RESPONDER_MEMORY = "RESPONDER_MEMORY"
 STORAGE_EMULATOR_HOST = "STORAGE_EMULATOR_HOST"
 
 # Default resource names, shared by Terraform and the local stack.

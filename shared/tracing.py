@@ -12,6 +12,7 @@ TRACE_ATTRIBUTE = "trace_id"
 
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 _CLOUD_TRACE = re.compile(r"^([0-9a-fA-F]{32})(?:/\d+)?(?:;o=\d)?$")
+_TRACE_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def trace_id_from_headers(headers: Mapping[str, str]) -> str | None:
@@ -22,3 +23,14 @@ def trace_id_from_headers(headers: Mapping[str, str]) -> str | None:
     if match is None or set(match.group(1)) == {"0"}:
         return None
     return match.group(1).lower()
+
+
+def trace_id_from_attribute(value: str | None) -> str | None:
+    """The message's trace id as ingest wrote it (32 lowercase hex digits), else None.
+
+    Anyone who can publish may set the attribute: anything else is not a trace of ours,
+    and would go into every log line of the alert as it came.
+    """
+    if value is None or not _TRACE_ID.fullmatch(value) or set(value) == {"0"}:
+        return None
+    return value

@@ -250,6 +250,10 @@ resource "google_cloudfunctions2_function" "responder" {
       # The push subscription's max_delivery_attempts: its last attempt dead-letters a
       # transient failure with the real reason (pubsub.tf sets the same variable).
       PUSH_MAX_DELIVERY_ATTEMPTS = tostring(var.max_delivery_attempts)
+      # The cluster a single-cluster policy serves (alerts naming another are refused),
+      # and the memory its evidence captures are checked against at start.
+      CLUSTER_NAME     = length(var.clusters) == 1 ? one(keys(var.clusters)) : ""
+      RESPONDER_MEMORY = var.responder_memory
     }
   }
 
@@ -261,6 +265,10 @@ resource "google_cloudfunctions2_function" "responder" {
     precondition {
       condition     = var.kube_timeout_seconds < var.responder_timeout_seconds
       error_message = "kube_timeout_seconds (${var.kube_timeout_seconds}) must be below responder_timeout_seconds (${var.responder_timeout_seconds})."
+    }
+    precondition {
+      condition     = length(var.clusters) != 1 || try(local.policy.cluster_name, null) == null || try(local.policy.cluster_name, null) == one(keys(var.clusters))
+      error_message = "The policy's cluster_name must be the name of the one cluster in clusters: the responder would refuse to start."
     }
     precondition {
       condition     = length(local.policy_misses_google_identity) == 0

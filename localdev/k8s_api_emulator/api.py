@@ -23,6 +23,7 @@ from .codec import decode, typed
 from .kinds import NAMESPACES, Registry, ResourceKind
 from .meta import validate_metadata
 from .options import DeleteOptions
+from .paging import page
 from .scheduler import Scheduler
 from .selectors import parse_field_selector, parse_label_selector
 from .status import (
@@ -85,8 +86,11 @@ class ResourceApi:
         namespace: str | None,
         label_selector: str | None = None,
         field_selector: str | None = None,
+        limit: int | None = None,
+        continue_token: str | None = None,
     ) -> dict[str, Any]:
-        """A ``<Kind>List``; ``namespace=None`` lists every namespace."""
+        """A ``<Kind>List``; ``namespace=None`` lists every namespace; ``limit`` and
+        ``continue_token`` page it (paging.py)."""
         try:
             labels_match = parse_label_selector(label_selector or "")
             field_requirements = parse_field_selector(field_selector or "")
@@ -101,20 +105,22 @@ class ResourceApi:
             for obj in items:
                 kind.strategy.decorate(obj, self._store)
             revision = self._store.revision
-        selected = [
-            obj
-            for obj in items
-            if labels_match(obj["metadata"].get("labels") or {})
-            and all(
+
+        def matches(obj: dict[str, Any]) -> bool:
+            return labels_match(obj["metadata"].get("labels") or {}) and all(
                 (_field_value(obj, fields[r.field]) == r.value) == r.equal
                 for r in field_requirements
             )
-        ]
+
+        filtered = bool(label_selector or field_selector)
+        selected, paged = page(
+            items, namespace, matches, filtered, limit, continue_token, int(revision)
+        )
         # List items carry no kind/apiVersion on the wire; the list itself does.
         return {
             "kind": kind.list_kind,
             "apiVersion": kind.api_version,
-            "metadata": {"resourceVersion": revision},
+            "metadata": {"resourceVersion": revision, **paged},
             "items": selected,
         }
 
@@ -320,14 +326,11 @@ class ResourceApi:
                 return "now", now_mono
             if requested is None or requested >= current:
                 return "pending", now_mono
-            # Only shortening is allowed: move the deadline back by the difference.
+            # Only shortening is allowed: both move back by the difference. The stamp may
+            # land in the past, as upstream's does; the kubelet stand-in acts at once then.
             shift = requested - current
-            deadline = (self._scheduler.deadline(key) or now_mono) + shift
+            deadline = max(now_mono, (self._scheduler.deadline(key) or now_mono) + shift)
             stamp = datetime.fromisoformat(meta["deletionTimestamp"]) + timedelta(seconds=shift)
-            if deadline < now_mono:
-                # Never into the past; a still-graceful request keeps a one second period.
-                deadline, stamp = now_mono, now_wall
-                requested = 1 if requested else 0
             meta["deletionTimestamp"] = clock.format_time(stamp)
             meta["deletionGracePeriodSeconds"] = requested
             return "graceful", deadline

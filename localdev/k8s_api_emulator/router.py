@@ -71,6 +71,17 @@ def _last(query: dict[str, list[str]], name: str) -> str | None:
     return values[-1] if values else None
 
 
+def _limit(query: dict[str, list[str]]) -> int | None:
+    """ListOptions.limit as the query decoder reads it (strconv.ParseInt)."""
+    raw = _last(query, "limit")
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise bad_request(f'strconv.ParseInt: parsing "{raw}": invalid syntax') from None
+
+
 class Router:
     def __init__(
         self,
@@ -202,7 +213,12 @@ class Router:
         if info.verb == "list":
             scope = namespace if kind.namespaced and info.in_namespace else None
             listing = self._api.list(
-                kind, scope, _last(query, "labelSelector"), _last(query, "fieldSelector")
+                kind,
+                scope,
+                _last(query, "labelSelector"),
+                _last(query, "fieldSelector"),
+                _limit(query),
+                _last(query, "continue"),
             )
             return Response(200, listing)
         if info.verb == "create" and not info.name and (info.in_namespace or not kind.namespaced):

@@ -9,6 +9,7 @@ from pydantic import Field
 from responder import k8s
 from responder.actions.base import ActionContext, BaseAction, RbacRule
 from responder.outcome import ActionResult, ActionStatus
+from shared.k8s_names import DNS1123_SUBDOMAIN_MAX
 
 COMPONENT = "falco-responder"
 # Kubernetes keeps Event messages short; the alert's output can be long.
@@ -16,9 +17,15 @@ MAX_MESSAGE = 1024
 
 
 def event_name(pod: str, alert_id: str, reason: str) -> str:
-    """Deterministic per alert and reason, so a redelivery finds its Event already there."""
+    """Deterministic per alert and reason, so a redelivery finds its Event already there.
+
+    Always a valid name (a DNS-1123 subdomain of at most 253 characters, as the pod's own
+    is): the pod's name is cut to leave room for the digest, which keeps it unique.
+    """
     digest = hashlib.sha256(f"{alert_id}/{reason}".encode()).hexdigest()[:16]
-    return f"{pod}.{COMPONENT}.{digest}"
+    suffix = f".{COMPONENT}.{digest}"
+    head = pod[: DNS1123_SUBDOMAIN_MAX - len(suffix)].rstrip(".-")
+    return f"{head}{suffix}"
 
 
 class RecordEvent(BaseAction):

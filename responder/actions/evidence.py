@@ -35,6 +35,12 @@ _OWNER_READERS = {
     ("apps", "DaemonSet"): "read_namespaced_daemon_set",
 }
 _MAX_OWNER_DEPTH = 4
+# A log is read as a stream, keeping its last max_bytes: the server sends at most this many
+# times max_bytes (limitBytes), so a container printing without end cannot hold the read.
+LOG_READ_FACTOR = 16
+_CHUNK = 64 * 1024
+# Events listed per capture (anyone who may create Events can add to the pod's).
+MAX_EVENTS = 500
 
 
 def evidence_prefix(cluster: str | None, namespace: str, pod: str, alert_id: str) -> str:
@@ -56,8 +62,36 @@ def cut_at_start(data: bytes, limit: int) -> bytes:
     if len(data) <= limit:
         return data
     kept = data[-limit:]
+    if data[-limit - 1 : -limit] == b"\n":
+        return kept
     newline = kept.find(b"\n")
     return kept[newline + 1 :] if 0 <= newline < len(kept) - 1 else kept
+
+
+def read_tail(response: Any, keep: int) -> tuple[bytes, int]:
+    """The last `keep` bytes of a streamed answer (cut at a line start), and how many
+    were read; never more than twice `keep` and a chunk are held."""
+    held = bytearray()
+    read = 0
+    for chunk in response.stream(_CHUNK, decode_content=True):
+        read += len(chunk)
+        held += chunk
+        if len(held) > 2 * keep:
+            del held[: len(held) - keep - 1]  # and the byte before: does a line start?
+    response.release_conn()
+    return cut_at_start(bytes(held), keep), read
+
+
+def read_at_most(response: Any, limit: int) -> bytes:
+    """At most `limit` bytes of a streamed answer; the rest is never read."""
+    held = bytearray()
+    for chunk in response.stream(_CHUNK, decode_content=True):
+        held += chunk[: limit - len(held)]
+        if len(held) >= limit:
+            response.close()  # the rest unread: this connection cannot serve another call
+            return bytes(held)
+    response.release_conn()
+    return bytes(held)
 
 
 @dataclass
@@ -86,6 +120,7 @@ class CaptureEvidence(BaseAction):
     )
     log_lines: int = Field(default=1000, ge=1, le=100_000)
     max_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    max_total_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024, le=512 * 1024 * 1024)
     previous_logs: bool = True
 
     rbac: ClassVar = (
@@ -108,8 +143,10 @@ class CaptureEvidence(BaseAction):
                 "evidence_bucket_unset",
                 f"capture_evidence has no bucket: set it in the policy or {config.EVIDENCE_BUCKET}",
             )
-        ref = ctx.pod_ref
-        prefix = evidence_prefix(ctx.cluster, ref.namespace, ref.name, ctx.alert.alert_id)
+        # Named by the pod as read (the API server's names) and the alert id shared.alert
+        # checked to be one path segment: never by the alert's own text.
+        read = ctx.pod.metadata
+        prefix = evidence_prefix(ctx.cluster, read.namespace, read.name, ctx.alert.alert_id)
         target = f"gs://{bucket}/{prefix}"
         evidence = self.collect(ctx)
         if ctx.dry_run:
@@ -131,25 +168,49 @@ class CaptureEvidence(BaseAction):
         stored = len(evidence.objects) + 1 - len(existed)
         return self.result(target, ActionStatus.DONE, f"stored {stored} objects{notes}")
 
+    @property
+    def memory_bytes(self) -> int:
+        """The most one capture holds at once: the evidence kept (max_total_bytes) and
+        one log's rolling read (twice max_bytes, and a chunk)."""
+        return self.max_total_bytes + 2 * self.max_bytes + _CHUNK
+
     def collect(self, ctx: ActionContext) -> Evidence:
-        """Everything the manifest lists: reads only."""
+        """Everything the manifest lists: reads only, each bounded in bytes."""
         evidence = Evidence()
         serialize = ctx.apis.client.sanitize_for_serialization
         alert = ctx.received or _json(ctx.alert.model_dump(mode="json", by_alias=True))
         evidence.add("alert.json", alert)
         evidence.add("pod.json", _json(serialize(ctx.pod)))
-        events = ctx.apis.core.list_namespaced_event(
-            ctx.pod_ref.namespace,
-            field_selector=f"involvedObject.uid={ctx.pod.metadata.uid}",
-            _request_timeout=ctx.timeout,
-        )
-        evidence.add("events.json", _json(serialize(events.items)))
+        self._events(ctx, evidence)
         evidence.add("owners.json", _json(self._owners(ctx, evidence)))
         for container, restarted in self._containers(ctx):
             self._logs(ctx, evidence, container, previous=False)
             if self.previous_logs and restarted:
                 self._logs(ctx, evidence, container, previous=True)
         return evidence
+
+    def _room(self, evidence: Evidence) -> int:
+        """Bytes the capture may still keep (max_total_bytes less what it holds)."""
+        return self.max_total_bytes - sum(len(data) for data, _ in evidence.objects.values())
+
+    def _events(self, ctx: ActionContext, evidence: Evidence) -> None:
+        """The pod's Events, at most MAX_EVENTS and max_bytes of them, kept as listed."""
+        response = ctx.apis.core.list_namespaced_event(
+            ctx.pod_ref.namespace,
+            field_selector=f"involvedObject.uid={ctx.pod.metadata.uid}",
+            limit=MAX_EVENTS,
+            _preload_content=False,
+            _request_timeout=ctx.timeout,
+        )
+        cap = min(self.max_bytes, self._room(evidence))
+        data = read_at_most(response, cap + 1)
+        if len(data) > cap:
+            evidence.note("events.json", f"the Events are over {cap} bytes: not captured")
+            return
+        listed = json.loads(data)
+        if (listed.get("metadata") or {}).get("continue"):
+            evidence.note("events.json", f"more than {MAX_EVENTS} Events: the first kept")
+        evidence.add("events.json", _json(listed.get("items") or []))
 
     def _containers(self, ctx: ActionContext) -> list[tuple[str, bool]]:
         """Every container of the pod (init and ephemeral too), and whether it restarted."""
@@ -173,12 +234,20 @@ class CaptureEvidence(BaseAction):
 
     def _logs(self, ctx: ActionContext, evidence: Evidence, container: str, previous: bool) -> None:
         name = f"logs/{container}{'.previous' if previous else ''}.log"
+        keep = min(self.max_bytes, self._room(evidence))
+        if keep <= 0:
+            evidence.note(
+                name, f"not read: the capture holds max_total_bytes ({self.max_total_bytes})"
+            )
+            return
+        limit = self.max_bytes * LOG_READ_FACTOR
         try:
             response = ctx.apis.core.read_namespaced_pod_log(
                 ctx.pod_ref.name,
                 ctx.pod_ref.namespace,
                 container=container,
                 tail_lines=self.log_lines,
+                limit_bytes=limit,
                 previous=previous,
                 _preload_content=False,
                 _request_timeout=ctx.timeout,
@@ -189,12 +258,18 @@ class CaptureEvidence(BaseAction):
                 evidence.note(name, f"no logs: {status_message(exc)}")
                 return
             raise
-        data = response.data
-        kept = cut_at_start(data, self.max_bytes)
-        if len(kept) < len(data):
+        kept, read = read_tail(response, keep)
+        if read >= limit:
             evidence.note(
                 name,
-                f"cut at the start to the last {len(kept)} of {len(data)} bytes (max_bytes)",
+                f"the last {self.log_lines} lines are over {limit} bytes, where the server "
+                f"stops (limitBytes): the last {len(kept)} bytes of the first {limit} kept",
+            )
+        elif len(kept) < read:
+            evidence.note(
+                name,
+                f"cut at the start to the last {len(kept)} of {read} bytes "
+                f"(max_bytes, max_total_bytes)",
             )
         evidence.add(name, kept, TEXT)
 

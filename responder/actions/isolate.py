@@ -7,7 +7,7 @@ comes first, so the pod is cut off the moment it is labelled.
 
 import hashlib
 import ipaddress
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
@@ -15,6 +15,7 @@ from responder import k8s
 from responder.actions.base import ActionContext, BaseAction, RbacRule
 from responder.actions.pod import LabelPod
 from responder.outcome import ActionResult, ActionStatus
+from shared.errors import TransientError
 
 if TYPE_CHECKING:
     from kubernetes.client import V1NetworkPolicy
@@ -32,7 +33,8 @@ class IsolatePod(BaseAction):
     allow_namespaces: list[str] = Field(default_factory=list)
 
     rbac: ClassVar = (
-        RbacRule("networking.k8s.io", ("networkpolicies",), ("create",)),
+        # get and update: a policy of that name someone else made is made the isolating one.
+        RbacRule("networking.k8s.io", ("networkpolicies",), ("create", "get", "update")),
         *LabelPod.rbac,
     )
     description: ClassVar[str] = (
@@ -41,7 +43,10 @@ class IsolatePod(BaseAction):
         "Isolation only tightens: a pod already isolated is never moved to a looser policy "
         "(other NetworkPolicies in the namespace still add their allowances)"
     )
-    idempotent: ClassVar[str] = "the policy's name is deterministic (AlreadyExists counts as done)"
+    idempotent: ClassVar[str] = (
+        "the policy's name is deterministic: one already there counts as done once its spec "
+        "is the isolating one (another spec is replaced)"
+    )
     example: ClassVar = {
         "action": "isolate_pod",
         "allow_cidrs": ["10.0.0.0/8"],
@@ -94,7 +99,7 @@ class IsolatePod(BaseAction):
         )
 
     def run(self, ctx: ActionContext) -> ActionResult:
-        """Ensure the policy (AlreadyExists counts as done), then label the pod.
+        """Ensure the policy (one already there is made ours), then label the pod.
 
         Isolation only ever tightens: a pod already isolated is never moved to a policy
         with more allowances (deny-all may replace any other).
@@ -108,7 +113,8 @@ class IsolatePod(BaseAction):
                 f"already isolated ({ISOLATION_LABEL}={current}); isolation is never loosened",
             )
         policy = self.network_policy(ctx.pod_ref.namespace)
-        created = True
+        where = f"network policy {policy.metadata.name}"
+        changed = True
         try:
             ctx.apis.networking.create_namespaced_network_policy(
                 ctx.pod_ref.namespace,
@@ -119,11 +125,56 @@ class IsolatePod(BaseAction):
         except k8s.ApiException as exc:
             if exc.status != 409:
                 raise
-            created = False
+            changed = self._replace_unless_isolating(ctx, policy)
+            if changed:
+                where += " (it existed with another spec: replaced)"
         label = LabelPod(action="label_pod", add={ISOLATION_LABEL: self.variant}).run(ctx)
-        where = f"network policy {policy.metadata.name}"
-        if label.outcome is ActionStatus.ALREADY_DONE and not created:
+        if label.outcome is ActionStatus.ALREADY_DONE and not changed:
             return self.result(target, ActionStatus.ALREADY_DONE, f"already isolated by {where}")
         if label.outcome is ActionStatus.SKIPPED:
             return self.result(target, ActionStatus.SKIPPED, label.reason)
         return self.done(ctx, target, f"isolated by {where}", f"isolate with {where}")
+
+    def _replace_unless_isolating(self, ctx: ActionContext, policy: "V1NetworkPolicy") -> bool:
+        """The policy of that name already exists: replace it (True) unless its spec
+        isolates as ours does (False).
+
+        Anyone who may create NetworkPolicies in the namespace (the `edit` role) may have
+        made it first, allowing everything. Then it is replaced by ours, on condition
+        that it is still the version read (a 409 is retried by Pub/Sub, so a racing
+        writer never wins by being quick); nothing else is ever reported isolated.
+        """
+        networking, namespace = ctx.apis.networking, ctx.pod_ref.namespace
+        name = policy.metadata.name
+        existing = networking.read_namespaced_network_policy(
+            name, namespace, _request_timeout=ctx.timeout
+        )
+        serialize = ctx.apis.client.sanitize_for_serialization
+        if isolating_spec(serialize(existing.spec)) == isolating_spec(serialize(policy.spec)):
+            return False
+        policy.metadata.resource_version = existing.metadata.resource_version
+        try:
+            networking.replace_namespaced_network_policy(
+                name, namespace, policy, dry_run=ctx.dry_run_param, _request_timeout=ctx.timeout
+            )
+        except k8s.ApiException as exc:
+            if exc.status in (404, 409):
+                raise TransientError(
+                    f"network policy {namespace}/{name} had another spec and changed or "
+                    f"went away while it was being made isolating ({exc.status}): retried"
+                ) from exc
+            raise
+        return True
+
+
+def isolating_spec(spec: dict[str, Any] | None) -> dict[str, Any]:
+    """What decides a NetworkPolicy's effect, with the API server's omissions filled in:
+    the selected pods, the directions it governs, and its allowances."""
+    spec = spec or {}
+    selector = {key: value for key, value in (spec.get("podSelector") or {}).items() if value}
+    return {
+        "podSelector": selector,
+        "policyTypes": sorted(spec.get("policyTypes") or []),
+        "ingress": spec.get("ingress") or [],
+        "egress": spec.get("egress") or [],
+    }

@@ -1,7 +1,8 @@
 """Actions on the alert's pod itself: delete it, evict it, label or annotate it."""
 
 import re
-from typing import ClassVar, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -9,39 +10,72 @@ from responder import k8s
 from responder.actions.base import ActionContext, BaseAction, Change, CountedAction, RbacRule
 from responder.outcome import ActionResult, ActionStatus
 
+if TYPE_CHECKING:
+    from kubernetes.client import V1Pod
+
+# What the outcome says when a terminating pod's grace period was cut to the policy's.
+GRACE_PERIOD_SHORTENED = "grace_period_shortened"
+# A pod spec's terminationGracePeriodSeconds when it gives none (the API server's default).
+DEFAULT_TERMINATION_GRACE_SECONDS = 30
+
 
 class _RemovePod(CountedAction):
     """Delete or evict: guarded by the pod's UID, so a replacement is never touched.
 
     404 (gone) and 409 (UID precondition failed: replaced since it was read) mean the
-    alert's pod is already gone: already handled.
+    alert's pod is already gone: already handled. A pod already terminating with a longer
+    grace period than the policy's (its owner deleted it with `--grace-period=999999` and
+    ignores SIGTERM) is removed again with the policy's: the API server accepts a shorter
+    grace period on a second delete (rest.BeforeDelete), never a longer one.
     """
 
     destructive: ClassVar[bool] = True
-    idempotent: ClassVar[str] = '404 and a failed precondition are "already done"'
+    idempotent: ClassVar[str] = (
+        "404, a failed precondition and a pod terminating within the grace period are "
+        '"already done"; one terminating with a longer grace period is removed again with '
+        "this one (`grace_period_shortened`)"
+    )
     verb: ClassVar[str]  # "delete"
     past: ClassVar[str]  # "deleted"
 
-    def _remove(self, ctx: ActionContext) -> None:
-        """Delete or evict the pod on condition that its UID is still ctx.pod's."""
+    def _remove(self, ctx: ActionContext, grace: int | None) -> None:
+        """Delete or evict the pod with `grace` on condition that its UID is still ctx.pod's."""
         raise NotImplementedError
 
     def _grace(self) -> str:
         raise NotImplementedError
 
+    def policy_grace(self, pod: "V1Pod") -> int:
+        """The longest grace period the policy allows this pod (the pod's own if unset)."""
+        if self.grace_period_seconds is not None:
+            return self.grace_period_seconds
+        own = pod.spec.termination_grace_period_seconds if pod.spec else None
+        return DEFAULT_TERMINATION_GRACE_SECONDS if own is None else own
+
     def plan(self, ctx: ActionContext) -> Change | ActionResult:
-        """The pod, by UID (delete and evict of one pod are one change); nothing to do
-        for a pod already terminating: it is on its way out."""
+        """The pod, by UID (delete and evict of one pod are one change). A pod already
+        terminating within the policy's grace period is on its way out: nothing to do;
+        with a longer one, the change is to shorten it."""
         target = str(ctx.pod_ref)
-        if ctx.pod.metadata.deletion_timestamp:
-            return self.result(target, ActionStatus.ALREADY_DONE, "pod is already terminating")
-        return Change(f"pod/{ctx.pod.metadata.uid}", target)
+        metadata = ctx.pod.metadata
+        if not metadata.deletion_timestamp:
+            return Change(f"pod/{metadata.uid}", target)
+        current = metadata.deletion_grace_period_seconds
+        allowed = self.policy_grace(ctx.pod)
+        if current is None or current <= allowed:
+            return self.result(
+                target,
+                ActionStatus.ALREADY_DONE,
+                f"pod is already terminating (grace period {current}s, within {allowed}s)",
+            )
+        return Change(f"pod/{metadata.uid}", target, Shortening(current, allowed))
 
     def apply(self, ctx: ActionContext, change: Change) -> ActionResult:
         """Remove the pod, on condition that its UID is still the one read."""
         target = change.target
+        shortening = change.found if isinstance(change.found, Shortening) else None
         try:
-            self._remove(ctx)
+            self._remove(ctx, shortening.to if shortening else self.grace_period_seconds)
         except k8s.ApiException as exc:
             if exc.status == 404:
                 return self.result(
@@ -54,8 +88,23 @@ class _RemovePod(CountedAction):
                     "UID precondition failed: the pod was replaced after it was read",
                 )
             raise
+        if shortening:
+            return self.done(ctx, target, shortening.reason, f"shorten: {shortening.reason}")
         grace = self._grace()
         return self.done(ctx, target, f"{self.past}, {grace}", f"{self.verb}, {grace}")
+
+
+@dataclass(frozen=True)
+class Shortening:
+    """A terminating pod's grace period, cut to the policy's."""
+
+    current: int
+    to: int
+
+    @property
+    def reason(self) -> str:
+        """`grace_period_shortened from 999999s to 0s`, as the outcome reports it."""
+        return f"{GRACE_PERIOD_SHORTENED} from {self.current}s to {self.to}s"
 
 
 class DeletePod(_RemovePod):
@@ -70,11 +119,11 @@ class DeletePod(_RemovePod):
     verb: ClassVar[str] = "delete"
     past: ClassVar[str] = "deleted"
 
-    def _remove(self, ctx: ActionContext) -> None:
+    def _remove(self, ctx: ActionContext, grace: int | None) -> None:
         # DeleteOptions as a plain body: a client model built by hand first deep-copies
         # the client's default configuration, on every alert.
         options = {
-            "gracePeriodSeconds": self.grace_period_seconds,
+            "gracePeriodSeconds": grace,
             "preconditions": {"uid": ctx.pod.metadata.uid},
             "dryRun": ctx.dry_run_option,
         }
@@ -115,12 +164,12 @@ class EvictPod(_RemovePod):
     verb: ClassVar[str] = "evict"
     past: ClassVar[str] = "evicted"
 
-    def _remove(self, ctx: ActionContext) -> None:
+    def _remove(self, ctx: ActionContext, grace: int | None) -> None:
         preconditions = k8s.V1Preconditions(uid=ctx.pod.metadata.uid)
         eviction = k8s.V1Eviction(
             metadata=k8s.V1ObjectMeta(name=ctx.pod_ref.name, namespace=ctx.pod_ref.namespace),
             delete_options=k8s.V1DeleteOptions(
-                grace_period_seconds=self.grace_period_seconds, preconditions=preconditions
+                grace_period_seconds=grace, preconditions=preconditions
             ),
         )
         ctx.apis.core.create_namespaced_pod_eviction(

@@ -52,9 +52,9 @@ def files(emulator: KubeApiEmulator, tmp_path: Path) -> dict[str, Path]:
     return {"kubeconfig": kubeconfig, "policy": policy}
 
 
-def _old_pod(emulator: KubeApiEmulator, name: str, **options) -> dict:
+def _old_pod(emulator: KubeApiEmulator, name: str, namespace: str = "default", **options) -> dict:
     created = datetime.now(UTC) - timedelta(minutes=5)
-    return emulator.create_pod("default", name, creation_timestamp=created, **options)
+    return emulator.create_pod(namespace, name, creation_timestamp=created, **options)
 
 
 def explain(files: dict[str, Path], alert: dict, *options: str) -> dict:
@@ -112,7 +112,7 @@ def test_a_pod_the_rails_allow_would_be_acted_on_and_nothing_is_written(emulator
 @pytest.mark.parametrize(
     ("setup", "reason"),
     [
-        ("opt_out", "pod is labelled falco-responder/ignore=true"),
+        ("opt_out", "is labelled falco-responder/ignore=true"),
         ("replacement", "not before the alert"),
         ("other_uid", "a replacement, left alone"),
     ],
@@ -123,7 +123,10 @@ def test_the_rails_that_read_the_cluster_refuse_as_the_responder_would(
     name = f"web-{unique}"
     alert = shell_alert(name)
     if setup == "opt_out":
-        _old_pod(emulator, name, labels={"falco-responder/ignore": "true"})
+        namespace = f"team-{unique}"
+        emulator.create_namespace(namespace, labels={"falco-responder/ignore": "true"})
+        _old_pod(emulator, name, namespace=namespace)
+        alert = shell_alert(name, namespace=namespace)
     elif setup == "replacement":
         emulator.create_pod("default", name)  # created now, after the alert
     else:
@@ -176,10 +179,12 @@ def test_a_pod_already_gone_would_be_already_handled(emulator, files, unique):
 
 
 def test_a_context_of_the_kubeconfig_in_the_environment(emulator, files, unique, monkeypatch):
-    name = f"web-{unique}"
-    _old_pod(emulator, name, labels={"falco-responder/ignore": "true"})
+    name, namespace = f"web-{unique}", f"team-{unique}"
+    emulator.create_namespace(namespace, labels={"falco-responder/ignore": "true"})
+    _old_pod(emulator, name, namespace=namespace)
     monkeypatch.setenv("KUBECONFIG", str(files["kubeconfig"]))
     before = len(_writes(emulator))
-    explained = explain(files, shell_alert(name), "--context", "emulator")
+    alert = shell_alert(name, namespace=namespace)
+    explained = explain(files, alert, "--context", "emulator")
     assert (explained["decision"], explained["cluster_checked"]) == ("refuse", True)
     assert len(_writes(emulator)) == before

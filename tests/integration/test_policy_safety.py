@@ -10,7 +10,6 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from localdev.local_stack.stack import LocalStack
-from localdev.local_stack.wait import wait_until
 from responder.policy import MAX_MATCHED_CHARS
 from tests.conftest import as_bytes, status_of
 from tests.integration.conftest import (
@@ -63,7 +62,8 @@ def guarded_dry(stack: LocalStack) -> Iterator[LocalStack]:
 
 
 def send(stack: LocalStack, alert: dict, count: int = 1) -> dict:
-    """Publish the alert; its `count`th outcome record."""
+    """Publish the alert (naming our cluster unless it names one); its `count`th record."""
+    alert["output_fields"].setdefault("cluster", CLUSTER)
     stack.publish(as_bytes(alert), alert_id=alert["uuid"])
     return outcomes(stack, alert["uuid"], count)[count - 1]
 
@@ -138,54 +138,51 @@ def test_in_dry_run_a_protected_namespace_is_refused_too(guarded_dry, unique):
 
 
 def test_an_opt_out_is_a_refusal_not_an_act(guarded, unique):
-    name = f"web-{unique}"
-    old_pod(guarded, "default", name, labels={"falco-responder/ignore": "true"})
-    record = send(guarded, rule_alert(name, "delete"))
+    namespace = f"team-{unique}"
+    guarded.kube.create_namespace(namespace, labels={"falco-responder/ignore": "true"})
+    old_pod(guarded, namespace, "web")
+    record = send(guarded, rule_alert("web", "delete", namespace=namespace))
     assert (record["decision"], record["outcome"]) == ("refuse", "skipped")
 
 
 # A named single cluster.
 
 
-def test_an_alert_naming_another_cluster_is_dead_lettered_not_acted_on(guarded, unique):
+@pytest.mark.parametrize(
+    ("cluster", "named"), [("emulated-us", "cluster 'emulated-us'"), (None, "no cluster")]
+)
+def test_an_alert_naming_another_cluster_or_none_is_refused_not_acted_on(
+    guarded, unique, cluster, named
+):
     name = f"web-{unique}"
     old_pod(guarded, "default", name)
     alert = rule_alert(name, "delete")
-    alert["output_fields"]["cluster"] = "emulated-us"
+    alert["output_fields"]["cluster"] = cluster
     record = send(guarded, alert)
-    assert (record["decision"], record["error_reason"]) == ("dead_letter", "unknown_cluster")
+    assert (record["decision"], record["outcome"]) == ("refuse", "skipped")
     assert record["reason"] == (
-        f"alert names cluster 'emulated-us' in output field 'cluster'; "
-        f"this responder serves only '{CLUSTER}' (cluster_name)"
+        f"alert names {named} in output field 'cluster'; "
+        f"this responder serves only '{CLUSTER}' (cluster_name): not acted on"
     )
-    # the dead letter and the outcome record arrive separately, in either order
-    [dead] = wait_until(
-        lambda: guarded.dead_letters.where(alert_id=alert["uuid"]), 60, "the dead letter"
-    )
-    assert dead.attributes["error_reason"] == "unknown_cluster"
-    # redelivered (a replay), it is dead-lettered again, and the pod is never read
+    # redelivered (a replay), it is refused again, and the pod is never read
     send(guarded, alert, count=2)
     assert guarded.kube.get_pod("default", name) is not None
     assert not _pod_reads(guarded, "default", name)
 
 
-def test_in_dry_run_an_alert_naming_another_cluster_is_dead_lettered_too(guarded_dry, unique):
+def test_in_dry_run_an_alert_naming_another_cluster_is_refused_too(guarded_dry, unique):
     name = f"web-{unique}"
     old_pod(guarded_dry, "default", name)
     alert = rule_alert(name, "delete")
     alert["output_fields"]["cluster"] = "emulated-us"
     record = send(guarded_dry, alert)
-    assert (record["decision"], record["error_reason"]) == ("dead_letter", "unknown_cluster")
+    assert (record["decision"], record["outcome"]) == ("refuse", "skipped")
 
 
-@pytest.mark.parametrize("cluster", [CLUSTER, None])
-def test_an_alert_naming_our_cluster_or_none_is_acted_on(guarded, unique, cluster):
+def test_an_alert_naming_our_cluster_is_acted_on(guarded, unique):
     name = f"web-{unique}"
     old_pod(guarded, "default", name)
-    alert = rule_alert(name, "delete")
-    if cluster:
-        alert["output_fields"]["cluster"] = cluster
-    record = send(guarded, alert)
+    record = send(guarded, rule_alert(name, "delete"))
     assert (record["decision"], record["outcome"], record["cluster"]) == ("act", "acted", CLUSTER)
     assert guarded.kube.get_pod("default", name) is None
 

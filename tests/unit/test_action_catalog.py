@@ -67,6 +67,7 @@ def test_parameters_and_defaults_come_from_the_fields():
         "bucket": "$EVIDENCE_BUCKET",
         "log_lines": "1000",
         "max_bytes": str(1024 * 1024),
+        "max_total_bytes": str(8 * 1024 * 1024),
         "previous_logs": "true",
     }
     assert action_catalog.common_parameters() == [("continue_on_failure", "false")]

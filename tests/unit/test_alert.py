@@ -5,7 +5,7 @@ import pytest
 
 from falco_responder_cli.sample_alerts import SAMPLE_ALERTS as FIXTURES
 from falco_responder_cli.sample_alerts import sample_alert as fixture
-from shared.alert import PodRef, Priority, content_id, parse_alert, parse_time
+from shared.alert import MAX_RULE_CHARS, PodRef, Priority, content_id, parse_alert, parse_time
 from shared.errors import InvalidAlertError
 
 
@@ -184,3 +184,60 @@ def test_json_nested_too_deeply_is_invalid_not_a_crash():
         # Padded with spaces so that its size pays for its 100,000 arrays.
         parse_alert(b"[" * 100_000 + b" " * 4_000_000 + b"]" * 100_000)
     assert caught.value.reason == "invalid_json"
+
+
+# Names that go into API paths: Kubernetes' own rules, cases from upstream's
+# validation_test.go (TestIsDNS1123Label, TestIsDNS1123Subdomain) and the issue's paths.
+BAD_NAMES = [".", "..", "x/", "a/../b", "%2F..%2Fsecrets", "A", "Web-1", "-a", "a-", "a_b", "a b"]
+
+
+@pytest.mark.parametrize("name", [*BAD_NAMES, "a" * 254, "a..b", "a."])
+def test_a_pod_name_kubernetes_would_not_accept_is_an_invalid_alert(name):
+    document = fixture("terminal_shell_in_container")
+    document["output_fields"]["k8s.pod.name"] = name
+    with pytest.raises(InvalidAlertError) as caught:
+        parse_alert(_bytes(document))
+    assert caught.value.reason == "invalid_alert"
+    assert caught.value.detail.startswith("field 'output_fields.k8s.pod.name': ")
+
+
+@pytest.mark.parametrize("name", [*BAD_NAMES, "a" * 64, "a.b"])
+def test_a_namespace_that_is_no_dns_label_is_an_invalid_alert(name):
+    document = fixture("terminal_shell_in_container")
+    document["output_fields"]["k8s.ns.name"] = name
+    with pytest.raises(InvalidAlertError, match=r"field 'output_fields\.k8s\.ns\.name': "):
+        parse_alert(_bytes(document))
+
+
+def test_a_node_name_is_checked_as_a_subdomain():
+    document = fixture("terminal_shell_in_container")
+    document["output_fields"]["k8s.node.name"] = "../nodes"
+    with pytest.raises(InvalidAlertError, match=r"field 'output_fields\.k8s\.node\.name': "):
+        parse_alert(_bytes(document))
+
+
+@pytest.mark.parametrize(
+    ("namespace", "pod"),
+    [("a" * 63, "a" * 253), ("0", "1"), ("kube-system", "web-7d9c5b6f8-x2x4z"), ("a-b", "a.b-c")],
+)
+def test_names_kubernetes_accepts_are_kept(namespace, pod):
+    document = fixture("terminal_shell_in_container")
+    document["output_fields"].update({"k8s.ns.name": namespace, "k8s.pod.name": pod})
+    assert parse_alert(_bytes(document)).pod == PodRef(namespace, pod, None)
+
+
+@pytest.mark.parametrize("uuid", ["..", ".", "../../x", "a/b", "x" * 129, "é", "a b", "-x"])
+def test_an_alert_id_that_is_no_path_segment_is_an_invalid_alert(uuid):
+    document = fixture("terminal_shell_in_container")
+    document["uuid"] = uuid
+    with pytest.raises(InvalidAlertError, match="field 'uuid': "):
+        parse_alert(_bytes(document))
+
+
+def test_a_rule_name_is_bounded():
+    document = fixture("terminal_shell_in_container")
+    document["rule"] = "r" * (MAX_RULE_CHARS + 1)
+    with pytest.raises(InvalidAlertError, match="field 'rule'"):
+        parse_alert(_bytes(document))
+    document["rule"] = "r" * MAX_RULE_CHARS
+    assert parse_alert(_bytes(document)).rule == document["rule"]

@@ -159,7 +159,7 @@ def test_explain_refuses_the_sample_alert_for_its_age():
     assert json.loads(result.stdout)["decision"] == "refuse"
 
 
-def test_explain_dead_letters_an_alert_naming_another_cluster_than_cluster_name(tmp_path):
+def test_explain_refuses_an_alert_naming_another_cluster_than_cluster_name(tmp_path):
     policy = tmp_path / "p.yaml"
     policy.write_text(
         "cluster_name: prod-eu\nrules: [{name: r, match: {}, actions: [{action: delete_pod}]}]\n"
@@ -167,15 +167,14 @@ def test_explain_dead_letters_an_alert_naming_another_cluster_than_cluster_name(
     explain = ["policy", "explain", "--json", "--policy", policy, "-"]
     other = _run(*explain, input=_fresh("terminal_shell_in_container", cluster="prod-us"))
     explained = json.loads(other.stdout)
-    assert (explained["decision"], explained["error_reason"]) == ("dead_letter", "unknown_cluster")
+    assert explained["decision"] == "refuse"
     assert explained["reason"] == (
         "alert names cluster 'prod-us' in output field 'cluster'; "
-        "this responder serves only 'prod-eu' (cluster_name)"
+        "this responder serves only 'prod-eu' (cluster_name): not acted on"
     )
-    for cluster in ("prod-eu", None):
-        result = _run(*explain, input=_fresh("terminal_shell_in_container", cluster=cluster))
-        explained = json.loads(result.stdout)
-        assert (explained["decision"], explained["cluster"]) == ("act", "prod-eu")
+    result = _run(*explain, input=_fresh("terminal_shell_in_container", cluster="prod-eu"))
+    explained = json.loads(result.stdout)
+    assert (explained["decision"], explained["cluster"]) == ("act", "prod-eu")
 
 
 @pytest.mark.parametrize(
@@ -275,7 +274,7 @@ def test_explain_names_every_rule_that_runs_when_rules_continue(tmp_path):
     assert [a["action"] for a in explained["actions"]] == ["label_pod", "delete_pod"]
 
 
-def test_explain_an_alert_for_an_unknown_cluster_says_it_would_be_dead_lettered(tmp_path):
+def test_explain_an_alert_for_an_unknown_cluster_says_it_would_be_refused(tmp_path):
     policy = tmp_path / "p.yaml"
     policy.write_text(
         "clusters: {prod: {kubeconfig_context: prod}}\n"
@@ -286,8 +285,8 @@ def test_explain_an_alert_for_an_unknown_cluster_says_it_would_be_dead_lettered(
     )
     assert result.exit_code == 0, result.output
     assert (
-        "decision:  dead_letter (unknown_cluster): alert names no cluster in output field "
-        "'cluster'; the policy knows prod"
+        "decision:  refuse: alert names no cluster in output field "
+        "'cluster'; the policy serves prod: not acted on"
     ) in result.stdout.splitlines()
 
 
@@ -303,3 +302,26 @@ def test_rbac_prints_the_least_privilege_roles_for_a_policy():
     }
     assert rules[("", "pods")] == ["delete", "get", "patch"]
     assert breaker_role["metadata"]["namespace"] == "falco-responder"
+
+
+def test_validate_warns_when_the_policy_cannot_tell_clusters_apart(tmp_path):
+    result = _run("policy", "validate", DEFAULT_POLICY_FILE)
+    assert result.stderr.startswith("warning: the policy names no cluster")
+    named = tmp_path / "p.yaml"
+    named.write_text("cluster_name: prod-eu\n")
+    assert _run("policy", "validate", named).stderr == ""
+    # as the responder would serve it: Terraform's CLUSTER_NAME names the cluster
+    served = _run("policy", "validate", DEFAULT_POLICY_FILE, env={"CLUSTER_NAME": "prod-eu"})
+    assert (served.exit_code, served.stderr) == (0, "")
+
+
+def test_validate_refuses_captures_the_instance_memory_cannot_hold(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        "rules: [{name: keep, match: {}, actions: [{action: capture_evidence, "
+        "max_total_bytes: 134217728}]}]\n"
+    )
+    refused = _run("policy", "validate", path, env={"RESPONDER_MEMORY": "512Mi", "THREADS": "4"})
+    assert refused.exit_code == 1
+    assert "rules (keep).capture_evidence: 4 captures at once may hold 520 MiB" in refused.output
+    assert _run("policy", "validate", path, env={"RESPONDER_MEMORY": "1Gi"}).exit_code == 0

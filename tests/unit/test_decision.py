@@ -6,7 +6,6 @@ from localdev.local_stack.fixtures import fixture
 from responder.decision import NO_POD, plan
 from responder.policy import MAX_MATCHED_CHARS, parse_policy
 from shared.alert import PodRef, parse_alert
-from shared.errors import PermanentError
 
 RULE = {
     "name": "shells",
@@ -68,21 +67,27 @@ def test_the_cluster_comes_from_the_configured_output_field():
     [
         (
             {"cluster": "dev"},
-            "alert names cluster 'dev' in output field 'cluster'; the policy knows prod, staging",
+            "alert names cluster 'dev' in output field 'cluster'; the policy serves prod, "
+            "staging: not acted on",
         ),
         ({}, "alert names no cluster in output field 'cluster'"),
     ],
 )
-def test_an_unknown_or_missing_cluster_is_permanent_never_the_default(fields, message):
+def test_an_unknown_or_missing_cluster_is_refused_never_the_default(fields, message):
     policy = parse_policy({"clusters": CLUSTERS, "rules": [RULE]}, "p.yaml")
-    with pytest.raises(PermanentError) as caught:
-        plan(policy, _alert(**fields))
-    assert caught.value.reason == "unknown_cluster"
-    assert message in caught.value.detail
+    decided = plan(policy, _alert(**fields))
+    assert not decided.acts and decided.rules == ()
+    assert decided.refusal.startswith(message)
 
 
-def test_without_clusters_the_cluster_field_is_ignored():
-    assert plan(POLICY, _alert(cluster="anything")).cluster is None
+def test_an_unnamed_single_cluster_acts_only_on_alerts_naming_no_cluster():
+    assert plan(POLICY, _alert()).acts
+    decided = plan(POLICY, _alert(cluster="staging"))
+    assert decided.refusal == (
+        "alert names cluster 'staging' in output field 'cluster'; this responder serves one "
+        "unnamed cluster and cannot tell whether that is it (set cluster_name, or "
+        "CLUSTER_NAME): not acted on"
+    )
 
 
 NAMED = parse_policy(
@@ -94,19 +99,25 @@ NAMED = parse_policy(
 )
 
 
-def test_a_named_single_cluster_dead_letters_an_alert_naming_another():
-    with pytest.raises(PermanentError) as caught:
-        plan(NAMED, _alert(cluster="prod-us"))
-    assert caught.value.reason == "unknown_cluster"
-    assert caught.value.detail == (
-        "alert names cluster 'prod-us' in output field 'cluster'; "
-        "this responder serves only 'prod-eu' (cluster_name)"
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"cluster": "prod-us"}, "names cluster 'prod-us'"),
+        ({}, "names no cluster"),
+        ({"cluster": "<NA>"}, "names no cluster"),
+        ({"cluster": "x" * 10_000}, "names cluster '" + "x" * 100 + "'"),
+    ],
+)
+def test_a_named_single_cluster_refuses_an_alert_naming_another_or_none(fields, named):
+    decided = plan(NAMED, _alert(**fields))
+    assert decided.refusal == (
+        f"alert {named} in output field 'cluster'; "
+        "this responder serves only 'prod-eu' (cluster_name): not acted on"
     )
 
 
-@pytest.mark.parametrize("fields", [{"cluster": "prod-eu"}, {}, {"cluster": "<NA>"}])
-def test_a_named_single_cluster_acts_on_its_own_alerts_and_those_naming_none(fields):
-    decided = plan(NAMED, _alert(**fields))
+def test_a_named_single_cluster_acts_on_its_own_alerts():
+    decided = plan(NAMED, _alert(cluster="prod-eu"))
     assert decided.acts
     # its name is matched and recorded; the connection is still the single cluster's
     assert (decided.cluster, decided.kube_cluster) == ("prod-eu", None)

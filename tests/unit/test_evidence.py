@@ -2,13 +2,23 @@
 
 import json
 import logging
+from collections.abc import Iterator
 
 import pytest
+from click.testing import CliRunner
 from google.api_core import exceptions as google_errors
 
 from falco_responder_cli.evidence import check
+from falco_responder_cli.main import cli
 from responder import rbac
-from responder.actions.evidence import MANIFEST, cut_at_start, evidence_prefix, sha256
+from responder.actions.evidence import (
+    MANIFEST,
+    cut_at_start,
+    evidence_prefix,
+    read_at_most,
+    read_tail,
+    sha256,
+)
 from responder.failures import classify
 from responder.policy import Policy
 from shared.errors import PermanentError, TransientError
@@ -103,3 +113,49 @@ def test_check_verifies_every_object_against_the_manifest():
         "redeliveries/20260101T000000-0123456789ab.json": "redelivery",
         "logs/app.log": "MISSING",
     }
+
+
+@pytest.mark.parametrize("alert_id", ["../../x", "*", "a/b", ""])
+def test_the_evidence_command_refuses_what_is_no_alert_id(alert_id):
+    result = CliRunner().invoke(cli, ["evidence", "--bucket", "b", alert_id])
+    assert result.exit_code == 2
+    assert "is not an alert id" in result.output
+
+
+class _Streamed:
+    """What the client returns for `_preload_content=False`: a urllib3 response."""
+
+    def __init__(self, data: bytes, chunk: int) -> None:
+        self.chunks = [data[i : i + chunk] for i in range(0, len(data), chunk)]
+        self.released = self.closed = False
+
+    def stream(self, amount: int, decode_content: bool) -> Iterator[bytes]:
+        yield from self.chunks
+
+    def release_conn(self) -> None:
+        self.released = True
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64 * 1024])
+def test_a_streamed_log_keeps_its_last_bytes_from_a_whole_line(chunk):
+    log = b"".join(b"line %04d %s\n" % (i, b"x" * 40) for i in range(100))
+    response = _Streamed(log, chunk)
+    kept, read = read_tail(response, 1024)
+    assert read == len(log) and response.released
+    assert kept == cut_at_start(log, 1024)
+    assert kept.startswith(b"line ") and log.endswith(kept)
+
+
+def test_a_line_starting_exactly_at_the_cut_is_kept_whole():
+    assert cut_at_start(b"aaaa\nbbbb\n", 5) == b"bbbb\n"
+
+
+def test_reading_at_most_stops_and_closes_the_connection():
+    response = _Streamed(b"x" * 100, 7)
+    assert read_at_most(response, 30) == b"x" * 30
+    assert response.closed and not response.released
+    whole = _Streamed(b"y" * 10, 7)
+    assert read_at_most(whole, 30) == b"y" * 10 and whole.released

@@ -344,6 +344,29 @@ def test_a_shorter_grace_period_shortens_a_pending_deletion(core, emulator):
     wait_until(lambda: emulator.get_pod("default", "web") is None, 5, "the pod to go")
 
 
+def test_a_shortened_grace_period_moves_the_stamp_back_by_the_difference(core, emulator):
+    # rest.BeforeDelete: timestamp - old period + new period, and the new period as asked,
+    # even when that stamp is already past (the kubelet then stops the pod at once).
+    core.create_namespaced_pod("default", new_pod("web"))
+    first = core.delete_namespaced_pod("web", "default", grace_period_seconds=3600)
+    shorter = core.delete_namespaced_pod("web", "default", grace_period_seconds=5)
+    assert shorter.metadata.deletion_grace_period_seconds == 5
+    moved = first.metadata.deletion_timestamp - shorter.metadata.deletion_timestamp
+    assert moved.total_seconds() == 3595
+
+
+def test_evicting_a_terminating_pod_shortens_its_grace_period(core, emulator):
+    # eviction.go: a terminating pod is deleted with the request's options, budgets unread.
+    core.create_namespaced_pod("default", new_pod("web"))
+    core.delete_namespaced_pod("web", "default", grace_period_seconds=3600)
+    eviction = client.V1Eviction(
+        metadata=client.V1ObjectMeta(name="web", namespace="default"),
+        delete_options=client.V1DeleteOptions(grace_period_seconds=0),
+    )
+    core.create_namespaced_pod_eviction("web", "default", eviction)
+    assert emulator.get_pod("default", "web") is None
+
+
 def test_default_grace_period_and_immediate_cases(core, emulator):
     spec = {"containers": [{"name": "a", "image": "b"}], "terminationGracePeriodSeconds": 7}
     emulator.create_pod("default", "custom", spec=spec)

@@ -16,7 +16,8 @@ from responder.policy import (
     load_policy,
     parse_policy,
 )
-from shared.alert import Priority, parse_alert
+from shared.alert import MAX_RULE_CHARS, Priority, parse_alert
+from shared.errors import InvalidAlertError
 
 SHELL = "terminal_shell_in_container"
 
@@ -56,6 +57,7 @@ def test_default_policy_rails_are_on():
         assert safety.is_protected(namespace)
     assert not safety.is_protected("default")
     assert safety.opt_out_label == "falco-responder/ignore"
+    assert not safety.allow_pod_opt_out  # a workload cannot opt itself out
     assert safety.ignore_daemonset_pods
     assert safety.max_alert_age == timedelta(hours=1)
     assert (safety.circuit_breaker.max_actions, safety.circuit_breaker.window) == (
@@ -171,9 +173,9 @@ def test_a_value_longer_than_the_matcher_reads_is_refused_not_guessed():
     )
 
 
-def test_a_rule_name_too_long_to_glob_is_refused():
-    with pytest.raises(FieldTooLongError, match="the rule name is"):
-        _matches({"rule": "Terminal*"}, _alert(rule="T" * (MAX_MATCHED_CHARS + 1)))
+def test_a_rule_name_too_long_to_log_never_reaches_the_matcher():
+    with pytest.raises(InvalidAlertError, match="field 'rule': String should have at most"):
+        _alert(rule="T" * (MAX_RULE_CHARS + 1))
 
 
 def test_null_and_na_fields_are_null():
@@ -505,3 +507,11 @@ def test_unreadable_or_invalid_yaml_names_the_file(tmp_path: Path):
     bad.write_text("rules: [\n")
     with pytest.raises(PolicyError, match=r"bad\.yaml: not valid YAML"):
         load_policy(bad)
+
+
+@pytest.mark.parametrize("name", ["a/b", "..", "", "x" * 101, "prod eu"])
+def test_a_cluster_name_is_one_path_segment_of_safe_characters(name):
+    with pytest.raises(PolicyError, match="is not a cluster name"):
+        parse_policy({"cluster_name": name}, "p.yaml")
+    with pytest.raises(PolicyError, match="is not a cluster name"):
+        parse_policy({"clusters": {name: {"kubeconfig_context": "c"}}}, "p.yaml")

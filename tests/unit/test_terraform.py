@@ -597,6 +597,14 @@ def test_min_instances_keep_the_responder_warm_by_default(function, default):
     assert f"var.{function}_min_instances >= 0" in validation["condition"]
 
 
+def test_responder_is_told_its_one_cluster_and_its_memory():
+    env = responder_service()["environment_variables"]
+    assert expr(env[config.CLUSTER_NAME]) == (
+        'length(var.clusters) == 1 ? one(keys(var.clusters)) : ""'
+    )
+    assert expr(env[config.RESPONDER_MEMORY]) == "var.responder_memory"
+
+
 # --- IAM ---------------------------------------------------------------------------
 
 AGENT = "local.pubsub_service_agent"

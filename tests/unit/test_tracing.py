@@ -1,6 +1,6 @@
 import pytest
 
-from shared.tracing import trace_id_from_headers
+from shared.tracing import trace_id_from_attribute, trace_id_from_headers
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 
@@ -24,3 +24,17 @@ def test_trace_id_from_either_header(headers):
 )
 def test_no_trace_id(headers):
     assert trace_id_from_headers(headers) is None
+
+
+def test_a_trace_attribute_as_ingest_writes_it_is_kept():
+    assert trace_id_from_attribute("4bf92f3577b34da6a3ce929d0e0e4736") == (
+        "4bf92f3577b34da6a3ce929d0e0e4736"
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, "", "0" * 32, "4BF92F3577B34DA6A3CE929D0E0E4736", "4bf9" * 8 + "0", "x" * 300_000],
+)
+def test_a_trace_attribute_not_as_ingest_writes_it_is_ignored(value):
+    assert trace_id_from_attribute(value) is None
