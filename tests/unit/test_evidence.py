@@ -117,7 +117,7 @@ def test_check_verifies_every_object_against_the_manifest():
 
 @pytest.mark.parametrize("alert_id", ["../../x", "*", "a/b", ""])
 def test_the_evidence_command_refuses_what_is_no_alert_id(alert_id):
-    result = CliRunner().invoke(cli, ["evidence", "--bucket", "b", alert_id])
+    result = CliRunner().invoke(cli, ["evidence", "--project", "p", "--bucket", "b", alert_id])
     assert result.exit_code == 2
     assert "is not an alert id" in result.output
 
