@@ -1,7 +1,8 @@
 """The ingest request, as plain values in and a status with a JSON body out.
 
-Order of checks: method, token, content type, size, alerts, publish. The token comes
-before the body is read, so an unauthenticated sender cannot make us parse anything.
+Order of checks: method, token, content type, size, memory to parse it, alerts, publish.
+The token comes before the body is read, so an unauthenticated sender cannot make us
+parse anything.
 """
 
 import logging
@@ -12,6 +13,7 @@ from typing import Any
 from ingest.auth import expected_tokens, is_authorized
 from ingest.batch import BatchTooLargeError, parse_batch
 from ingest.body import BodyTooLargeError, BodyTooSlowError, BodyUnreadableError
+from ingest.memory import MemoryBusyError, ParseBudget
 from shared import config
 from shared.envelope import alert_attributes
 from shared.errors import InvalidAlertError
@@ -34,20 +36,22 @@ class Settings:
     max_body_bytes: int
     max_alerts: int
     body_timeout_seconds: float = config.DEFAULT_BODY_TIMEOUT_SECONDS
+    # The instance's, shared by its requests (unbounded without INGEST_MEMORY).
+    parse_budget: ParseBudget = field(default_factory=lambda: ParseBudget(None, 0))
 
     @classmethod
     def from_env(cls) -> "Settings":
-        """From ALERTS_TOPIC, INGEST_MAX_BODY_BYTES, INGEST_MAX_ALERTS and
-        INGEST_BODY_TIMEOUT_SECONDS."""
+        """From ALERTS_TOPIC, INGEST_MAX_BODY_BYTES, INGEST_MAX_ALERTS,
+        INGEST_BODY_TIMEOUT_SECONDS and INGEST_MEMORY."""
+        max_body_bytes = config.env_int(config.INGEST_MAX_BODY_BYTES, config.DEFAULT_MAX_BODY_BYTES)
         return cls(
             topic=config.env(config.ALERTS_TOPIC, config.DEFAULT_ALERTS_TOPIC) or "",
-            max_body_bytes=config.env_int(
-                config.INGEST_MAX_BODY_BYTES, config.DEFAULT_MAX_BODY_BYTES
-            ),
+            max_body_bytes=max_body_bytes,
             max_alerts=config.env_int(config.INGEST_MAX_ALERTS, config.DEFAULT_MAX_ALERTS),
             body_timeout_seconds=config.env_float(
                 config.INGEST_BODY_TIMEOUT_SECONDS, config.DEFAULT_BODY_TIMEOUT_SECONDS
             ),
+            parse_budget=ParseBudget(config.env_memory_bytes(config.INGEST_MEMORY), max_body_bytes),
         )
 
 
@@ -108,7 +112,13 @@ def handle(
     except BodyUnreadableError as exc:
         return Reply(400, {"error": f"body: cannot be read: {exc}", "reason": "unreadable_body"})
     try:
-        incoming = parse_batch(body, settings.max_alerts)
+        with settings.parse_budget.hold(len(body), settings.body_timeout_seconds):
+            incoming = parse_batch(body, settings.max_alerts)
+    except MemoryBusyError as exc:
+        log(logger, logging.WARNING, "no memory to parse the body yet", error=str(exc))
+        return _error(
+            503, "other large bodies are being parsed; retry later", **{"Retry-After": "1"}
+        )
     except InvalidAlertError as exc:
         return Reply(400, {"error": exc.detail, "reason": exc.reason})
     except BatchTooLargeError as exc:

@@ -7,7 +7,6 @@
   machine), nothing is checked.
 """
 
-import re
 from pathlib import Path
 
 from responder.actions.evidence import CaptureEvidence
@@ -17,18 +16,6 @@ from shared import config
 # What the runtime, its libraries and a Kubernetes client take before any capture (the
 # bench measures about half of it).
 RUNTIME_BYTES = 256 * 1024 * 1024
-_QUANTITY = re.compile(r"(\d+)(Mi|Gi|M|G)")
-_UNITS = {"Mi": 1024**2, "Gi": 1024**3, "M": 1000**2, "G": 1000**3}
-
-
-def memory_bytes(quantity: str) -> int:
-    """A Cloud Run memory quantity (`512Mi`, `1Gi`, `512M`) in bytes."""
-    match = _QUANTITY.fullmatch(quantity.strip())
-    if not match:
-        raise ValueError(
-            f"{config.RESPONDER_MEMORY}={quantity!r}: expected a quantity like 512Mi or 1Gi"
-        )
-    return int(match.group(1)) * _UNITS[match.group(2)]
 
 
 def with_cluster_name(policy: Policy, cluster_name: str | None, source: str) -> Policy:
@@ -73,8 +60,8 @@ def load_served_policy(path: Path) -> Policy:
     variable) otherwise."""
     source = str(path)
     policy = with_cluster_name(load_policy(path), config.env(config.CLUSTER_NAME), source)
-    quantity = config.env(config.RESPONDER_MEMORY)
-    if quantity is not None:
+    memory = config.env_memory_bytes(config.RESPONDER_MEMORY)
+    if memory is not None:
         concurrency = config.env_int(config.THREADS, config.DEFAULT_RESPONDER_CONCURRENCY)
-        check_capture_memory(policy, memory_bytes(quantity), concurrency, source)
+        check_capture_memory(policy, memory, concurrency, source)
     return policy

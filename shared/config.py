@@ -5,6 +5,7 @@ from here.
 """
 
 import os
+import re
 
 # Environment variables (docs/architecture.md, "Contracts").
 GOOGLE_CLOUD_PROJECT = "GOOGLE_CLOUD_PROJECT"
@@ -34,6 +35,8 @@ CLUSTER_NAME = "CLUSTER_NAME"
 # The instance's memory as Cloud Run sizes it (`512Mi`; Terraform sets responder_memory),
 # checked against what the policy's evidence captures may hold at once.
 RESPONDER_MEMORY = "RESPONDER_MEMORY"
+# Ingest's instance memory (Terraform sets ingest_memory): bounds the bodies parsed at once.
+INGEST_MEMORY = "INGEST_MEMORY"
 STORAGE_EMULATOR_HOST = "STORAGE_EMULATOR_HOST"
 
 # Default resource names, shared by Terraform and the local stack.
@@ -100,6 +103,22 @@ def env_float(name: str, default: float) -> float:
     if value <= 0:
         raise ValueError(f"{name}={raw!r}: expected a positive number")
     return value
+
+
+_QUANTITY = re.compile(r"(\d+)(Mi|Gi|M|G)")
+_UNITS = {"Mi": 1024**2, "Gi": 1024**3, "M": 1000**2, "G": 1000**3}
+
+
+def env_memory_bytes(name: str) -> int | None:
+    """A Cloud Run memory quantity (`512Mi`, `1Gi`, `512M`) in bytes, or None when unset;
+    anything else is a start-up error."""
+    raw = env(name)
+    if raw is None:
+        return None
+    match = _QUANTITY.fullmatch(raw)
+    if not match:
+        raise ValueError(f"{name}={raw!r}: expected a quantity like 512Mi or 1Gi")
+    return int(match.group(1)) * _UNITS[match.group(2)]
 
 
 def project_id() -> str:

@@ -168,6 +168,8 @@ resource "google_cloudfunctions2_function" "ingest" {
       INGEST_TOKEN_SECRET   = local.ingest_token_secret_version
       INGEST_MAX_BODY_BYTES = tostring(var.ingest_max_body_bytes)
       INGEST_MAX_ALERTS     = tostring(var.ingest_max_alerts)
+      # Bodies are parsed only while their memory fits the instance's (ingest/memory.py).
+      INGEST_MEMORY = var.ingest_memory
       # functions-framework's worker threads: as many as the requests Cloud Run sends.
       THREADS = tostring(var.ingest_concurrency)
     }

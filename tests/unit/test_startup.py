@@ -6,9 +6,9 @@ from responder.policy import PolicyError, parse_policy
 from responder.startup import (
     RUNTIME_BYTES,
     check_capture_memory,
-    memory_bytes,
     with_cluster_name,
 )
+from shared import config
 
 MIB = 1024 * 1024
 
@@ -17,14 +17,16 @@ MIB = 1024 * 1024
     ("quantity", "expected"),
     [("512Mi", 512 * MIB), ("1Gi", 1024 * MIB), ("512M", 512_000_000), ("2G", 2 * 10**9)],
 )
-def test_cloud_run_memory_quantities(quantity, expected):
-    assert memory_bytes(quantity) == expected
+def test_cloud_run_memory_quantities(monkeypatch, quantity, expected):
+    monkeypatch.setenv(config.RESPONDER_MEMORY, quantity)
+    assert config.env_memory_bytes(config.RESPONDER_MEMORY) == expected
 
 
 @pytest.mark.parametrize("quantity", ["512", "512MB", "0.5Gi", "lots"])
-def test_a_memory_that_is_no_quantity_is_refused(quantity):
+def test_a_memory_that_is_no_quantity_is_refused(monkeypatch, quantity):
+    monkeypatch.setenv(config.RESPONDER_MEMORY, quantity)
     with pytest.raises(ValueError, match="RESPONDER_MEMORY"):
-        memory_bytes(quantity)
+        config.env_memory_bytes(config.RESPONDER_MEMORY)
 
 
 def test_cluster_name_names_an_unnamed_single_cluster():

@@ -605,6 +605,11 @@ def test_responder_is_told_its_one_cluster_and_its_memory():
     assert expr(env[config.RESPONDER_MEMORY]) == "var.responder_memory"
 
 
+def test_ingest_is_told_its_memory_to_bound_the_bodies_it_parses_at_once():
+    ingest = block(tf().resource("google_cloudfunctions2_function", "ingest"), "service_config")
+    assert expr(ingest["environment_variables"][config.INGEST_MEMORY]) == "var.ingest_memory"
+
+
 # --- IAM ---------------------------------------------------------------------------
 
 AGENT = "local.pubsub_service_agent"
