@@ -8,6 +8,8 @@ from localdev.local_stack.processes import Service, free_port, http_answers
 from shared import config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# terraform/variables.tf's default ingest_memory (tests/unit/test_terraform.py keeps them equal).
+INGEST_MEMORY = "512Mi"
 
 
 def function_service(
@@ -64,9 +66,13 @@ def start_function(
 
 
 def start_ingest(env: Mapping[str, str]) -> tuple[Service, str]:
-    """The HTTP function `ingest`, with as many threads as Terraform gives it."""
-    threads = {config.THREADS: str(config.DEFAULT_INGEST_CONCURRENCY)}
-    return start_function("ingest", "ingest/main.py", "ingest", "http", {**threads, **env})
+    """The HTTP function `ingest`, with as many threads and as much memory as Terraform
+    gives it by default."""
+    deployed = {
+        config.THREADS: str(config.DEFAULT_INGEST_CONCURRENCY),
+        config.INGEST_MEMORY: INGEST_MEMORY,
+    }
+    return start_function("ingest", "ingest/main.py", "ingest", "http", {**deployed, **env})
 
 
 def responder_service(

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from localdev.local_stack import functions
 from responder.handler import ActionFailedError, OutcomeRecord
 from responder.outcome import (
     CIRCUIT_BREAKER_OPEN,
@@ -608,6 +609,7 @@ def test_responder_is_told_its_one_cluster_and_its_memory():
 def test_ingest_is_told_its_memory_to_bound_the_bodies_it_parses_at_once():
     ingest = block(tf().resource("google_cloudfunctions2_function", "ingest"), "service_config")
     assert expr(ingest["environment_variables"][config.INGEST_MEMORY]) == "var.ingest_memory"
+    assert tf().default("ingest_memory") == functions.INGEST_MEMORY  # as the local stack runs
 
 
 # --- IAM ---------------------------------------------------------------------------
