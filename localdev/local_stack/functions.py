@@ -49,20 +49,11 @@ def function_service(
     return service, url
 
 
-def start_function(
-    name: str,
-    source: str,
-    target: str,
-    signature: str,
-    env: Mapping[str, str],
-    *,
-    root: Path = REPO_ROOT,
-    python: str = sys.executable,
-) -> tuple[Service, str]:
-    """Start `function_service(...)` and wait until it answers HTTP."""
-    service, url = function_service(name, source, target, signature, env, root=root, python=python)
+def started(function: tuple[Service, str]) -> tuple[Service, str]:
+    """Start a `function_service(...)` and wait until it answers HTTP."""
+    service, url = function
     service.start(lambda: http_answers(url))
-    return service, url
+    return function
 
 
 def start_ingest(env: Mapping[str, str]) -> tuple[Service, str]:
@@ -72,7 +63,9 @@ def start_ingest(env: Mapping[str, str]) -> tuple[Service, str]:
         config.THREADS: str(config.DEFAULT_INGEST_CONCURRENCY),
         config.INGEST_MEMORY: INGEST_MEMORY,
     }
-    return start_function("ingest", "ingest/main.py", "ingest", "http", {**deployed, **env})
+    return started(
+        function_service("ingest", "ingest/main.py", "ingest", "http", {**deployed, **env})
+    )
 
 
 def responder_service(
@@ -88,6 +81,4 @@ def start_responder(
     env: Mapping[str, str], source: str = "responder/main.py", target: str = "respond"
 ) -> tuple[Service, str]:
     """Start `responder_service(...)` and wait until it answers HTTP."""
-    service, url = responder_service(env, source, target)
-    service.start(lambda: http_answers(url))
-    return service, url
+    return started(responder_service(env, source, target))

@@ -24,7 +24,7 @@ import requests
 from google.cloud import pubsub_v1
 
 from localdev.local_stack.fixtures import fixture
-from localdev.local_stack.functions import start_function
+from localdev.local_stack.functions import function_service, started
 from localdev.local_stack.processes import Service
 from localdev.local_stack.stack import INGEST_TOKEN, RESPONDER_TOKEN, LocalStack
 from localdev.local_stack.topology import create_topology
@@ -71,14 +71,16 @@ def _serve(
 ) -> tuple[Service, str]:
     source, python = deployed[name]
     spec = function_specs()[name]
-    return start_function(
-        f"{name}-archive",
-        "main.py",
-        spec.entry_point,
-        "http",
-        {**env, **ISOLATED},
-        root=source,
-        python=str(python),
+    return started(
+        function_service(
+            f"{name}-archive",
+            "main.py",
+            spec.entry_point,
+            "http",
+            {**env, **ISOLATED},
+            root=source,
+            python=str(python),
+        )
     )
 
 
