@@ -206,6 +206,23 @@ def render_text(explained: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def rbac_yaml(policy: Policy) -> str:
+    """What `policy rbac` prints: the least-privilege roles the policy needs, as YAML."""
+    return yaml.safe_dump_all(manifests(policy), sort_keys=False)
+
+
+def admission_yaml(policy: Policy, users: list[str], source: Path | str) -> str:
+    """What `policy admission` prints for the responder's `users`; a ClickException naming
+    the policy `source` if its rails would not compile on the API server."""
+    try:
+        documents = admission.manifests(policy, users)
+    except admission.RailsError as exc:
+        raise click.ClickException(
+            f"policy {source}: cannot write its admission rails: {exc}"
+        ) from None
+    return admission.to_yaml(documents)
+
+
 def _default_policy() -> Path:
     value = config.env(config.POLICY_FILE)
     return Path(value) if value else DEFAULT_POLICY_FILE
@@ -295,7 +312,7 @@ def rbac_command(file: Path) -> None:
 
     Bind it to the responder's identity (deploy/rbac/ shows how).
     """
-    click.echo(yaml.safe_dump_all(manifests(read_policy(file)), sort_keys=False), nl=False)
+    click.echo(rbac_yaml(read_policy(file)), nl=False)
 
 
 @policy_group.command(
@@ -368,13 +385,7 @@ def admission_command(service_account: str, google_identity: str, file: Path) ->
         user = admission.service_account_user(service_account)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--service-account") from None
-    try:
-        documents = admission.manifests(read_policy(file), [user, google_identity])
-    except admission.RailsError as exc:
-        raise click.ClickException(
-            f"policy {file}: cannot write its admission rails: {exc}"
-        ) from None
-    click.echo(admission.to_yaml(documents), nl=False)
+    click.echo(admission_yaml(read_policy(file), [user, google_identity], file), nl=False)
 
 
 @policy_group.command("actions", short_help="List the actions a policy rule can run.")

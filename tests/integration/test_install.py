@@ -4,8 +4,9 @@ with pipx into its own environment (dependencies from the package index), runs t
 commands the README's deploy steps use, with nothing from a clone but the user's files.
 
 The source is this checkout's tracked files, copied into a new git repository tagged
-v9.8.7, so the version must come from the tag. Slow (about a minute: two isolated builds
-and a fresh environment with every dependency), so it runs with the integration tests.
+v9.8.7, so the version must come from the tag (and `init` pins that release). Slow (about
+a minute: two isolated builds and a fresh environment with every dependency), so it runs
+with the integration tests.
 """
 
 import functools
@@ -44,7 +45,8 @@ def _tagged_copy(target: Path) -> Path:
         source = ROOT / name
         if source.is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
+            # Symlinks as git holds them (falco_responder_cli/example/): the build copies them.
+            shutil.copy2(source, target / name, follow_symlinks=False)
     identity = ["-c", "user.name=release", "-c", "user.email=release@example.com"]
     _run("git", "init", "-q", cwd=target)
     _run("git", "add", "-A", cwd=target)
@@ -86,11 +88,17 @@ def test_the_version_is_the_tag(installed):
 
 
 def test_the_deploy_steps_run_from_the_installed_command(installed, tmp_path):
-    # The user's own repository: the example's policy, not this checkout.
-    policy = tmp_path / "policy.yaml"
-    shutil.copy(ROOT / "terraform" / "examples" / "basic" / "policy.yaml", policy)
+    # The user's own repository, as the installed command writes it: nothing from a clone.
+    written = _run(installed, "init", "team", "--project", "my-project", cwd=tmp_path)
+    assert "wrote 10 files" in written
+    team = tmp_path / "team"
+    source = f"git::https://github.com/ORG/falco-responder.git//terraform?ref=v{VERSION}"
+    assert f'  source = "{source}"\n' in (team / "main.tf").read_text()
+    policy = team / "policy.yaml"
     _run(installed, "policy", "validate", policy, cwd=tmp_path)
-    rbac = list(yaml.safe_load_all(_run(installed, "policy", "rbac", policy)))
+    rbac_yaml = _run(installed, "policy", "rbac", policy)
+    assert rbac_yaml == (team / "rbac.yaml").read_text()
+    rbac = list(yaml.safe_load_all(rbac_yaml))
     assert rbac[0]["kind"] == "ClusterRole"
     bindings = list(
         yaml.safe_load_all(
@@ -101,6 +109,7 @@ def test_the_deploy_steps_run_from_the_installed_command(installed, tmp_path):
     assert {s["name"] for d in bindings if "subjects" in d for s in d["subjects"]} == {EMAIL}
     rails = _run(installed, "policy", "admission", "--google-identity", EMAIL, policy)
     assert EMAIL in rails
+    assert rails == (team / "admission.yaml").read_text()
     describe = ROOT / "tests" / "data" / "gke" / "private-dns.json"
     kubeconfig = yaml.safe_load(
         _run(

@@ -81,10 +81,17 @@ def test_every_command_line_in_the_docs_uses_options_the_command_has(doc, words)
     assert set(options) <= known | {"--help"}, f"{doc}: falco-responder{words}"
 
 
+def test_every_option_of_init_is_on_the_operations_page():
+    page = _text("docs/operations.md")
+    options = [opt for param in cli.commands["init"].params for opt in param.opts]
+    assert "--project" in options
+    assert [opt for opt in options if opt.startswith("--") and opt not in page] == []
+
+
 def test_the_docs_show_commands_the_cli_has():
     named = {w for _, words in _invocations() for w in words.split()[:1]}
     commands = set(cli.commands)
-    assert named & commands >= {"policy", "replay", "seek", "kubeconfig", "send-test-alert"}
+    assert named & commands >= {"init", "policy", "replay", "seek", "kubeconfig", "send-test-alert"}
 
 
 def test_version_prints_the_installed_version():

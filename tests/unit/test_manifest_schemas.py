@@ -3,8 +3,9 @@ OpenAPI schema, strictly (no field the API does not define), at the oldest Kuber
 README supports and the newest kubernetes-validate knows.
 
 Shipped: the manifests of deploy/ and terraform/examples/. Generated: what `falco-responder
-policy rbac` and `policy admission` print for the default policy and the example's, run
-here through the command line itself, so the check follows the generators as they change.
+policy rbac` and `policy admission` print for the default policy and the example's, and
+what `falco-responder init` writes, run here through the command line itself, so the check
+follows the generators as they change.
 
 kubernetes-validate checks the shape (field names, types, required fields, enums of the
 published schema); the API server's own validation (e.g. a resource list holding `*/*`
@@ -149,6 +150,26 @@ def test_generated_manifest_matches_the_kubernetes_schema(policy, command, versi
     found = list(problems(objects, version))
     where = f"falco-responder policy {command} ({policy}) at Kubernetes {version}"
     assert not found, f"{where}:\n" + "\n".join(found)
+
+
+@pytest.fixture(scope="module")
+def initialised(tmp_path_factory) -> Path:
+    """A team's repository as `falco-responder init` writes it."""
+    target = tmp_path_factory.mktemp("init") / "team"
+    result = CliRunner().invoke(
+        cli, ["init", str(target), "--project", "acme-sec", "--cluster", "eu", "--ref", "v1.0.0"]
+    )
+    assert result.exit_code == 0, result.output
+    return target
+
+
+@pytest.mark.parametrize("version", versions())
+@pytest.mark.parametrize("name", ["rbac.yaml", "admission.yaml"])
+def test_what_init_writes_matches_the_kubernetes_schema(initialised, name, version):
+    objects = documents((initialised / name).read_text())
+    assert objects, f"init wrote no document in {name}"
+    found = list(problems(objects, version))
+    assert not found, f"init's {name} at Kubernetes {version}:\n" + "\n".join(found)
 
 
 # --- the check refuses what the schema refuses ---------------------------------------------

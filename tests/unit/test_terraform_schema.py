@@ -22,7 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from packaging.version import Version
+
+from falco_responder_cli.main import cli
 
 hcl2 = pytest.importorskip("hcl2")
 
@@ -434,6 +437,19 @@ def test_every_google_block_matches_the_provider_schema(version):
 def test_every_reference_names_an_attribute_the_resource_has(version):
     assert any(_REFERENCE.search(text) for f in folders() for _, text in f.expressions)
     problems = [p for f in folders() for p in reference_problems(version, f)]
+    assert not problems, f"google provider {version}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("version", versions_under_test(), ids=str)
+def test_what_init_writes_matches_the_provider_schema(version, tmp_path):
+    target = tmp_path / "team"
+    arguments = ["init", str(target), "--project", "acme-sec", "--ref", "v1.0.0"]
+    result = CliRunner().invoke(cli, arguments)
+    assert result.exit_code == 0, result.output
+    written = parse_folder(target)
+    assert [b.type for b in written.blocks] == ["google"]
+    problems = [p for b in written.blocks for p in top_level_problems(version, b)]
+    problems += reference_problems(version, written)
     assert not problems, f"google provider {version}:\n" + "\n".join(problems)
 
 

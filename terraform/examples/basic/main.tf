@@ -8,7 +8,8 @@ provider "google" {
 }
 
 module "falco_responder" {
-  # In your repository: "git::https://github.com/ORG/falco-responder.git//terraform?ref=TAG".
+  # Here, the module beside this example; `falco-responder init` writes a team's copy
+  # calling a release: "git::https://github.com/ORG/falco-responder.git//terraform?ref=TAG".
   source = "../.."
 
   project_id = var.project_id

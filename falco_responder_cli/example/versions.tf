@@ -1,0 +1,1 @@
+../../terraform/examples/basic/versions.tf
