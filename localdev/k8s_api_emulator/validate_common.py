@@ -88,22 +88,6 @@ def without_empty(spec: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in spec.items() if v not in (None, [], {})}
 
 
-def too_long(field: str, limit: int) -> FieldError:
-    """field.TooLong: the value itself is never printed."""
-    return FieldError("FieldValueTooLong", field, f"Too long: must have at most {limit} bytes")
-
-
-def duplicate(field: str, rendered: str, detail: str = "") -> FieldError:
-    """field.Duplicate; ``rendered`` is the value as ErrorBody prints it."""
-    body = f"Duplicate value: {rendered}"
-    return FieldError("FieldValueDuplicate", field, f"{body}: {detail}" if detail else body)
-
-
-def invalid_rendered(field: str, rendered: str, detail: str) -> FieldError:
-    """field.Invalid of a value ErrorBody prints with %#v (structs, maps, pointers)."""
-    return FieldError("FieldValueInvalid", field, f"Invalid value: {rendered}: {detail}")
-
-
 def go_string_map(values: Mapping[str, str] | None) -> str:
     """%#v of a map[string]string (keys sorted, as fmt prints maps)."""
     if values is None:

@@ -14,12 +14,9 @@ from .status import FieldError, bad_request
 from .validate_common import (
     Body,
     cidr_errors,
-    duplicate,
     go_string_map,
-    invalid_rendered,
     kube_finalizer_errors,
     parse_cidr,
-    too_long,
     without_empty,
 )
 from .validation import dns1123_subdomain, label_value, qualified_name
@@ -93,7 +90,7 @@ def validate_configmap(obj: dict[str, Any]) -> list[FieldError]:
         size += _binary_size(value, key)
     if size > MAX_CONFIGMAP_SIZE:
         # "" names the whole object.
-        errors.append(too_long("", MAX_CONFIGMAP_SIZE))
+        errors.append(FieldError.too_long("", MAX_CONFIGMAP_SIZE))
     return errors
 
 
@@ -242,7 +239,7 @@ def taint_errors(raw: Any) -> list[FieldError]:
         errors += taint_effect_errors(effect, f"{path}.effect", allow_empty=False)
         if (key, effect) in seen:
             detail = "taints must be unique by key and effect pair"
-            errors.append(duplicate(path, _go_taint(taint), detail))
+            errors.append(FieldError.duplicate(path, taint, detail, rendered=_go_taint(taint)))
             continue
         seen.add((key, effect))
     return errors
@@ -262,7 +259,7 @@ def _pod_cidr_errors(cidrs: list[str]) -> list[FieldError]:
             )
         for index, value in enumerate(cidrs):
             if value in cidrs[:index]:
-                errors.append(duplicate(f"spec.podCIDRs[{index}]", f'"{value}"'))
+                errors.append(FieldError.duplicate(f"spec.podCIDRs[{index}]", value))
     return errors
 
 
@@ -397,7 +394,7 @@ def toleration_errors(tolerations: list[Any], path: str) -> list[FieldError]:
                     f'Effect:"{effect}", TolerationSeconds:{_go_int64_pointer(seconds)}}}'
                 )
                 errors.append(
-                    invalid_rendered(
+                    FieldError.invalid_rendered(
                         f"{where}.operator",
                         rendered,
                         "value must be empty when `operator` is 'Exists'",
@@ -568,7 +565,7 @@ def validate_pod_update(new: dict[str, Any], old: dict[str, Any]) -> list[FieldE
         if selector != old_selector:
             if any(selector.get(k) != v for k, v in old_selector.items()):
                 errors.append(
-                    invalid_rendered(
+                    FieldError.invalid_rendered(
                         "spec.nodeSelector",
                         go_string_map(selector),
                         "only additions to spec.nodeSelector are allowed (no mutations or "

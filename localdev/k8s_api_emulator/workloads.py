@@ -16,7 +16,7 @@ from .meta import label_selector
 from .status import FieldError
 from .strategy import Strategy
 from .validate_apps import workload_selector_errors, workload_update_errors
-from .validate_common import Body, go_label_selector, invalid_rendered, kube_finalizer_errors
+from .validate_common import Body, go_label_selector, kube_finalizer_errors
 
 # Status counters Go serialises even when zero (no omitempty), by kind (k8s.io/api apps/v1).
 REQUIRED_COUNTERS = {
@@ -100,7 +100,7 @@ class WorkloadStrategy(Strategy):
                 matches = label_selector(selector)(labels)
             except ValueError:
                 errors.append(
-                    invalid_rendered(
+                    FieldError.invalid_rendered(
                         "spec.selector", go_label_selector(selector), "invalid label selector"
                     )
                 )
