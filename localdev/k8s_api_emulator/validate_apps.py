@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from .json_shapes import Body
 from .meta import validate_metadata
 from .status import FieldError
 from .validate_common import (
-    Body,
     go_label_selector,
     kube_finalizer_errors,
     label_selector_errors,

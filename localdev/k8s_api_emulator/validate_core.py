@@ -10,9 +10,9 @@ import copy
 import re
 from typing import Any
 
+from .json_shapes import Body
 from .status import FieldError, bad_request
 from .validate_common import (
-    Body,
     cidr_errors,
     go_string_map,
     kube_finalizer_errors,
@@ -30,14 +30,6 @@ _CONFIG_KEY_MESSAGE = (
 )
 # core.MaxSecretSize, the limit of a ConfigMap's data and binaryData together.
 MAX_CONFIGMAP_SIZE = 1 * 1024 * 1024
-
-
-def path_segment_name(name: str) -> list[str]:
-    """IsValidPathSegmentName: the only name rule rest.BeforeCreate applies to a kind whose
-    own validation checks no name (a core v1 Event)."""
-    if name in (".", ".."):
-        return [f"may not be '{name}'"]
-    return [f"may not contain '{c}'" for c in ("/", "%") if c in name]
 
 
 def config_key(key: str) -> list[str]:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .json_shapes import Body
 from .status import FieldError
 from .strategy import GenerationStrategy
 from .validate_common import (
-    Body,
     cidr_errors,
     kube_finalizer_errors,
     label_selector_errors,

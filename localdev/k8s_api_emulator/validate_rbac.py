@@ -15,12 +15,12 @@ from typing import Any
 
 from . import json_shapes
 from .codec import decode
-from .json_shapes import LABEL_SELECTOR, STRING, STRINGS, Shape, list_of, struct
+from .json_shapes import LABEL_SELECTOR, STRING, STRINGS, Body, Shape, list_of, struct
 from .kinds import ResourceKind
 from .meta import validate_metadata
 from .status import FieldError, invalid
 from .strategy import Strategy
-from .validate_selectors import has_invalid_label_values, label_selector_errors
+from .validate_common import has_invalid_label_values, label_selector_errors
 from .validation import dns1123_subdomain, path_segment_name
 
 GROUP = "rbac.authorization.k8s.io"
@@ -100,6 +100,10 @@ def _rules_errors(obj: Mapping[str, Any], namespaced: bool) -> list[FieldError]:
     return errors
 
 
+# Typed reads of a ClusterRole; its JSON shape is checked before validation, so never refused.
+_CLUSTER_ROLE = Body("ClusterRole", f"{GROUP}/v1")
+
+
 def _aggregation_errors(obj: Mapping[str, Any], allow_invalid_values: bool) -> list[FieldError]:
     """ValidateClusterRole's aggregationRule."""
     rule = obj.get("aggregationRule")
@@ -112,7 +116,9 @@ def _aggregation_errors(obj: Mapping[str, Any], allow_invalid_values: bool) -> l
         detail = "at least one clusterRoleSelector required if aggregationRule is non-nil"
         errors.append(FieldError.required(field, detail))
     for index, selector in enumerate(selectors):
-        errors += label_selector_errors(selector, f"{field}[{index}]", allow_invalid_values)
+        errors += label_selector_errors(
+            _CLUSTER_ROLE, selector, f"{field}[{index}]", allow_invalid_values
+        )
     return errors
 
 

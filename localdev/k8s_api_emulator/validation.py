@@ -62,7 +62,8 @@ def dns1035_label(value: str) -> list[str]:
 
 def path_segment_name(value: str) -> list[str]:
     """IsValidPathSegmentName (k8s.io/apimachinery/pkg/api/validation/path): RBAC names,
-    resource names in rules, a parameter's name."""
+    resource names in rules, a parameter's name, and the only name rule rest.BeforeCreate
+    applies to a kind whose own validation checks no name (a core v1 Event)."""
     if value in (".", ".."):
         return [f"may not be '{value}'"]
     return [f"may not contain '{part}'" for part in ("/", "%") if part in value]
