@@ -17,7 +17,6 @@ from . import json_shapes
 from .codec import decode
 from .json_shapes import LABEL_SELECTOR, STRING, STRINGS, Body, Shape, list_of, struct
 from .kinds import ResourceKind
-from .meta import validate_metadata
 from .status import FieldError, invalid
 from .strategy import Strategy
 from .validate_common import has_invalid_label_values, label_selector_errors
@@ -297,16 +296,7 @@ def check_document(document: Mapping[str, Any]) -> None:
     invalid)."""
     kind = KINDS[document.get("kind") or ""]
     obj = decode(kind, dict(document))
-    meta = obj["metadata"]
-    name = meta.get("name") or ""
     # ValidateObjectMeta with ValidateRBACName (a namespace comes from kubectl's context)
-    if not name:
-        errors = [FieldError.required("metadata.name", "name or generateName is required")]
-    else:
-        errors = [
-            FieldError.invalid("metadata.name", name, problem)
-            for problem in kind.strategy.name_rule(name)
-        ]
-    errors += validate_metadata(meta) + kind.strategy.validate(obj)
+    errors = kind.strategy.create_errors(obj)
     if errors:
-        raise invalid(kind.kind, name, errors, GROUP)
+        raise invalid(kind.kind, obj["metadata"].get("name") or "", errors, GROUP)
