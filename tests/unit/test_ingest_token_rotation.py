@@ -137,17 +137,6 @@ def test_a_disabled_newest_version_withdraws_the_tokens_at_once(store, clock, ba
     assert tokens.accepted() == (b"new-token", b"old-token")
 
 
-def test_a_new_instance_whose_newest_version_is_disabled_accepts_nothing(store, clock, background):
-    store.add_version(SECRET, b"new-token")
-    store.disable(SECRET, 2)
-    tokens = _tokens(store, clock, background)
-    for _ in range(3):
-        with pytest.raises(TokensUnavailableError) as raised:
-            tokens.accepted()
-        assert isinstance(raised.value.__cause__, google_exceptions.FailedPrecondition)
-    assert store.reads == [LATEST]
-
-
 @pytest.mark.parametrize("withdraw", ["disable", "destroy"])
 def test_a_withdrawn_previous_version_is_not_accepted(store, clock, background, withdraw):
     tokens = _rotated(store, clock, background)
@@ -253,13 +242,32 @@ def test_the_first_read_can_start_before_the_first_request(store, clock, backgro
     assert store.reads == [LATEST]  # the request read nothing itself
 
 
-def test_a_first_read_that_fails_is_not_retried_per_request(store, clock, background):
+def _outage(store: SecretManagerStandIn) -> None:
     store.down = True
+
+
+def _newest_disabled(store: SecretManagerStandIn) -> None:
+    """A new instance: `latest` is version 2, disabled; version 1 is never tried instead."""
+    store.add_version(SECRET, b"new-token")
+    store.disable(SECRET, 2)
+
+
+@pytest.mark.parametrize(
+    ("failure", "cause"),
+    [
+        (_outage, google_exceptions.ServiceUnavailable),
+        (_newest_disabled, google_exceptions.FailedPrecondition),
+    ],
+)
+def test_a_first_read_that_fails_is_not_retried_per_request(
+    store, clock, background, failure, cause
+):
+    failure(store)
     tokens = _tokens(store, clock, background)
     for _ in range(3):
         with pytest.raises(TokensUnavailableError) as raised:
             tokens.accepted()
-    assert isinstance(raised.value.__cause__, google_exceptions.ServiceUnavailable)
+        assert isinstance(raised.value.__cause__, cause)
     assert store.reads == [LATEST]
 
 

@@ -1,5 +1,6 @@
 import json
 import logging
+from collections.abc import Callable
 
 import pytest
 
@@ -16,18 +17,27 @@ from shared.structured_log import (
 )
 
 
-def _format(level: int, message: str, **fields) -> dict:
-    logger = logging.getLogger("test")
-    logger.setLevel(logging.DEBUG)
+def _line_of(logger: logging.Logger, write: Callable[[], None]) -> str:
+    """The line the one record `write` logs to `logger` is formatted as."""
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
     handler.emit = records.append
     logger.addHandler(handler)
     try:
-        log(logger, level, message, **fields)
+        write()
     finally:
         logger.removeHandler(handler)
-    return json.loads(CloudLoggingFormatter().format(records[0]))
+    return CloudLoggingFormatter().format(records[0])
+
+
+def _line(level: int, message: str, **fields) -> str:
+    logger = logging.getLogger("test")
+    logger.setLevel(logging.DEBUG)
+    return _line_of(logger, lambda: log(logger, level, message, **fields))
+
+
+def _format(level: int, message: str, **fields) -> dict:
+    return json.loads(_line(level, message, **fields))
 
 
 def test_a_record_is_one_cloud_logging_json_line():
@@ -50,20 +60,6 @@ def test_records_inside_bind_trace_carry_the_trace(monkeypatch):
         "projects/proj/traces/4bf92f3577b34da6a3ce929d0e0e4736"
     )
     assert "logging.googleapis.com/trace" not in _format(logging.INFO, "untraced")
-
-
-def _line(level: int, message: str, **fields) -> str:
-    """The formatted line itself (its size is what Cloud Logging limits)."""
-    logger = logging.getLogger("test")
-    records: list[logging.LogRecord] = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger.addHandler(handler)
-    try:
-        log(logger, level, message, **fields)
-    finally:
-        logger.removeHandler(handler)
-    return CloudLoggingFormatter().format(records[0])
 
 
 def test_a_line_under_the_bound_is_not_touched():
@@ -123,15 +119,7 @@ def test_an_outcome_line_fits_whatever_its_reasons_quote():
         error_reason="kubernetes_rejected",
         event_to_outcome_seconds=1.5,
     )
-    records: list[logging.LogRecord] = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    outcome.logger.addHandler(handler)
-    try:
-        outcome.log_outcome(record)
-    finally:
-        outcome.logger.removeHandler(handler)
-    line = CloudLoggingFormatter().format(records[0])
+    line = _line_of(outcome.logger, lambda: outcome.log_outcome(record))
     assert len(line.encode()) <= MAX_LINE_BYTES
     entry = json.loads(line)
     assert entry[CUT_KEY] is True
