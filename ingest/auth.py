@@ -12,6 +12,11 @@ the tokens last read, for up to STALE_TOKEN_LIMIT_SECONDS after that read (the g
 failed read is remembered and not tried again before a backoff, so a slow or failing
 Secret Manager costs one read at a time, never one per request. Only while an instance
 has no tokens yet does a request wait, at most FIRST_READ_WAIT_SECONDS.
+
+The grace is for a Secret Manager that cannot be reached. When it answers that the version
+cannot be used (disabled, destroyed or deleted: `latest` names the newest version whatever
+its state, and Secret Manager refuses the read), the operator withdrew the token: the
+tokens held are dropped at once and requests get 503 until a read succeeds.
 """
 
 import contextlib
@@ -39,6 +44,10 @@ FIRST_READ_WAIT_SECONDS = 5.0
 # After a failed read, the next one waits 2 s, then 4, 8... up to 60 s.
 RETRY_BACKOFF_SECONDS = 2.0
 RETRY_BACKOFF_MAX_SECONDS = TOKEN_MAX_AGE_SECONDS
+
+
+# Secret Manager's answers that the version named cannot be used, as opposed to an outage.
+_WITHDRAWN = (google_exceptions.FailedPrecondition, google_exceptions.NotFound)
 
 
 class TokensUnavailableError(RuntimeError):
@@ -90,10 +99,8 @@ class SecretTokens:
             previous_version_name(current.name) if self.version_name.endswith("/latest") else None
         )
         if previous is not None:
-            # Disabled, destroyed or never there: no rotation under way.
-            with contextlib.suppress(
-                google_exceptions.NotFound, google_exceptions.FailedPrecondition
-            ):
+            # Disabled, destroyed or never there: no rotation under way, accept it not.
+            with contextlib.suppress(*_WITHDRAWN):
                 accepted.append(_payload(self._read(previous)))
         return tuple(accepted)
 
@@ -108,6 +115,8 @@ class SecretTokens:
                 backoff = RETRY_BACKOFF_SECONDS * 2 ** (self._failures - 1)
                 self._retry_at = self._clock() + min(backoff, RETRY_BACKOFF_MAX_SECONDS)
                 self._error = exc
+                if isinstance(exc, _WITHDRAWN):
+                    self._tokens = None  # withdrawn by the operator: no grace
                 self._reading = False
                 self._changed.notify_all()
             log(logger, logging.ERROR, "cannot read the ingest token", error=repr(exc))
@@ -136,6 +145,11 @@ class SecretTokens:
         with self._changed:
             self._start_refresh(self._clock())
 
+    def _why_none(self) -> str:
+        if isinstance(self._error, _WITHDRAWN):
+            return f"Secret Manager refuses the ingest token {self.version_name}: {self._error}"
+        return f"the ingest token {self.version_name} has not been read yet"
+
     def accepted(self) -> tuple[bytes, ...]:
         """The tokens to accept now; TokensUnavailableError if none are fresh enough."""
         with self._changed:
@@ -145,16 +159,15 @@ class SecretTokens:
                 return cached.accepted
             self._start_refresh(now)
             if cached is None:
-                # A new instance: nothing to serve yet, so wait for the first read (bounded).
-                self._changed.wait_for(
-                    lambda: self._tokens is not None or not self._reading,
-                    timeout=FIRST_READ_WAIT_SECONDS,
-                )
-                if self._tokens is not None:
-                    return self._tokens.accepted
-                raise TokensUnavailableError(
-                    f"the ingest token {self.version_name} has not been read yet"
-                ) from self._error
+                if not isinstance(self._error, _WITHDRAWN):
+                    # A new instance: nothing to serve yet, so wait for the first read (bounded).
+                    self._changed.wait_for(
+                        lambda: self._tokens is not None or not self._reading,
+                        timeout=FIRST_READ_WAIT_SECONDS,
+                    )
+                    if self._tokens is not None:
+                        return self._tokens.accepted
+                raise TokensUnavailableError(self._why_none()) from self._error
             if now - cached.read_at < STALE_TOKEN_LIMIT_SECONDS:
                 return cached.accepted
             age = now - cached.read_at

@@ -116,27 +116,26 @@ _METADATA = (
 )
 
 
-def scale_to_zero(resources: Sequence[str]) -> str:
-    """A direct update of a Deployment or StatefulSet sets spec.replicas to 0, nothing else
-    (no persistentVolumeClaimRetentionPolicy, template, owner or finalizer)."""
+def _sets_only(group: str, resources: Sequence[str], field: str, value: str) -> str:
+    """An update of `resources` sets spec.`field` (to what `value` checks) and nothing else:
+    no other spec field, no owner, finalizer, label or annotation."""
     return (
-        _update_of("apps", resources)
-        + "(has(object.spec.replicas) && object.spec.replicas == 0 &&\n"
-        + _only_spec_field("replicas")
+        _update_of(group, resources)
+        + f"(has(object.spec.{field}) && {value} &&\n"
+        + _only_spec_field(field)
         + " &&\n"
         + " &&\n".join(unchanged(p) for p in _METADATA)
         + ")"
     )
 
 
-CORDON = (
-    _update_of("", ["nodes"])
-    + "(has(object.spec.unschedulable) && object.spec.unschedulable &&\n"
-    + _only_spec_field("unschedulable")
-    + " &&\n"
-    + " &&\n".join(unchanged(p) for p in _METADATA)
-    + ")"
-)
+def scale_to_zero(resources: Sequence[str]) -> str:
+    """A direct update of a Deployment or StatefulSet sets spec.replicas to 0, nothing else
+    (no persistentVolumeClaimRetentionPolicy, template, owner or finalizer)."""
+    return _sets_only("apps", resources, "replicas", "object.spec.replicas == 0")
+
+
+CORDON = _sets_only("", ["nodes"], "unschedulable", "object.spec.unschedulable")
 
 NO_DAEMONSET_POD_DELETE = (
     "request.resource.group != '' || request.resource.resource != 'pods' ||\n"

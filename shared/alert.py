@@ -14,6 +14,19 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from shared.errors import InvalidAlertError
 from shared.k8s_names import dns1123_label_error, dns1123_subdomain_error
 
+# An error quotes at most this much of a value it refuses: the value comes from the alert,
+# and the error goes into log lines, dead-letter attributes and ingest's answer.
+MAX_QUOTED_CHARS = 80
+# An error lists at most this many faults of one alert.
+MAX_FAULTS_LISTED = 10
+
+
+def quoted(value: str) -> str:
+    """`value` as an error quotes it: ASCII repr of its first MAX_QUOTED_CHARS characters."""
+    if len(value) <= MAX_QUOTED_CHARS:
+        return ascii(value)
+    return f"{value[:MAX_QUOTED_CHARS]!a}... ({len(value)} characters)"
+
 
 class Priority(IntEnum):
     """Falco priorities, lowest first, so they compare as numbers."""
@@ -37,7 +50,7 @@ class Priority(IntEnum):
             return cls[key]
         except KeyError:
             names = ", ".join(p.label for p in cls)
-            raise ValueError(f"unknown priority {value!r}; expected one of {names}") from None
+            raise ValueError(f"unknown priority {quoted(value)}; expected one of {names}") from None
 
     @property
     def label(self) -> str:
@@ -55,14 +68,14 @@ def parse_time(value: str) -> datetime:
     """An aware UTC datetime; digits past microseconds are dropped (Python's precision)."""
     match = _RFC3339.match(value.strip())
     if not match:
-        raise ValueError(f"{value!r} is not an RFC 3339 time like 2026-11-20T08:15:30.5Z")
+        raise ValueError(f"{quoted(value)} is not an RFC 3339 time like 2026-11-20T08:15:30.5Z")
     day, clock, fraction, offset = match.groups()
     micros = (fraction or "").ljust(6, "0")[:6]
     zone = "+00:00" if offset in ("Z", "z") else offset
     try:
         return datetime.fromisoformat(f"{day}T{clock}.{micros}{zone}").astimezone(UTC)
     except (ValueError, OverflowError) as exc:
-        raise ValueError(f"{value!r} is not a valid time: {exc}") from None
+        raise ValueError(f"{quoted(value)} is not a valid time: {exc}") from None
 
 
 # Values Falco prints for a field that has no value (host processes have no pod).
@@ -263,11 +276,14 @@ def loads_json(data: bytes | str) -> Any:
 
 
 def _describe(error: ValidationError) -> str:
+    faults = error.errors()
     parts = []
-    for item in error.errors():
+    for item in faults[:MAX_FAULTS_LISTED]:
         where = ".".join(str(p) for p in item["loc"]) or "alert"
         message = item["msg"].removeprefix("Value error, ")
         parts.append(f"field '{where}': {message}")
+    if len(faults) > MAX_FAULTS_LISTED:
+        parts.append(f"and {len(faults) - MAX_FAULTS_LISTED} more")
     return "; ".join(parts)
 
 
@@ -287,7 +303,7 @@ def alert_from_document(document: Any) -> FalcoAlert:
         if not ALERT_ID.fullmatch(uuid):
             raise InvalidAlertError(
                 "invalid_alert",
-                f"field 'uuid': {uuid[:80]!a} is not an alert id (1 to 128 letters, "
+                f"field 'uuid': {quoted(uuid)} is not an alert id (1 to 128 letters, "
                 "digits, '.', '_' or '-', starting with a letter or digit)",
             )
         alert._alert_id = uuid
@@ -303,7 +319,7 @@ def _check_names(fields: dict[str, Any]) -> None:
         if value is not None and (problem := rule(value)):
             raise InvalidAlertError(
                 "invalid_alert",
-                f"field 'output_fields.{key}': {value[:80]!a} is not a valid name: {problem}",
+                f"field 'output_fields.{key}': {quoted(value)} is not a valid name: {problem}",
             )
 
 

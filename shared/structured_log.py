@@ -20,6 +20,15 @@ TRACE_KEY = "logging.googleapis.com/trace"
 # Fields copied into the entry's labels, so one alert can be followed across functions.
 LABEL_FIELDS = ("alert_id", "rule", "cluster", "action", "outcome")
 
+# Cloud Logging drops an entry over 256 KB (https://cloud.google.com/logging/quotas). A
+# line is kept under this, with room for what Cloud Run adds to the entry: its longest
+# strings are cut, each ending in CUT_MARKER, and the entry says CUT_KEY: true.
+MAX_LINE_BYTES = 200 * 1024
+CUT_MARKER = "...[cut]"
+CUT_KEY = "cut_to_fit"
+# Strings this short are never cut (ids, outcomes, severities, what metrics extract).
+_NEVER_CUT_CHARS = 128
+
 _FIELDS_ATTR = "structured_fields"
 _trace_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace_id", default=None)
 
@@ -54,7 +63,39 @@ class CloudLoggingFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         entry.setdefault("logger", record.name)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return _bounded_line(entry)
+
+
+def _dumps(entry: dict[str, Any]) -> str:
+    return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+def _cut(value: Any, limit: int) -> Any:
+    """`value` with every string longer than `limit` characters cut to it, marked."""
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit] + CUT_MARKER
+    if isinstance(value, dict):
+        return {key: _cut(item, limit) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_cut(item, limit) for item in value]
+    return value
+
+
+def _bounded_line(entry: dict[str, Any]) -> str:
+    """The entry as one JSON line of at most MAX_LINE_BYTES.
+
+    Strings are cut to ever shorter lengths until the line fits; should a line still not
+    fit (too many fields), only its severity, message, labels and trace are kept.
+    """
+    line = _dumps(entry)
+    limit = MAX_LINE_BYTES
+    while len(line.encode()) > MAX_LINE_BYTES and limit > _NEVER_CUT_CHARS:
+        limit = max(limit // 4, _NEVER_CUT_CHARS)
+        line = _dumps({**_cut(json.loads(line), limit), CUT_KEY: True})
+    if len(line.encode()) <= MAX_LINE_BYTES:
+        return line
+    kept = ("severity", "message", "logger", LABELS_KEY, TRACE_KEY)
+    return _dumps({**_cut({k: entry[k] for k in kept if k in entry}, limit), CUT_KEY: True})
 
 
 def configure() -> None:

@@ -21,13 +21,11 @@ from . import clock
 from .admission import Admit, Attributes
 from .codec import decode, typed
 from .kinds import NAMESPACES, Registry, ResourceKind
-from .meta import validate_metadata
 from .options import DeleteOptions
 from .paging import page
 from .scheduler import Scheduler
 from .selectors import parse_field_selector, parse_label_selector
 from .status import (
-    FieldError,
     already_exists,
     bad_request,
     conflict,
@@ -157,7 +155,7 @@ class ResourceApi:
                 self._admit_create(kind, namespace, meta.get("name") or "")
             if not meta.get("name") and meta.get("generateName"):
                 meta["name"] = self._generate_name(resource, namespace, meta["generateName"])
-            errors = self._validate(kind, obj)
+            errors = kind.strategy.create_errors(obj)
             if errors:
                 raise invalid(kind.kind, meta.get("name") or "", errors, kind.group)
             if admit is not None:
@@ -210,18 +208,6 @@ class ResourceApi:
             name = prefix + "".join(secrets.choice(_NAME_ALPHABET) for _ in range(5))
             if self._store.get(resource, namespace, name) is None:
                 return name
-
-    @staticmethod
-    def _validate(kind: ResourceKind, obj: dict[str, Any]) -> list[FieldError]:
-        name = obj["metadata"].get("name")
-        if not name:
-            errors = [FieldError.required("metadata.name", "name or generateName is required")]
-        else:
-            errors = [
-                FieldError.invalid("metadata.name", name, problem)
-                for problem in kind.strategy.name_rule(name)
-            ]
-        return errors + validate_metadata(obj["metadata"]) + kind.strategy.validate(obj)
 
     # --- delete ------------------------------------------------------------------------
 

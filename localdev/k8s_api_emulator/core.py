@@ -8,7 +8,6 @@ from .status import FieldError
 from .strategy import Strategy
 from .validate_common import kube_finalizer_errors
 from .validate_core import (
-    path_segment_name,
     validate_configmap,
     validate_configmap_update,
     validate_event,
@@ -17,7 +16,7 @@ from .validate_core import (
     validate_node_update,
     validate_pod_update,
 )
-from .validation import dns1123_label
+from .validation import dns1123_label, path_segment_name
 
 # Stands in for the scheduler: pods created without a node are bound here (see PodStrategy).
 EMULATOR_NODE = "emulator-node"

@@ -17,26 +17,12 @@ from typing import Any
 
 from .api import ResourceApi
 from .kinds import PODS
+from .query import first, integer
 from .status import FieldError, bad_request, invalid
 
 # What the API server's query decoding (Go's strconv.ParseBool) reads as true; the
 # kubernetes client before 37 sends Python's "True".
 _TRUE = ("1", "t", "T", "true", "TRUE", "True")
-
-
-def _last(query: Mapping[str, Sequence[str]], name: str) -> str | None:
-    values = query.get(name)
-    return values[-1] if values else None
-
-
-def _integer(query: Mapping[str, Sequence[str]], name: str) -> int | None:
-    raw = _last(query, name)
-    if raw is None:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise bad_request(f'strconv.ParseInt: parsing "{raw}": invalid syntax') from None
 
 
 def _options_errors(tail_lines: int | None, limit_bytes: int | None) -> list[FieldError]:
@@ -151,11 +137,11 @@ class ContainerLogs:
     def read(self, namespace: str, name: str, query: Mapping[str, Sequence[str]]) -> bytes:
         """The body of ``GET .../log``, or the ApiError a real server answers."""
         pod = self._api.get(PODS, namespace, name)
-        tail_lines, limit_bytes = _integer(query, "tailLines"), _integer(query, "limitBytes")
+        tail_lines, limit_bytes = integer(query, "tailLines"), integer(query, "limitBytes")
         if errors := _options_errors(tail_lines, limit_bytes):
             raise invalid("PodLogOptions", name, errors)
         names = _container_names(pod)
-        container = _last(query, "container") or ""
+        container = first(query, "container") or ""
         if not container:
             if len(names) != 1:
                 raise bad_request(
@@ -167,7 +153,7 @@ class ContainerLogs:
             raise bad_request(f"container {container} is not valid for pod {name}")
         if not (pod.get("spec") or {}).get("nodeName"):
             raise bad_request(f"pod {name} does not have a host assigned")
-        instance = _instance(pod, container, (_last(query, "previous") or "") in _TRUE)
+        instance = _instance(pod, container, (first(query, "previous") or "") in _TRUE)
         with self._lock:
             text = self._text.get((pod["metadata"]["uid"], instance), b"")
         if tail_lines is not None:

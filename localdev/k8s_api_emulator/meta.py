@@ -8,7 +8,7 @@ from typing import Any
 
 from .selectors import Requirement
 from .status import FieldError, bad_request
-from .validate_common import label_errors, too_long
+from .validate_common import label_errors
 from .validation import qualified_name
 
 _OWNER_FIELDS = (
@@ -38,7 +38,7 @@ def validate_metadata(meta: Mapping[str, Any]) -> list[FieldError]:
     # ValidateAnnotationsSize: keys and values together, in bytes.
     size = sum(len(k.encode()) + len(v.encode()) for k, v in annotations.items())
     if size > TOTAL_ANNOTATION_SIZE:
-        errors.append(too_long("metadata.annotations", TOTAL_ANNOTATION_SIZE))
+        errors.append(FieldError.too_long("metadata.annotations", TOTAL_ANNOTATION_SIZE))
     for ref in meta.get("ownerReferences") or []:
         for name, detail in _OWNER_FIELDS:
             value = ref.get(name) if isinstance(ref, dict) else None

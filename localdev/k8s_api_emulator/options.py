@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .query import first
 from .status import FieldError, bad_request, invalid
 
 _PROPAGATION = ["Foreground", "Background", "Orphan"]
@@ -72,16 +73,12 @@ def delete_options_from_body(body: Mapping[str, Any]) -> DeleteOptions:
 
 
 def delete_options_from_query(query: Mapping[str, Sequence[str]]) -> DeleteOptions:
-    def last(name: str) -> str | None:
-        values = query.get(name)
-        return values[-1] if values else None
-
-    grace = last("gracePeriodSeconds")
-    orphan = last("orphanDependents")
+    grace = first(query, "gracePeriodSeconds")
+    orphan = first(query, "orphanDependents")
     return _validated(
         DeleteOptions(
             grace_period_seconds=None if grace is None else _int(grace, "gracePeriodSeconds"),
-            propagation_policy=last("propagationPolicy"),
+            propagation_policy=first(query, "propagationPolicy"),
             orphan_dependents=None if orphan is None else _bool(orphan, "orphanDependents"),
         ),
         query.get("dryRun", []),

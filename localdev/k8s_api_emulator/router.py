@@ -19,6 +19,7 @@ from .faults import Fault, FaultInjector
 from .kinds import Registry, ResourceKind
 from .logs import ContainerLogs
 from .options import delete_options_from_body, delete_options_from_query, dry_run_from_query
+from .query import first, integer
 from .requestinfo import RequestInfo, parse_request_info
 from .requestlog import RequestLog, RequestRecord
 from .scale import ScaleApi
@@ -64,22 +65,6 @@ def _json(body: bytes) -> Any:
         return json.loads(body)
     except ValueError as error:
         raise bad_request(f"couldn't get version/kind; json parse error: {error}") from None
-
-
-def _last(query: dict[str, list[str]], name: str) -> str | None:
-    values = query.get(name)
-    return values[-1] if values else None
-
-
-def _limit(query: dict[str, list[str]]) -> int | None:
-    """ListOptions.limit as the query decoder reads it (strconv.ParseInt)."""
-    raw = _last(query, "limit")
-    if raw is None:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise bad_request(f'strconv.ParseInt: parsing "{raw}": invalid syntax') from None
 
 
 class Router:
@@ -215,10 +200,10 @@ class Router:
             listing = self._api.list(
                 kind,
                 scope,
-                _last(query, "labelSelector"),
-                _last(query, "fieldSelector"),
-                _limit(query),
-                _last(query, "continue"),
+                first(query, "labelSelector"),
+                first(query, "fieldSelector"),
+                integer(query, "limit"),
+                first(query, "continue"),
             )
             return Response(200, listing)
         if info.verb == "create" and not info.name and (info.in_namespace or not kind.namespaced):

@@ -58,8 +58,23 @@ class FieldError:
         return cls("FieldValueNotSupported", field, body)
 
     @classmethod
-    def duplicate(cls, field: str, value: object) -> FieldError:
-        return cls("FieldValueDuplicate", field, f"Duplicate value: {go_quote(value)}")
+    def invalid_rendered(cls, field: str, rendered: str, detail: str) -> FieldError:
+        """field.Invalid of a value ErrorBody prints with %#v (structs, maps, pointers)."""
+        return cls("FieldValueInvalid", field, f"Invalid value: {rendered}: {detail}")
+
+    @classmethod
+    def duplicate(
+        cls, field: str, value: object, detail: str = "", rendered: str | None = None
+    ) -> FieldError:
+        """field.Duplicate, with the Detail some validators set on it (validateNodeTaints);
+        ``rendered`` is a struct value as ErrorBody prints it (%#v)."""
+        shown = go_quote(value) if rendered is None else rendered
+        return cls("FieldValueDuplicate", field, _with_detail(f"Duplicate value: {shown}", detail))
+
+    @classmethod
+    def too_long(cls, field: str, limit: int) -> FieldError:
+        """field.TooLong: the value itself is never printed."""
+        return cls("FieldValueTooLong", field, f"Too long: must have at most {limit} bytes")
 
     @classmethod
     def too_many(cls, field: str, actual: int, limit: int) -> FieldError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .meta import validate_metadata
 from .status import FieldError
 from .store import ObjectStore
 from .validation import dns1123_subdomain
@@ -51,6 +52,16 @@ class Strategy:
     def validate(self, obj: dict[str, Any]) -> list[FieldError]:
         """Spec validation beyond metadata, which the API layer checks for every kind."""
         return []
+
+    def create_errors(self, obj: dict[str, Any]) -> list[FieldError]:
+        """What a create is checked by (rest.BeforeCreate): the name by the kind's rule,
+        then ValidateObjectMeta's checks, then the kind's own validation."""
+        name = obj["metadata"].get("name")
+        if not name:
+            errors = [FieldError.required("metadata.name", "name or generateName is required")]
+        else:
+            errors = [FieldError.invalid("metadata.name", name, p) for p in self.name_rule(name)]
+        return errors + validate_metadata(obj["metadata"]) + self.validate(obj)
 
     def validate_update(self, new: dict[str, Any], old: dict[str, Any]) -> list[FieldError]:
         return self.validate(new)

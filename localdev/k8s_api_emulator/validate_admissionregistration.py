@@ -20,9 +20,9 @@ from typing import Any
 import cel
 
 from .cel_expressions import CelError, compile_expression
-from .json_shapes import LABEL_SELECTOR, STRING, STRINGS, Shape, list_of, struct
+from .json_shapes import LABEL_SELECTOR, STRING, STRINGS, Body, Shape, list_of, struct
 from .status import FieldError, go_quote
-from .validate_selectors import label_selector_errors
+from .validate_common import label_selector_errors
 from .validation import dns1035_label, dns1123_subdomain, path_segment_name, qualified_name
 
 # The sets' List() order (sorted), as NotSupported prints them.
@@ -133,6 +133,12 @@ class GoSlice:
 
     def __str__(self) -> str:
         return f"[]{self.type}{{" + ", ".join(go_quote(item) for item in self.items) + "}"
+
+
+# Typed reads of each kind; policies.py has checked the whole object's JSON shape before
+# validation, as the API server's decoder does, so these never refuse.
+_POLICY = Body("ValidatingAdmissionPolicy", "admissionregistration.k8s.io/v1")
+_BINDING = Body("ValidatingAdmissionPolicyBinding", "admissionregistration.k8s.io/v1")
 
 
 def _present(parent: Mapping[str, Any], key: str) -> bool:
@@ -247,8 +253,10 @@ def _named_rule_errors(rule: Mapping[str, Any], field: str) -> list[FieldError]:
     return errors + _rule_with_operations_errors(rule, field)
 
 
-def match_resources_errors(match: Mapping[str, Any] | None, field: str) -> list[FieldError]:
-    """validateMatchResources (after SetDefaults_MatchResources)."""
+def match_resources_errors(
+    match: Mapping[str, Any] | None, field: str, body: Body
+) -> list[FieldError]:
+    """validateMatchResources (after SetDefaults_MatchResources) in the object ``body`` reads."""
     if match is None:
         return []
     errors = []
@@ -261,7 +269,7 @@ def match_resources_errors(match: Mapping[str, Any] | None, field: str) -> list[
         if not _present(match, selector):
             errors.append(FieldError.required(f"{field}.{selector}"))
         else:
-            errors += label_selector_errors(match[selector], f"{field}.{selector}")
+            errors += label_selector_errors(body, match[selector], f"{field}.{selector}")
     for part in ("resourceRules", "excludeResourceRules"):
         for index, rule in enumerate(match.get(part) or []):
             errors += _named_rule_errors(rule, f"{field}.{part}[{index}]")
@@ -484,7 +492,7 @@ def policy_errors(obj: Mapping[str, Any], old: Mapping[str, Any] | None = None) 
     if not _present(spec, "matchConstraints"):
         errors.append(FieldError.required("spec.matchConstraints"))
     else:
-        errors += match_resources_errors(spec["matchConstraints"], "spec.matchConstraints")
+        errors += match_resources_errors(spec["matchConstraints"], "spec.matchConstraints", _POLICY)
         # at least one resourceRule must be defined to provide type information
         if not spec["matchConstraints"].get("resourceRules"):
             errors.append(FieldError.required("spec.matchConstraints.resourceRules"))
@@ -538,7 +546,7 @@ def _param_ref_errors(param_ref: Mapping[str, Any] | None, field: str) -> list[F
         if has_selector:
             errors.append(FieldError.forbidden(f"{field}.name", exclusive))
     if has_selector:
-        errors += label_selector_errors(param_ref["selector"], f"{field}.selector")
+        errors += label_selector_errors(_BINDING, param_ref["selector"], f"{field}.selector")
         if name:
             errors.append(FieldError.forbidden(f"{field}.selector", exclusive))
     if not name and not has_selector:
@@ -588,7 +596,7 @@ def binding_errors(obj: Mapping[str, Any]) -> list[FieldError]:
         ]
     errors += _param_ref_errors(spec.get("paramRef"), "spec.paramRef")
     # "matchResouces" [sic]: upstream's field path has this typo
-    errors += match_resources_errors(spec.get("matchResources"), "spec.matchResouces")
+    errors += match_resources_errors(spec.get("matchResources"), "spec.matchResouces", _BINDING)
     errors += _validation_actions_errors(
         spec.get("validationActions") or [], "spec.validationActions"
     )

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from .json_shapes import Body
 from .meta import validate_metadata
 from .status import FieldError
 from .validate_common import (
-    Body,
     go_label_selector,
-    invalid_rendered,
     kube_finalizer_errors,
     label_selector_errors,
     without_empty,
@@ -51,7 +50,7 @@ def workload_selector_errors(kind: str, selector: dict[str, Any]) -> list[FieldE
     errors = label_selector_errors(_body(kind), selector, "spec.selector")
     if not (selector.get("matchLabels") or selector.get("matchExpressions")):
         errors.append(
-            invalid_rendered(
+            FieldError.invalid_rendered(
                 "spec.selector",
                 go_label_selector(selector),
                 f"empty selector is invalid for {_EMPTY_SELECTOR_NAME[kind]}",
@@ -73,7 +72,9 @@ def workload_update_errors(kind: str, new: dict[str, Any], old: dict[str, Any]) 
     selector = spec.get("selector")
     if selector != old_spec.get("selector") and isinstance(selector, dict):
         errors.append(
-            invalid_rendered("spec.selector", go_label_selector(selector), "field is immutable")
+            FieldError.invalid_rendered(
+                "spec.selector", go_label_selector(selector), "field is immutable"
+            )
         )
     if kind == "StatefulSet":
         kept = {k: v for k, v in spec.items() if k not in _STATEFULSET_MUTABLE}

@@ -1,6 +1,5 @@
-"""Building blocks the per-kind validators share: reading a decoded body with Go's types
-(a wrong JSON type is the decoder's 400, never a 500), the field errors ``status.FieldError``
-has no constructor for, label selectors and CIDRs.
+"""Building blocks the per-kind validators share: semantic equality, Go's %#v rendering of
+values in field errors, labels and label selectors, CIDRs and finalizers.
 """
 
 from __future__ import annotations
@@ -11,97 +10,15 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .status import ApiError, FieldError, bad_request
+from .json_shapes import Body
+from .status import FieldError
 from .validation import label_value, qualified_name
-
-_JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "bool", type(None): "null"}
-
-
-class Body:
-    """Typed reads of a decoded object of ``kind``, raising the decoder's 400 on a JSON type
-    Go's unmarshalling refuses (json.Unmarshal: "cannot unmarshal X into Go struct field")."""
-
-    def __init__(self, kind: str, api_version: str) -> None:
-        self._kind = kind
-        self._version = api_version.rpartition("/")[2]
-
-    def _refuse(self, value: Any, path: str, go_type: str) -> ApiError:
-        found = _JSON_TYPES.get(type(value), "number")
-        return bad_request(
-            f'{self._kind} in version "{self._version}" cannot be handled as a {self._kind}: '
-            f"json: cannot unmarshal {found} into Go struct field {self._kind}.{path} "
-            f"of type {go_type}"
-        )
-
-    def mapping(self, value: Any, path: str) -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise self._refuse(value, path, "struct")
-        return value
-
-    def items(self, value: Any, path: str) -> list[Any]:
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise self._refuse(value, path, "slice")
-        return value
-
-    def string(self, value: Any, path: str) -> str:
-        if value is None:
-            return ""
-        if not isinstance(value, str):
-            raise self._refuse(value, path, "string")
-        return value
-
-    def strings(self, value: Any, path: str) -> list[str]:
-        return [self.string(item, path) for item in self.items(value, path)]
-
-    def string_map(self, value: Any, path: str) -> dict[str, str]:
-        """A map[string]string; a JSON null value decodes as "" in Go, and is stored so."""
-        mapping = self.mapping(value, path)
-        for key, item in mapping.items():
-            mapping[key] = self.string(item, path)
-        return mapping
-
-    def integer(self, value: Any, path: str, bits: int = 32) -> int | None:
-        """An int32/int64 field; None when absent (a nil pointer)."""
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self._refuse(value, path, f"int{bits}")
-        if not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
-            raise self._refuse(value, path, f"int{bits}")
-        return value
-
-    def boolean(self, value: Any, path: str) -> bool | None:
-        if value is None:
-            return None
-        if not isinstance(value, bool):
-            raise self._refuse(value, path, "bool")
-        return value
 
 
 def without_empty(spec: dict[str, Any]) -> dict[str, Any]:
     """What apiequality.Semantic.DeepEqual compares: a nil and an empty list or map are
     equal there (unlike reflect.DeepEqual)."""
     return {k: v for k, v in spec.items() if v not in (None, [], {})}
-
-
-def too_long(field: str, limit: int) -> FieldError:
-    """field.TooLong: the value itself is never printed."""
-    return FieldError("FieldValueTooLong", field, f"Too long: must have at most {limit} bytes")
-
-
-def duplicate(field: str, rendered: str, detail: str = "") -> FieldError:
-    """field.Duplicate; ``rendered`` is the value as ErrorBody prints it."""
-    body = f"Duplicate value: {rendered}"
-    return FieldError("FieldValueDuplicate", field, f"{body}: {detail}" if detail else body)
-
-
-def invalid_rendered(field: str, rendered: str, detail: str) -> FieldError:
-    """field.Invalid of a value ErrorBody prints with %#v (structs, maps, pointers)."""
-    return FieldError("FieldValueInvalid", field, f"Invalid value: {rendered}: {detail}")
 
 
 def go_string_map(values: Mapping[str, str] | None) -> str:
@@ -154,7 +71,9 @@ def label_errors(labels: Mapping[str, str], path: str) -> list[FieldError]:
 def label_selector_errors(
     body: Body, selector: Any, path: str, allow_invalid_values: bool = False
 ) -> list[FieldError]:
-    """ValidateLabelSelector with LabelSelectorValidationOptions; None is valid."""
+    """ValidateLabelSelector with LabelSelectorValidationOptions{AllowInvalidLabelValueInSelector}
+    (k8s.io/apimachinery/pkg/apis/meta/v1/validation); None is valid. Labels in sorted key
+    order (Go's map order is random)."""
     if selector is None:
         return []
     selector = body.mapping(selector, path)
@@ -202,6 +121,13 @@ def _requirement_errors(
                 FieldError.invalid(f"{path}.values[{index}]", value, p) for p in label_value(value)
             ]
     return errors
+
+
+def has_invalid_label_values(selector: Mapping[str, Any] | None) -> bool:
+    """Whether a stored selector already holds values that are not label values: an update
+    may keep them (the ratcheting of the *HasInvalidLabelValueInSelector helpers)."""
+    requirements = (selector or {}).get("matchExpressions") or []
+    return any(label_value(v) for r in requirements for v in r.get("values") or [])
 
 
 # --- CIDRs (k8s.io/apimachinery/pkg/util/validation/ip.go) ---------------------------------

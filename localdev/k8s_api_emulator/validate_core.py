@@ -10,16 +10,13 @@ import copy
 import re
 from typing import Any
 
+from .json_shapes import Body
 from .status import FieldError, bad_request
 from .validate_common import (
-    Body,
     cidr_errors,
-    duplicate,
     go_string_map,
-    invalid_rendered,
     kube_finalizer_errors,
     parse_cidr,
-    too_long,
     without_empty,
 )
 from .validation import dns1123_subdomain, label_value, qualified_name
@@ -33,14 +30,6 @@ _CONFIG_KEY_MESSAGE = (
 )
 # core.MaxSecretSize, the limit of a ConfigMap's data and binaryData together.
 MAX_CONFIGMAP_SIZE = 1 * 1024 * 1024
-
-
-def path_segment_name(name: str) -> list[str]:
-    """IsValidPathSegmentName: the only name rule rest.BeforeCreate applies to a kind whose
-    own validation checks no name (a core v1 Event)."""
-    if name in (".", ".."):
-        return [f"may not be '{name}'"]
-    return [f"may not contain '{c}'" for c in ("/", "%") if c in name]
 
 
 def config_key(key: str) -> list[str]:
@@ -93,7 +82,7 @@ def validate_configmap(obj: dict[str, Any]) -> list[FieldError]:
         size += _binary_size(value, key)
     if size > MAX_CONFIGMAP_SIZE:
         # "" names the whole object.
-        errors.append(too_long("", MAX_CONFIGMAP_SIZE))
+        errors.append(FieldError.too_long("", MAX_CONFIGMAP_SIZE))
     return errors
 
 
@@ -242,7 +231,7 @@ def taint_errors(raw: Any) -> list[FieldError]:
         errors += taint_effect_errors(effect, f"{path}.effect", allow_empty=False)
         if (key, effect) in seen:
             detail = "taints must be unique by key and effect pair"
-            errors.append(duplicate(path, _go_taint(taint), detail))
+            errors.append(FieldError.duplicate(path, taint, detail, rendered=_go_taint(taint)))
             continue
         seen.add((key, effect))
     return errors
@@ -262,7 +251,7 @@ def _pod_cidr_errors(cidrs: list[str]) -> list[FieldError]:
             )
         for index, value in enumerate(cidrs):
             if value in cidrs[:index]:
-                errors.append(duplicate(f"spec.podCIDRs[{index}]", f'"{value}"'))
+                errors.append(FieldError.duplicate(f"spec.podCIDRs[{index}]", value))
     return errors
 
 
@@ -397,7 +386,7 @@ def toleration_errors(tolerations: list[Any], path: str) -> list[FieldError]:
                     f'Effect:"{effect}", TolerationSeconds:{_go_int64_pointer(seconds)}}}'
                 )
                 errors.append(
-                    invalid_rendered(
+                    FieldError.invalid_rendered(
                         f"{where}.operator",
                         rendered,
                         "value must be empty when `operator` is 'Exists'",
@@ -568,7 +557,7 @@ def validate_pod_update(new: dict[str, Any], old: dict[str, Any]) -> list[FieldE
         if selector != old_selector:
             if any(selector.get(k) != v for k, v in old_selector.items()):
                 errors.append(
-                    invalid_rendered(
+                    FieldError.invalid_rendered(
                         "spec.nodeSelector",
                         go_string_map(selector),
                         "only additions to spec.nodeSelector are allowed (no mutations or "

@@ -6,12 +6,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .json_shapes import Body
 from .status import FieldError
 from .strategy import GenerationStrategy
 from .validate_common import (
-    Body,
     cidr_errors,
-    invalid_rendered,
     kube_finalizer_errors,
     label_selector_errors,
     parse_cidr,
@@ -165,7 +164,7 @@ def spec_errors(
     if len(policy_types) > len(_POLICY_TYPES):
         rendered = "[]networking.PolicyType{" + ", ".join(f'"{t}"' for t in policy_types) + "}"
         errors.append(
-            invalid_rendered(
+            FieldError.invalid_rendered(
                 "spec.policyTypes", rendered, "may not specify more than two policyTypes"
             )
         )

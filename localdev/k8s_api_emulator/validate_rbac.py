@@ -15,12 +15,11 @@ from typing import Any
 
 from . import json_shapes
 from .codec import decode
-from .json_shapes import LABEL_SELECTOR, STRING, STRINGS, Shape, list_of, struct
+from .json_shapes import LABEL_SELECTOR, STRING, STRINGS, Body, Shape, list_of, struct
 from .kinds import ResourceKind
-from .meta import validate_metadata
 from .status import FieldError, invalid
 from .strategy import Strategy
-from .validate_selectors import has_invalid_label_values, label_selector_errors
+from .validate_common import has_invalid_label_values, label_selector_errors
 from .validation import dns1123_subdomain, path_segment_name
 
 GROUP = "rbac.authorization.k8s.io"
@@ -100,6 +99,10 @@ def _rules_errors(obj: Mapping[str, Any], namespaced: bool) -> list[FieldError]:
     return errors
 
 
+# Typed reads of a ClusterRole; its JSON shape is checked before validation, so never refused.
+_CLUSTER_ROLE = Body("ClusterRole", f"{GROUP}/v1")
+
+
 def _aggregation_errors(obj: Mapping[str, Any], allow_invalid_values: bool) -> list[FieldError]:
     """ValidateClusterRole's aggregationRule."""
     rule = obj.get("aggregationRule")
@@ -112,7 +115,9 @@ def _aggregation_errors(obj: Mapping[str, Any], allow_invalid_values: bool) -> l
         detail = "at least one clusterRoleSelector required if aggregationRule is non-nil"
         errors.append(FieldError.required(field, detail))
     for index, selector in enumerate(selectors):
-        errors += label_selector_errors(selector, f"{field}[{index}]", allow_invalid_values)
+        errors += label_selector_errors(
+            _CLUSTER_ROLE, selector, f"{field}[{index}]", allow_invalid_values
+        )
     return errors
 
 
@@ -291,16 +296,7 @@ def check_document(document: Mapping[str, Any]) -> None:
     invalid)."""
     kind = KINDS[document.get("kind") or ""]
     obj = decode(kind, dict(document))
-    meta = obj["metadata"]
-    name = meta.get("name") or ""
     # ValidateObjectMeta with ValidateRBACName (a namespace comes from kubectl's context)
-    if not name:
-        errors = [FieldError.required("metadata.name", "name or generateName is required")]
-    else:
-        errors = [
-            FieldError.invalid("metadata.name", name, problem)
-            for problem in kind.strategy.name_rule(name)
-        ]
-    errors += validate_metadata(meta) + kind.strategy.validate(obj)
+    errors = kind.strategy.create_errors(obj)
     if errors:
-        raise invalid(kind.kind, name, errors, GROUP)
+        raise invalid(kind.kind, obj["metadata"].get("name") or "", errors, GROUP)

@@ -22,24 +22,26 @@ _SUBDOMAIN_MESSAGE = (
 )
 
 
+def _length_and_pattern(
+    value: str, max_length: int, pattern: re.Pattern[str], message: str
+) -> list[str]:
+    """The shape of upstream's Is* name checks: the length problem, then the pattern's."""
+    problems = []
+    if len(value) > max_length:
+        problems.append(f"must be no more than {max_length} characters")
+    if not pattern.fullmatch(value):
+        problems.append(message)
+    return problems
+
+
 def dns1123_label(value: str) -> list[str]:
     """Problems with ``value`` as a namespace-style name; empty when it is valid."""
-    problems = []
-    if len(value) > 63:
-        problems.append("must be no more than 63 characters")
-    if not _LABEL_RE.fullmatch(value):
-        problems.append(_LABEL_MESSAGE)
-    return problems
+    return _length_and_pattern(value, 63, _LABEL_RE, _LABEL_MESSAGE)
 
 
 def dns1123_subdomain(value: str) -> list[str]:
     """Problems with ``value`` as a pod-style name; empty when it is valid."""
-    problems = []
-    if len(value) > 253:
-        problems.append("must be no more than 253 characters")
-    if not _SUBDOMAIN_RE.fullmatch(value):
-        problems.append(_SUBDOMAIN_MESSAGE)
-    return problems
+    return _length_and_pattern(value, 253, _SUBDOMAIN_RE, _SUBDOMAIN_MESSAGE)
 
 
 _DNS1035 = "[a-z]([-a-z0-9]*[a-z0-9])?"
@@ -52,17 +54,13 @@ _DNS1035_MESSAGE = (
 
 def dns1035_label(value: str) -> list[str]:
     """IsDNS1035Label: a version or a lowercased kind."""
-    problems = []
-    if len(value) > 63:
-        problems.append("must be no more than 63 characters")
-    if not re.fullmatch(_DNS1035, value):
-        problems.append(_DNS1035_MESSAGE)
-    return problems
+    return _length_and_pattern(value, 63, re.compile(_DNS1035), _DNS1035_MESSAGE)
 
 
 def path_segment_name(value: str) -> list[str]:
     """IsValidPathSegmentName (k8s.io/apimachinery/pkg/api/validation/path): RBAC names,
-    resource names in rules, a parameter's name."""
+    resource names in rules, a parameter's name, and the only name rule rest.BeforeCreate
+    applies to a kind whose own validation checks no name (a core v1 Event)."""
     if value in (".", ".."):
         return [f"may not be '{value}'"]
     return [f"may not contain '{part}'" for part in ("/", "%") if part in value]
@@ -118,12 +116,8 @@ def qualified_name(value: str) -> list[str]:
 
 
 def label_value(value: str) -> list[str]:
-    problems = []
-    if len(value) > 63:
-        problems.append("must be no more than 63 characters")
-    if not _LABEL_VALUE_RE.fullmatch(value):
-        problems.append(_LABEL_VALUE_MESSAGE)
-    return problems
+    """IsValidLabelValue."""
+    return _length_and_pattern(value, 63, _LABEL_VALUE_RE, _LABEL_VALUE_MESSAGE)
 
 
 def percent(value: str) -> list[str]:

@@ -12,11 +12,12 @@ import json
 from typing import Any, ClassVar
 
 from .core import default_pod_spec, pod_spec_errors
+from .json_shapes import Body
 from .meta import label_selector
 from .status import FieldError
 from .strategy import Strategy
 from .validate_apps import workload_selector_errors, workload_update_errors
-from .validate_common import Body, go_label_selector, invalid_rendered, kube_finalizer_errors
+from .validate_common import go_label_selector, kube_finalizer_errors
 
 # Status counters Go serialises even when zero (no omitempty), by kind (k8s.io/api apps/v1).
 REQUIRED_COUNTERS = {
@@ -100,7 +101,7 @@ class WorkloadStrategy(Strategy):
                 matches = label_selector(selector)(labels)
             except ValueError:
                 errors.append(
-                    invalid_rendered(
+                    FieldError.invalid_rendered(
                         "spec.selector", go_label_selector(selector), "invalid label selector"
                     )
                 )

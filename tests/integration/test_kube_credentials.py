@@ -1,13 +1,14 @@
 """Where the responder finds its Kubernetes credentials, against the Kubernetes API emulator.
 
-Secret Manager and Google's token endpoint have no emulator: the secret read returns the
-kubeconfig, and the Google credentials mint numbered tokens."""
+Secret Manager and Google's token endpoint have no emulator: the secret read is answered by
+tests/secret_manager.py, and the Google credentials mint numbered tokens."""
 
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 import yaml
+from google.api_core.exceptions import FailedPrecondition
 from kubernetes.config import ConfigException
 
 from localdev.k8s_api_emulator import KubeApiEmulator
@@ -15,6 +16,7 @@ from responder import kube
 from responder.kube import Clusters, GoogleToken
 from responder.policy import ClusterAccess
 from shared import config
+from tests.secret_manager import SecretManagerStandIn
 from tests.unit.test_google_identity import NumberedCredentials
 
 
@@ -36,20 +38,39 @@ def _pod_name(apis) -> str:
     return apis.core.read_namespaced_pod("web", "default").metadata.name
 
 
-def test_kubeconfig_from_secret_manager_wins(emulator, monkeypatch, tmp_path):
-    versions = []
+KUBECONFIG_SECRET = "projects/p/secrets/kubeconfig"
 
-    def read_secret(name: str) -> bytes:
-        versions.append(name)
-        return yaml.safe_dump(emulator.kubeconfig_dict(token="reader")).encode()
 
-    monkeypatch.setattr(kube, "read_secret", read_secret)
-    monkeypatch.setenv(config.KUBECONFIG_SECRET, "projects/p/secrets/kubeconfig/versions/3")
+@pytest.fixture
+def secrets(emulator, monkeypatch) -> SecretManagerStandIn:
+    """The kubeconfig secret: version 1 a stale config, version 2 the emulator's."""
+    manager = SecretManagerStandIn()
+    manager.add_version(KUBECONFIG_SECRET, b"kind: Config\n")
+    kubeconfig = yaml.safe_dump(emulator.kubeconfig_dict(token="reader")).encode()
+    manager.add_version(KUBECONFIG_SECRET, kubeconfig)
+    monkeypatch.setattr(kube, "read_secret", manager.read_secret)
+    return manager
+
+
+def test_kubeconfig_from_secret_manager_wins(secrets, monkeypatch, tmp_path):
+    monkeypatch.setenv(config.KUBECONFIG_SECRET, f"{KUBECONFIG_SECRET}/versions/2")
     monkeypatch.setenv(config.KUBECONFIG, str(tmp_path / "ignored"))
     clusters = Clusters({})
     assert _pod_name(clusters.apis(None)) == "web"
     assert clusters.apis(None) is clusters.apis(None)
-    assert versions == ["projects/p/secrets/kubeconfig/versions/3"]
+    assert secrets.reads == [f"{KUBECONFIG_SECRET}/versions/2"]
+
+
+def test_a_disabled_newest_kubeconfig_is_refused_until_enabled_again(secrets, monkeypatch):
+    """`latest` is the newest version even when disabled: no falling back to version 1.
+    A failure is not kept, so the alert's retry loads it once the operator re-enables it."""
+    monkeypatch.setenv(config.KUBECONFIG_SECRET, f"{KUBECONFIG_SECRET}/versions/latest")
+    secrets.disable(KUBECONFIG_SECRET, 2)
+    clusters = Clusters({})
+    with pytest.raises(FailedPrecondition, match=r"versions/2\] is in DISABLED state"):
+        clusters.apis(None)
+    secrets.enable(KUBECONFIG_SECRET, 2)
+    assert _pod_name(clusters.apis(None)) == "web"
 
 
 def test_kubeconfig_file(emulator, monkeypatch, tmp_path):

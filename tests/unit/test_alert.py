@@ -154,6 +154,26 @@ def test_invalid_alert_names_the_field(change, message):
     assert message in caught.value.detail
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"priority": "p" * 1_000_000},
+        {"time": "t" * 1_000_000},
+        {"uuid": "u" * 1_000_000},
+        # Each a fault of its own; long enough apiece to pay for itself in the parse price.
+        {"tags": [10**15] * 50_000},
+    ],
+    ids=["priority", "time", "uuid", "tags"],
+)
+def test_an_error_quotes_and_lists_a_bounded_part_of_the_alert(change):
+    document = {**fixture("terminal_shell_in_container"), **change}
+    with pytest.raises(InvalidAlertError) as caught:
+        parse_alert(_bytes(document))
+    # The detail goes into log lines, the dead letter's attributes and ingest's answer.
+    assert len(caught.value.detail) < 1000
+    assert "characters)" in caught.value.detail or "more" in caught.value.detail
+
+
 def test_missing_required_field_is_named():
     document = fixture("terminal_shell_in_container")
     del document["rule"]

@@ -15,6 +15,7 @@ from falco_responder_cli.main import cli
 from responder import kube
 from responder.kube import Clusters, GoogleToken
 from responder.policy import ClusterAccess
+from tests.secret_manager import SecretManagerStandIn
 from tests.unit.test_google_identity import NumberedCredentials
 
 GKE = Path(__file__).resolve().parents[1] / "data" / "gke"
@@ -123,8 +124,10 @@ def test_input_that_is_not_a_cluster_description_is_an_error(content, message):
 @pytest.mark.parametrize("fixture", ["private-dns", "private-ip-only"])
 def test_the_responder_loads_it_with_its_google_identity(monkeypatch, fixture):
     text = run("--from-describe", str(GKE / f"{fixture}.json"), "--name", "prod").stdout
+    secrets = SecretManagerStandIn()
+    secrets.add_version("projects/p/secrets/falco-kubeconfig-prod", text.encode())
     secret = "projects/p/secrets/falco-kubeconfig-prod/versions/latest"
-    monkeypatch.setattr(kube, "read_secret", lambda name: text.encode() if name == secret else b"")
+    monkeypatch.setattr(kube, "read_secret", secrets.read_secret)
     credentials = NumberedCredentials(lifetime=timedelta(hours=1))
     clusters = Clusters(
         {"prod": ClusterAccess(kubeconfig_secret=secret, google_identity=True)},

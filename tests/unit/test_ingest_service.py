@@ -10,7 +10,7 @@ from ingest.body import BodyTooLargeError
 from ingest.service import Settings, handle
 from localdev.local_stack.fixtures import fixture
 from shared import config
-from shared.secrets import SecretVersion
+from tests.secret_manager import SecretManagerStandIn
 
 SETTINGS = Settings(topic="falco-alerts", max_body_bytes=1000, max_alerts=2)
 
@@ -78,14 +78,17 @@ def test_invalid_alert_is_400_with_field_and_reason():
     assert "field 'time'" in reply.body["error"]
 
 
-def test_unreadable_token_secret_is_503(monkeypatch):
+@pytest.mark.parametrize("version", ["1", "latest"])
+@pytest.mark.parametrize("why", ["down", "disabled"])
+def test_unreadable_token_secret_is_503(monkeypatch, version, why):
+    secrets = SecretManagerStandIn()
+    secrets.add_version("projects/p/secrets/s", b"s3cret")
+    secrets.down = why == "down"
+    if why == "disabled":
+        secrets.disable("projects/p/secrets/s", 1)
     monkeypatch.delenv(config.INGEST_TOKEN)
-    monkeypatch.setenv(config.INGEST_TOKEN_SECRET, "projects/p/secrets/s/versions/1")
-
-    def broken_secret(name: str) -> SecretVersion:
-        raise RuntimeError(f"cannot read {name}")
-
-    monkeypatch.setattr(auth, "read_secret_version", broken_secret)
+    monkeypatch.setenv(config.INGEST_TOKEN_SECRET, f"projects/p/secrets/s/versions/{version}")
+    monkeypatch.setattr(auth, "read_secret_version", secrets.access_secret_version)
     reply = handle("POST", "Bearer s3cret", "application/json", _never_read, SETTINGS)
     assert reply.status == 503
 

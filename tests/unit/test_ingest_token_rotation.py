@@ -1,10 +1,9 @@
 """Rotating the ingest token without a redeploy.
 
-Secret Manager has no emulator: as in tests/integration/test_kube_credentials.py, the
-secret read (shared.secrets.read_secret_version) is replaced by a store that behaves as
-Secret Manager does for these calls: `latest` resolves to the newest enabled version's
-number, a disabled version is FAILED_PRECONDITION, an unknown one NOT_FOUND. Re-reads
-run in background threads, as in ingest; `Background.settle` waits for them (bounded).
+Secret Manager has no emulator: the secret read (shared.secrets.read_secret_version) is
+answered by tests/secret_manager.py, which resolves `latest` as Secret Manager does (the
+newest version, disabled or not). Re-reads run in background threads, as in ingest;
+`Background.settle` waits for them (bounded).
 """
 
 import threading
@@ -24,49 +23,10 @@ from ingest.auth import (
 )
 from ingest.service import Settings, handle
 from shared import config
-from shared.secrets import SecretVersion
+from tests.secret_manager import SecretManagerStandIn
 
 SECRET = "projects/p/secrets/ingest-token"
 SETTINGS = Settings(topic="falco-alerts", max_body_bytes=1000, max_alerts=2)
-
-
-class SecretStore:
-    """Versions of one secret, numbered from 1, as Secret Manager keeps them."""
-
-    def __init__(self, *payloads: bytes) -> None:
-        self.versions: list[bytes] = list(payloads)
-        self.disabled: set[int] = set()
-        self.reads: list[str] = []
-        self.down = False
-        # Closed: every read blocks until it opens (Secret Manager slow), within a deadline.
-        self.gate = threading.Event()
-        self.gate.set()
-        self.reading = threading.Event()
-
-    def add(self, payload: bytes) -> None:
-        self.versions.append(payload)
-
-    def disable(self, number: int) -> None:
-        self.disabled.add(number)
-
-    def read(self, name: str) -> SecretVersion:
-        self.reads.append(name)
-        self.reading.set()
-        assert self.gate.wait(timeout=10), "the test never let the read finish"
-        if self.down:
-            raise google_exceptions.ServiceUnavailable("secret manager is down")
-        base, _, version = name.rpartition("/versions/")
-        assert base == SECRET
-        if version == "latest":
-            enabled = [n for n in range(1, len(self.versions) + 1) if n not in self.disabled]
-            number = max(enabled)
-        else:
-            number = int(version)
-        if not 1 <= number <= len(self.versions):
-            raise google_exceptions.NotFound(f"{name} not found")
-        if number in self.disabled:
-            raise google_exceptions.FailedPrecondition(f"{name} is in DISABLED state")
-        return SecretVersion(f"{SECRET}/versions/{number}", self.versions[number - 1])
 
 
 class Clock:
@@ -95,8 +55,10 @@ class Background:
 
 
 @pytest.fixture
-def store() -> SecretStore:
-    return SecretStore(b"old-token\n")
+def store() -> SecretManagerStandIn:
+    manager = SecretManagerStandIn()
+    manager.add_version(SECRET, b"old-token\n")
+    return manager
 
 
 @pytest.fixture
@@ -110,10 +72,13 @@ def background() -> Background:
 
 
 def _tokens(
-    store: SecretStore, clock: Clock, background: Background, version: str = "latest"
+    store: SecretManagerStandIn, clock: Clock, background: Background, version: str = "latest"
 ) -> SecretTokens:
     return SecretTokens(
-        f"{SECRET}/versions/{version}", read=store.read, clock=clock, spawn=background
+        f"{SECRET}/versions/{version}",
+        read=store.access_secret_version,
+        clock=clock,
+        spawn=background,
     )
 
 
@@ -123,7 +88,7 @@ LATEST = f"{SECRET}/versions/latest"
 def test_a_rotation_reaches_the_instance_within_the_bound(store, clock, background):
     tokens = _tokens(store, clock, background)
     assert tokens.accepted() == (b"old-token",)
-    store.add(b"new-token")
+    store.add_version(SECRET, b"new-token")
     clock.now += TOKEN_MAX_AGE_SECONDS - 1
     assert tokens.accepted() == (b"old-token",)  # still within the bound: not re-read
     assert store.reads == [LATEST]
@@ -133,15 +98,56 @@ def test_a_rotation_reaches_the_instance_within_the_bound(store, clock, backgrou
     background.settle()
     # The new version, and the old one while it stays enabled (Falcosidekick moves over).
     assert tokens.accepted() == (b"new-token", b"old-token")
-    store.disable(1)
+    store.disable(SECRET, 1)
     clock.now += TOKEN_MAX_AGE_SECONDS
     tokens.accepted()
     background.settle()
     assert tokens.accepted() == (b"new-token",)
 
 
+def _rotated(store, clock, background) -> SecretTokens:
+    """An instance that has read version 2 (new-token) and version 1 (old-token)."""
+    store.add_version(SECRET, b"new-token")
+    tokens = _tokens(store, clock, background)
+    assert tokens.accepted() == (b"new-token", b"old-token")
+    return tokens
+
+
+def _re_read(tokens: SecretTokens, clock: Clock, background: Background) -> None:
+    clock.now += TOKEN_MAX_AGE_SECONDS
+    tokens.accepted()
+    background.settle()
+
+
+def test_a_disabled_newest_version_withdraws_the_tokens_at_once(store, clock, background):
+    tokens = _rotated(store, clock, background)
+    store.disable(SECRET, 2)
+    _re_read(tokens, clock, background)
+    # `latest` is version 2, refused: no grace, and no falling back to the enabled version 1.
+    with pytest.raises(TokensUnavailableError, match=r"versions/2\] is in DISABLED state"):
+        tokens.accepted()
+    assert store.reads[-1] == LATEST
+    assert f"{SECRET}/versions/1" not in store.reads[2:]
+    # Enabled again: the next read (after the backoff) restores both.
+    store.enable(SECRET, 2)
+    clock.now += RETRY_BACKOFF_SECONDS
+    with pytest.raises(TokensUnavailableError):
+        tokens.accepted()  # starts the read, waits for nothing
+    background.settle()
+    assert tokens.accepted() == (b"new-token", b"old-token")
+
+
+@pytest.mark.parametrize("withdraw", ["disable", "destroy"])
+def test_a_withdrawn_previous_version_is_not_accepted(store, clock, background, withdraw):
+    tokens = _rotated(store, clock, background)
+    getattr(store, withdraw)(SECRET, 1)
+    _re_read(tokens, clock, background)
+    assert tokens.accepted() == (b"new-token",)
+    assert store.reads[-2:] == [LATEST, f"{SECRET}/versions/1"]
+
+
 def test_a_pinned_version_accepts_only_itself(store, clock, background):
-    store.add(b"new-token")
+    store.add_version(SECRET, b"new-token")
     assert _tokens(store, clock, background, version="2").accepted() == (b"new-token",)
 
 
@@ -194,7 +200,7 @@ def test_a_failed_read_is_remembered_with_backoff(store, clock, background):
 def test_no_request_waits_behind_a_slow_re_read(store, clock, background):
     tokens = _tokens(store, clock, background)
     tokens.accepted()
-    store.add(b"new-token")
+    store.add_version(SECRET, b"new-token")
     store.gate.clear()  # Secret Manager hangs from now on
     store.reading.clear()
     clock.now += TOKEN_MAX_AGE_SECONDS
@@ -236,13 +242,32 @@ def test_the_first_read_can_start_before_the_first_request(store, clock, backgro
     assert store.reads == [LATEST]  # the request read nothing itself
 
 
-def test_a_first_read_that_fails_is_not_retried_per_request(store, clock, background):
+def _outage(store: SecretManagerStandIn) -> None:
     store.down = True
+
+
+def _newest_disabled(store: SecretManagerStandIn) -> None:
+    """A new instance: `latest` is version 2, disabled; version 1 is never tried instead."""
+    store.add_version(SECRET, b"new-token")
+    store.disable(SECRET, 2)
+
+
+@pytest.mark.parametrize(
+    ("failure", "cause"),
+    [
+        (_outage, google_exceptions.ServiceUnavailable),
+        (_newest_disabled, google_exceptions.FailedPrecondition),
+    ],
+)
+def test_a_first_read_that_fails_is_not_retried_per_request(
+    store, clock, background, failure, cause
+):
+    failure(store)
     tokens = _tokens(store, clock, background)
     for _ in range(3):
         with pytest.raises(TokensUnavailableError) as raised:
             tokens.accepted()
-    assert isinstance(raised.value.__cause__, google_exceptions.ServiceUnavailable)
+        assert isinstance(raised.value.__cause__, cause)
     assert store.reads == [LATEST]
 
 
@@ -254,7 +279,8 @@ def test_ingest_answers_by_the_rotated_secret(monkeypatch, store, background):
 
     def secret_tokens(name: str) -> SecretTokens:
         return tokens.setdefault(
-            name, SecretTokens(name, read=store.read, clock=clock, spawn=background)
+            name,
+            SecretTokens(name, read=store.access_secret_version, clock=clock, spawn=background),
         )
 
     monkeypatch.setattr(auth, "secret_tokens", secret_tokens)
@@ -270,10 +296,10 @@ def test_ingest_answers_by_the_rotated_secret(monkeypatch, store, background):
 
     assert status("old-token") == 415
     assert status("new-token") == 401
-    store.add(b"new-token")
+    store.add_version(SECRET, b"new-token")
     after_the_re_read()
     assert (status("old-token"), status("new-token")) == (415, 415)
-    store.disable(1)
+    store.disable(SECRET, 1)
     after_the_re_read()
     assert (status("old-token"), status("new-token")) == (401, 415)
     assert store.reads.count(LATEST) == 3

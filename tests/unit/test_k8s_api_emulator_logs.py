@@ -4,6 +4,7 @@ responder reads it: tailLines, limitBytes, previous, and the kubelet's 400s."""
 from collections.abc import Iterator
 
 import pytest
+import urllib3
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
@@ -126,3 +127,16 @@ def test_events_are_listed_by_the_involved_object(emulator, core):
         "default", field_selector="involvedObject.kind=Pod,involvedObject.name=web"
     )
     assert sorted(e.metadata.name for e in by_name.items) == ["mine", "other"]
+
+
+def test_a_repeated_parameter_counts_by_its_first_value(emulator):
+    """The parameter codec's Convert_Slice_string_To_int64 reads (*in)[0]."""
+    emulator.create_pod("default", "web")
+    emulator.write_logs("default", "web", "app", "one\ntwo\nthree\n")
+    response = urllib3.request(
+        "GET",
+        f"{emulator.url}/api/v1/namespaces/default/pods/web/log?tailLines=1&tailLines=x",
+        headers={"Authorization": f"Bearer {ADMIN}"},
+        timeout=10,
+    )
+    assert (response.status, response.data) == (200, b"three\n")

@@ -29,6 +29,7 @@ from localdev.k8s_api_emulator.kinds import (
 from localdev.k8s_api_emulator.status import ApiError
 from localdev.k8s_api_emulator.store import ObjectStore
 from tests.conftest import kube_api_client, status_of
+from tests.json_strategies import json_values
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUP = "admissionregistration.k8s.io"
@@ -830,36 +831,25 @@ def test_bad_bodies_get_400_or_422_never_500(admin, body, code):
 
 
 # Values of every JSON type, in places the types declare (keys of the types) and others.
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=3)
-        | st.dictionaries(
-            st.sampled_from(
-                [
-                    "resourceRules",
-                    "resources",
-                    "operations",
-                    "apiGroups",
-                    "apiVersions",
-                    "scope",
-                    "resourceNames",
-                    "matchLabels",
-                    "matchExpressions",
-                    "operator",
-                    "values",
-                    "key",
-                    "expression",
-                    "name",
-                    "selector",
-                    "other",
-                ]
-            ),
-            inner,
-            max_size=4,
-        )
-    ),
-    max_leaves=12,
+JSON = json_values(
+    [
+        "resourceRules",
+        "resources",
+        "operations",
+        "apiGroups",
+        "apiVersions",
+        "scope",
+        "resourceNames",
+        "matchLabels",
+        "matchExpressions",
+        "operator",
+        "values",
+        "key",
+        "expression",
+        "name",
+        "selector",
+        "other",
+    ]
 )
 SPEC_KEYS = [
     "failurePolicy",

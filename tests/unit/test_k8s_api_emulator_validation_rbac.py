@@ -18,6 +18,7 @@ from falco_responder_cli.main import cli
 from localdev.k8s_api_emulator.rbacfile import grant
 from localdev.k8s_api_emulator.status import ApiError
 from localdev.k8s_api_emulator.validate_rbac import API_VERSION, KINDS, check_document
+from tests.json_strategies import json_values
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUP = "rbac.authorization.k8s.io"
@@ -314,31 +315,20 @@ def test_what_go_cannot_decode_is_a_400(document):
     assert "cannot be handled as a" in caught.value.message
 
 
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=3)
-        | st.dictionaries(
-            st.sampled_from(
-                [
-                    "verbs",
-                    "apiGroups",
-                    "resources",
-                    "nonResourceURLs",
-                    "clusterRoleSelectors",
-                    "matchLabels",
-                    "matchExpressions",
-                    "kind",
-                    "apiGroup",
-                    "name",
-                    "namespace",
-                ]
-            ),
-            inner,
-            max_size=4,
-        )
-    ),
-    max_leaves=12,
+JSON = json_values(
+    [
+        "verbs",
+        "apiGroups",
+        "resources",
+        "nonResourceURLs",
+        "clusterRoleSelectors",
+        "matchLabels",
+        "matchExpressions",
+        "kind",
+        "apiGroup",
+        "name",
+        "namespace",
+    ]
 )
 
 
