@@ -96,3 +96,30 @@ class SecretManagerStandIn:
     def read_secret(self, name: str) -> bytes:
         """What `shared.secrets.read_secret` returns for `name`, or its error."""
         return self.access_secret_version(name).data
+
+
+class Clock:
+    """A clock for `SecretTokens` that moves only when a test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Background:
+    """Starts each re-read in its own thread, as ingest does, and can wait for them."""
+
+    def __init__(self) -> None:
+        self.threads: list[threading.Thread] = []
+
+    def __call__(self, target) -> None:
+        thread = threading.Thread(target=target, daemon=True)
+        self.threads.append(thread)
+        thread.start()
+
+    def settle(self) -> None:
+        for thread in self.threads:
+            thread.join(timeout=10)
+            assert not thread.is_alive(), "a re-read did not finish"

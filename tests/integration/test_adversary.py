@@ -2,7 +2,8 @@
 
 Every path is tried against the real functions on the emulators, with the admission rails
 `falco-responder policy admission` generates installed. Two attackers, in two sections,
-each a class with its own pipeline (a class-scoped fixture, so one runs at a time):
+each a class with its own pipeline (a class-scoped fixture, so one runs at a time), and
+a third section for a Secret Manager that is slow or down:
 
 - `TestTenantWithEdit`: a tenant holds `edit` in its own namespace
   (tests/integration/tenant.py) and a compromised pod there; others hold the ingest
@@ -19,13 +20,18 @@ each a class with its own pipeline (a class-scoped fixture, so one runs at a tim
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from ingest import auth
+from ingest.auth import STALE_TOKEN_LIMIT_SECONDS, TOKEN_MAX_AGE_SECONDS, SecretTokens
+from ingest.service import Settings, handle
 from localdev.k8s_api_emulator.kinds import EMULATOR_NODE
 from localdev.local_stack.stack import RESPONDER_TOKEN, RESPONDER_USER, LocalStack
 from localdev.local_stack.wait import wait_until
@@ -34,6 +40,7 @@ from responder.actions.evidence import LOG_READ_FACTOR
 from responder.actions.isolate import ISOLATION_LABEL, POLICY_PREFIX
 from responder.circuit_breaker import CONFIGMAP, DATA_KEY
 from responder.policy import BUILT_IN_PROTECTED_NAMESPACES, parse_policy
+from shared import config
 from shared.k8s_names import dns1123_subdomain_error
 from tests.conftest import as_bytes, kube_api_client, status_of
 from tests.integration.conftest import (
@@ -44,6 +51,7 @@ from tests.integration.conftest import (
     stack_with_policy,
 )
 from tests.integration.tenant import Tenant, edit_tenant
+from tests.secret_manager import Background, Clock, SecretManagerStandIn
 
 
 def _respond(stack: LocalStack, alert: dict) -> dict:
@@ -533,3 +541,64 @@ class TestThiefWithTheRespondersToken:
         deletes = [r for r in guarded.kube.requests if r.method == "DELETE" and r.path == path]
         assert {r.status for r in deletes} == {403}
         assert guarded.kube.get_pod(namespace, pod) is not None
+
+
+# ============================================================================================
+# Secret Manager slow or down (an outage, or one an attacker provokes)
+# ============================================================================================
+
+SECRET = "projects/p/secrets/ingest-token"
+
+
+class TestSecretManagerSlowOrDown:
+    """Falcosidekick's webhook sends each alert once: a request that queues behind a secret
+    read is an alert lost. Secret Manager has no emulator, so ingest's own request handling
+    (ingest.service.handle) meets the stand-in of tests/secret_manager.py, hung or down."""
+
+    SETTINGS = Settings(topic="falco-alerts", max_body_bytes=1000, max_alerts=2)
+
+    @pytest.fixture
+    def ingest_tokens(self, monkeypatch) -> Iterator[tuple[SecretManagerStandIn, Clock]]:
+        """Ingest reading its token from the stand-in's `latest`, read once already."""
+        store, clock, background = SecretManagerStandIn(), Clock(), Background()
+        store.add_version(SECRET, b"the-token")
+        tokens = SecretTokens(
+            f"{SECRET}/versions/latest",
+            read=store.access_secret_version,
+            clock=clock,
+            spawn=background,
+        )
+        monkeypatch.delenv(config.INGEST_TOKEN, raising=False)
+        monkeypatch.setenv(config.INGEST_TOKEN_SECRET, f"{SECRET}/versions/latest")
+        monkeypatch.setattr(auth, "secret_tokens", lambda name: tokens)
+        tokens.accepted()
+        yield store, clock
+        store.gate.set()  # let a hung re-read end
+        background.settle()
+
+    def _statuses(self, count: int) -> list[int]:
+        # text/csv: 415 means the token passed; the body is never read.
+        def status(_: int) -> int:
+            return handle("POST", "Bearer the-token", "text/csv", bytes, self.SETTINGS).status
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            return list(pool.map(status, range(count)))
+
+    def test_no_request_waits_behind_a_hung_secret_manager(self, ingest_tokens):
+        store, clock = ingest_tokens
+        store.gate.clear()  # every read from now on hangs (10 s, Secret Manager's timeout)
+        clock.now += TOKEN_MAX_AGE_SECONDS  # the tokens are due for a re-read
+        started = time.monotonic()
+        assert self._statuses(64) == [415] * 64  # answered with the tokens held
+        assert time.monotonic() - started < 2
+        assert store.reads.count(f"{SECRET}/versions/latest") == 2  # the first, one re-read
+
+    def test_secret_manager_down_serves_the_last_tokens_for_the_grace_then_503(self, ingest_tokens):
+        store, clock = ingest_tokens
+        store.down = True
+        clock.now += TOKEN_MAX_AGE_SECONDS
+        assert self._statuses(16) == [415] * 16
+        clock.now += STALE_TOKEN_LIMIT_SECONDS
+        started = time.monotonic()
+        assert self._statuses(16) == [503] * 16  # at once: no request waits on a read
+        assert time.monotonic() - started < 2

@@ -6,7 +6,6 @@ newest version, disabled or not). Re-reads run in background threads, as in inge
 `Background.settle` waits for them (bounded).
 """
 
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -23,35 +22,10 @@ from ingest.auth import (
 )
 from ingest.service import Settings, handle
 from shared import config
-from tests.secret_manager import SecretManagerStandIn
+from tests.secret_manager import Background, Clock, SecretManagerStandIn
 
 SECRET = "projects/p/secrets/ingest-token"
 SETTINGS = Settings(topic="falco-alerts", max_body_bytes=1000, max_alerts=2)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Background:
-    """Starts each re-read in its own thread, as ingest does, and can wait for them."""
-
-    def __init__(self) -> None:
-        self.threads: list[threading.Thread] = []
-
-    def __call__(self, target) -> None:
-        thread = threading.Thread(target=target, daemon=True)
-        self.threads.append(thread)
-        thread.start()
-
-    def settle(self) -> None:
-        for thread in self.threads:
-            thread.join(timeout=10)
-            assert not thread.is_alive(), "a re-read did not finish"
 
 
 @pytest.fixture
