@@ -8,7 +8,8 @@
 - Event to kill, warm: from the POST of one alert to ingest to the DELETE of its pod, as
   the Kubernetes API emulator timed the answer, beside the same POST to a second ingest
   whose topic is pushed to the empty handler, timed when the handler ran. Alerts go one
-  at a time, ours and the floor's interleaved, so both see the same machine.
+  at a time, ours and the floor's interleaved, so both see the same machine. Beside each
+  alert of ours, the emulator's own time answering the responder's calls for it.
 """
 
 import json
@@ -28,7 +29,7 @@ from localdev.local_stack.fixtures import aimed_at
 from localdev.local_stack.functions import responder_service
 from localdev.local_stack.processes import Service
 from localdev.local_stack.push_driver import push_body
-from localdev.local_stack.stack import INGEST_TOKEN, LocalStack
+from localdev.local_stack.stack import INGEST_TOKEN, RESPONDER_USER, LocalStack
 from localdev.local_stack.wait import wait_until
 
 COLD_ROUNDS = 5
@@ -112,14 +113,19 @@ def first_action_from_cold(
     return Medians(statistics.median(ours), statistics.median(floors))
 
 
-def _pod_deleted_at(stack: LocalStack, mark: int, pod: str, timeout: float = 60) -> float:
-    """When the emulator answered the DELETE of `pod` (a request after `mark`)."""
+def _pod_deleted_at(
+    stack: LocalStack, mark: int, pod: str, timeout: float = 60
+) -> tuple[float, float]:
+    """When the emulator answered the DELETE of `pod` (a request after `mark`), and how
+    long it spent answering the responder's requests until then, that one included."""
     suffix = f"/pods/{pod}"
 
-    def deleted() -> float | None:
-        for record in stack.kube.requests_since(mark):
+    def deleted() -> tuple[float, float] | None:
+        records = stack.kube.requests_since(mark)
+        for position, record in enumerate(records):
             if record.method == "DELETE" and record.status == 200 and record.path.endswith(suffix):
-                return record.at
+                answering = records[: position + 1]
+                return record.at, sum(r.seconds for r in answering if r.user == RESPONDER_USER)
         return None
 
     return wait_until(deleted, timeout, f"the DELETE of pod {pod}", interval=0.002)
@@ -139,15 +145,22 @@ def _marker_time(markers: Path, alert_id: str, timeout: float = 60) -> float:
     return wait_until(ran, timeout, f"the empty handler to take alert {alert_id}", interval=0.002)
 
 
-def event_to_kill(
-    stack: LocalStack, floor_ingest_url: str, markers: Path
-) -> tuple[list[float], list[float]]:
+@dataclass(frozen=True)
+class EventToKill:
+    """Seconds per alert: ours (POST to DELETE), of which the emulator answering the
+    responder's calls; and the floor's (POST to the empty handler's run)."""
+
+    ours: list[float]
+    emulator: list[float]
+    floors: list[float]
+
+
+def event_to_kill(stack: LocalStack, floor_ingest_url: str, markers: Path) -> EventToKill:
     """Seconds from each POST to ingest to its pod's DELETE, and from each POST to the
     floor's ingest to the empty handler's run, EVENT_TO_KILL_ALERTS of each, interleaved."""
     session = requests.Session()  # Falcosidekick keeps its connection too
     created = datetime.now(UTC) - timedelta(minutes=5)
-    ours: list[float] = []
-    floors: list[float] = []
+    measured = EventToKill([], [], [])
 
     def post(url: str, alert: dict[str, Any]) -> float:
         sent = time.time()
@@ -161,11 +174,13 @@ def event_to_kill(
         stack.kube.create_pod("default", pod, creation_timestamp=created)
         mark = len(stack.kube.requests)
         sent = post(stack.ingest_url, delete_alert("default", pod))
-        ours_seconds = _pod_deleted_at(stack, mark, pod) - sent
+        deleted_at, emulator_seconds = _pod_deleted_at(stack, mark, pod)
+        ours_seconds = deleted_at - sent
         floor_alert = delete_alert("default", f"floor-{pod}")
         sent = post(floor_ingest_url, floor_alert)
         floor_seconds = _marker_time(markers, floor_alert["uuid"]) - sent
         if i >= EVENT_TO_KILL_WARM_UP:
-            ours.append(ours_seconds)
-            floors.append(floor_seconds)
-    return ours, floors
+            measured.ours.append(ours_seconds)
+            measured.emulator.append(emulator_seconds)
+            measured.floors.append(floor_seconds)
+    return measured
