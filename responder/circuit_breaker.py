@@ -11,25 +11,28 @@ with that resourceVersion without reading first: the API server refuses the writ
 if anyone changed the count since, and only then is it read again. So the cached copy
 can make a write fail, never a wrong decision: a decision made without a write (the key
 is already counted, the breaker is open) is always made on a fresh read.
+
+The ConfigMap goes to and from the API server as plain JSON: the client's V1ConfigMap
+model would be built from every answer and serialized back for every write, once per
+destructive action, to change one string.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
 from responder import k8s
 from responder.actions.base import KubeApis
 from responder.policy import CircuitBreaker
 from shared.errors import TransientError
 
-if TYPE_CHECKING:
-    from kubernetes.client import V1ConfigMap
+# A ConfigMap as the API server's JSON has it.
+ConfigMap = dict[str, Any]
 
 CONFIGMAP = "falco-responder-circuit-breaker"
 DATA_KEY = "admitted"
@@ -45,7 +48,7 @@ class LastSeen:
     would only conflict with each other, each conflict costing a read and a write more.
     """
 
-    configmap: V1ConfigMap | None = None
+    configmap: ConfigMap | None = None
     known: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -108,10 +111,15 @@ class Breaker:
             "circuit_breaker_conflicts",
         )
 
-    def _read(self) -> V1ConfigMap | None:
+    def _read(self) -> ConfigMap | None:
         try:
-            stored = self.apis.core.read_namespaced_config_map(
-                CONFIGMAP, self.settings.namespace, _request_timeout=self.timeout
+            stored = _json(
+                self.apis.core.read_namespaced_config_map(
+                    CONFIGMAP,
+                    self.settings.namespace,
+                    _request_timeout=self.timeout,
+                    _preload_content=False,
+                )
             )
         except k8s.ApiException as exc:
             if exc.status != 404:
@@ -120,35 +128,54 @@ class Breaker:
         self._remember(stored)
         return stored
 
-    def _remember(self, configmap: V1ConfigMap | None) -> None:
+    def _remember(self, configmap: ConfigMap | None) -> None:
         self.last_seen.configmap, self.last_seen.known = configmap, True
 
-    def _write(self, stored: V1ConfigMap | None, admitted: dict[str, str]) -> V1ConfigMap | None:
+    def _write(self, stored: ConfigMap | None, admitted: dict[str, str]) -> ConfigMap | None:
         """Create, or replace at `stored`'s resourceVersion; what the server stored, or
         None when what we saw is out of date (someone else wrote or deleted it first)."""
         data = {DATA_KEY: json.dumps(admitted, sort_keys=True)}
         namespace = self.settings.namespace
         try:
             if stored is None:
-                return self.apis.core.create_namespaced_config_map(
-                    namespace,
-                    k8s.V1ConfigMap(metadata=k8s.V1ObjectMeta(name=CONFIGMAP), data=data),
-                    _request_timeout=self.timeout,
+                return _json(
+                    self.apis.core.create_namespaced_config_map(
+                        namespace,
+                        {"metadata": {"name": CONFIGMAP}, "data": data},
+                        _request_timeout=self.timeout,
+                        _preload_content=False,
+                    )
                 )
         except k8s.ApiException as exc:
             if exc.status == 409:  # AlreadyExists
                 return None
             raise
-        replacement = copy.copy(stored)  # the cached copy is shared: never changed
-        replacement.data = data
+        # A new dict: the cached copy is shared, never changed. Every other field goes
+        # back as read, resourceVersion included, which makes the write conditional.
+        replacement = {**stored, "data": data}
         try:
-            return self.apis.core.replace_namespaced_config_map(
-                CONFIGMAP, namespace, replacement, _request_timeout=self.timeout
+            return _json(
+                self.apis.core.replace_namespaced_config_map(
+                    CONFIGMAP,
+                    namespace,
+                    replacement,
+                    _request_timeout=self.timeout,
+                    _preload_content=False,
+                )
             )
         except k8s.ApiException as exc:
             if exc.status in (404, 409):  # deleted (a reset), or a newer resourceVersion
                 return None
             raise
+
+
+def _json(answer: Any) -> ConfigMap:
+    """The object in an undecoded answer (urllib3's response); its connection goes back
+    to the pool."""
+    try:
+        return json.loads(answer.data)
+    finally:
+        answer.release_conn()
 
 
 def _after(text: str, cutoff: datetime) -> bool:
@@ -158,11 +185,12 @@ def _after(text: str, cutoff: datetime) -> bool:
         return False
 
 
-def _entries(stored: V1ConfigMap | None) -> dict[str, str]:
-    if stored is None or not stored.data:
+def _entries(stored: ConfigMap | None) -> dict[str, str]:
+    data = stored.get("data") if stored else None
+    if not data:
         return {}
     try:
-        entries = json.loads(stored.data.get(DATA_KEY, "{}"))
+        entries = json.loads(data.get(DATA_KEY, "{}"))
     except ValueError:
         return {}  # a hand-edited, broken count starts again rather than blocking forever
     return entries if isinstance(entries, dict) else {}

@@ -33,6 +33,7 @@ from responder.outcome import (
     OutcomeRecord,
     log_outcome,
     log_rail,
+    record_fields,
     seconds_between,
     summarize,
     to_json,
@@ -486,7 +487,8 @@ class Responder:
         letter (`retry_unpublished` false), where the dead letter is the lasting record
         and the missing copy is logged as an error instead.
         """
-        log_outcome(record)
+        fields = record_fields(record)
+        log_outcome(record, fields)
         if self.settings.responses_topic:
             attributes = {
                 key: value
@@ -499,7 +501,7 @@ class Responder:
             }
             attributes = {key: clip(value) for key, value in attributes.items()}
             try:
-                publish_confirmed(self.settings.responses_topic, [(to_json(record), attributes)])
+                publish_confirmed(self.settings.responses_topic, [(to_json(fields), attributes)])
             except Exception as exc:
                 if retry_unpublished:
                     raise TransientError(

@@ -107,9 +107,15 @@ _SEVERITY = {
 }
 
 
-def log_outcome(record: OutcomeRecord) -> None:
-    """The one structured log line for the alert."""
-    fields = record.model_dump(mode="json")
+def record_fields(record: OutcomeRecord) -> dict[str, Any]:
+    """The record as JSON values: dumped once, then logged and published."""
+    return record.model_dump(mode="json")
+
+
+def log_outcome(record: OutcomeRecord, fields: dict[str, Any] | None = None) -> None:
+    """The one structured log line for the alert; `fields` are its record_fields, if
+    already dumped."""
+    fields = dict(record_fields(record) if fields is None else fields)
     if record.event_to_outcome_seconds is None:
         # Absent, not null: the latency metric (Terraform) counts only lines that have one.
         del fields["event_to_outcome_seconds"]
@@ -130,6 +136,6 @@ def log_rail(event: str, message: str, **fields: Any) -> None:
     log(logger, logging.WARNING, message, event=event, **fields)
 
 
-def to_json(record: OutcomeRecord) -> bytes:
-    """The record as published to RESPONSES_TOPIC."""
-    return json.dumps(record.model_dump(mode="json"), ensure_ascii=False).encode()
+def to_json(fields: dict[str, Any]) -> bytes:
+    """A record's record_fields as published to RESPONSES_TOPIC."""
+    return json.dumps(fields, ensure_ascii=False).encode()

@@ -65,18 +65,25 @@ def topic_path(topic: str) -> str:
     return PublisherClient.topic_path(config.project_id(), topic)
 
 
-def _request_size(message: PubsubMessage) -> int:
-    attributes = sum(len(k.encode()) + len(v.encode()) for k, v in message.attributes.items())
-    return len(message.data) + attributes + MESSAGE_OVERHEAD_BYTES * (1 + len(message.attributes))
+# One message to publish: its data and its attributes.
+Message = tuple[bytes, dict[str, str]]
 
 
-def requests_within_limits(messages: Sequence[PubsubMessage]) -> Iterator[list[PubsubMessage]]:
+def _request_size(message: Message) -> int:
+    data, attributes = message
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in attributes.items())
+    return len(data) + size + MESSAGE_OVERHEAD_BYTES * (1 + len(attributes))
+
+
+def requests_within_limits(messages: Sequence[Message]) -> Iterator[list[Message]]:
     """The messages in order, cut into as few Publish requests as Pub/Sub's limits allow.
 
-    A single message over the byte limit goes alone: Pub/Sub refuses it with its own
-    reason (InvalidArgument), which is permanent.
+    Sized as plain bytes and strings, before any becomes a request's message (reading
+    them back from one costs more than the sizing). A single message over the byte limit
+    goes alone: Pub/Sub refuses it with its own reason (InvalidArgument), which is
+    permanent.
     """
-    chunk: list[PubsubMessage] = []
+    chunk: list[Message] = []
     size = 0
     for message in messages:
         cost = _request_size(message)
@@ -90,7 +97,7 @@ def requests_within_limits(messages: Sequence[PubsubMessage]) -> Iterator[list[P
         yield chunk
 
 
-def publish_confirmed(topic: str, messages: Sequence[tuple[bytes, dict[str, str]]]) -> list[str]:
+def publish_confirmed(topic: str, messages: Sequence[Message]) -> list[str]:
     """Publish every message and return once Pub/Sub confirmed each; message ids in order.
 
     All go in one Publish request (more only past Pub/Sub's request limits). Transient
@@ -102,12 +109,13 @@ def publish_confirmed(topic: str, messages: Sequence[tuple[bytes, dict[str, str]
     client = publisher()
     give_up_at = time.monotonic() + PUBLISH_TIMEOUT_SECONDS
     ids: list[str] = []
-    pending = [PubsubMessage(data=data, attributes=attributes) for data, attributes in messages]
-    for chunk in requests_within_limits(pending):
+    for chunk in requests_within_limits(messages):
         left = max(0.0, give_up_at - time.monotonic())
         response = client.publish(
             topic=path,
-            messages=chunk,
+            messages=[
+                PubsubMessage(data=data, attributes=attributes) for data, attributes in chunk
+            ],
             retry=PUBLISH_RETRY.with_timeout(left),
             timeout=left,
         )

@@ -16,6 +16,9 @@ class RequestRecord:
     user: str | None  # None when no valid token was presented
     # time.time() when the answer was ready: a bench measures an alert's way to its DELETE.
     at: float = field(default_factory=time.time)
+    # Seconds the emulator took, from reading the request's headers to the answer ready
+    # (before it is encoded and sent): a bench tells its own time from the caller's.
+    seconds: float = 0.0
 
 
 class RequestLog:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,8 @@ class Request:
     body: bytes
     server_address: str  # host:port the request arrived on, for /api discovery
     content_type: str = ""
+    # time.perf_counter() when the server began to read the request's headers.
+    received: float = field(default_factory=time.perf_counter)
 
 
 @dataclass
@@ -139,6 +142,7 @@ class Router:
                 query=request.query,
                 status=status,
                 user=user.name if user else None,
+                seconds=time.perf_counter() - request.received,
             )
         )
 

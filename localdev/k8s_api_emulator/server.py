@@ -7,6 +7,7 @@ import json
 import logging
 import socket
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -33,6 +34,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.untrack(self.connection)
         super().finish()
 
+    def parse_request(self) -> bool:
+        self._received = time.perf_counter()  # the request line is in, its headers next
+        return super().parse_request()
+
     def do_GET(self) -> None:
         self._serve()
 
@@ -54,6 +59,7 @@ class _Handler(BaseHTTPRequestHandler):
             body=body,
             server_address=f"{host}:{port}",
             content_type=self.headers.get("Content-Type", ""),
+            received=self._received,
         )
         self._send(self.server.router.handle(request))
 

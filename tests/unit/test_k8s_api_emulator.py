@@ -613,6 +613,15 @@ def test_injected_500_twice_then_success(core, emulator):
     ]
 
 
+def test_the_request_log_says_how_long_the_emulator_took_within_the_round_trip(core, emulator):
+    emulator.create_pod("default", "web")
+    start = time.perf_counter()
+    core.read_namespaced_pod("web", "default")
+    round_trip = time.perf_counter() - start
+    (record,) = emulator.requests
+    assert 0 < record.seconds < round_trip
+
+
 def test_injected_429_carries_retry_after(core, emulator):
     emulator.create_pod("default", "web")
     emulator.inject_fault(method="GET", path="/api/v1/namespaces/default/pods/web", status=429)

@@ -1,19 +1,15 @@
 """Publish requests stay within Pub/Sub's limits: never refused for their size alone."""
 
-from google.pubsub_v1 import PubsubMessage
-
 from shared.pubsub import (
     MAX_BYTES_PER_REQUEST,
     MAX_MESSAGES_PER_REQUEST,
+    Message,
     requests_within_limits,
 )
 
 
-def _messages(count: int, size: int = 10) -> list[PubsubMessage]:
-    return [
-        PubsubMessage(data=str(i).encode().ljust(size, b"x"), attributes={"alert_id": str(i)})
-        for i in range(count)
-    ]
+def _messages(count: int, size: int = 10) -> list[Message]:
+    return [(str(i).encode().ljust(size, b"x"), {"alert_id": str(i)}) for i in range(count)]
 
 
 def test_a_request_carries_every_message_while_under_the_limits():
@@ -34,7 +30,7 @@ def test_requests_are_split_before_the_byte_limit():
     chunks = list(requests_within_limits(messages))
     assert [len(c) for c in chunks] == [3, 3, 1]
     for chunk in chunks:
-        assert sum(len(m.data) for m in chunk) < MAX_BYTES_PER_REQUEST
+        assert sum(len(data) for data, _ in chunk) < MAX_BYTES_PER_REQUEST
 
 
 def test_a_message_over_the_limit_goes_alone_for_pubsub_to_refuse():

@@ -1,0 +1,26 @@
+import pytest
+
+from localdev.local_stack.bench_split import Split
+
+
+def test_ours_is_what_the_floor_and_the_libraries_leave():
+    split = Split(total=2.9, floor=0.9, libraries=1.25)
+    assert split.ours == pytest.approx(0.75)
+
+
+def test_the_least_ratio_counts_no_code_of_ours():
+    # Even with none of our code, the libraries' calls keep the ratio above the floor's 1x.
+    assert Split(total=2.9, floor=0.9, libraries=1.35).least_ratio == pytest.approx(2.5)
+    assert Split(total=0.9, floor=0.9, libraries=0).least_ratio == 1
+
+
+def test_the_text_names_each_part_in_the_unit_asked():
+    text = Split(0.0029, 0.0009, 0.00125).text("empty handler", "bare calls", "ms", 1000)
+    assert text == "empty handler 0.90 + bare calls 1.25 + ours 0.75 ms"
+
+
+def test_ours_can_be_negative_and_says_so():
+    # A noisy run can measure the parts above the whole: shown, never hidden.
+    assert Split(1.0, 0.6, 0.5).text("floor", "libraries", "s") == (
+        "floor 0.60 + libraries 0.50 + ours -0.10 s"
+    )
