@@ -331,7 +331,8 @@ resource "google_monitoring_alert_policy" "log_match" {
   }
 
   alert_strategy {
-    # Log-match policies notify at most once per period (Cloud Monitoring's minimum is 5 minutes).
+    # Log-match policies notify at most once per period (Cloud Monitoring's minimum is 5 minutes)
+    # for each combination of extracted label values: alert_id makes each alert its own.
     notification_rate_limit {
       period = var.log_alert_notification_period
     }

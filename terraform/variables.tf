@@ -417,7 +417,7 @@ variable "enable_alert_policies" {
 }
 
 variable "alert_on_action_taken" {
-  description = "Alert policy (log match): notify each time the responder changes something in a cluster (outcome acted: a pod deleted, evicted, isolated, labelled...). Dry runs never match. At most one notification per log_alert_notification_period."
+  description = "Alert policy (log match): notify each time the responder changes something in a cluster (outcome acted: a pod deleted, evicted, isolated, labelled...). Dry runs never match. Each alert is its own incident (its alert id is a label), so each is notified; log_alert_notification_period only holds back repeats of the same alert."
   type        = bool
   default     = true
 }
@@ -441,7 +441,7 @@ variable "alert_on_protected_namespace" {
 }
 
 variable "log_alert_notification_period" {
-  description = "Least time between two notifications of one log-match alert policy (duration in whole seconds; Cloud Monitoring's minimum is 300s). Every match is still in the logs and on the dashboard."
+  description = "Least time between two notifications of one log-match alert policy for the same label values: the alert id is one, so this holds back repeats of one alert (a redelivery), not different alerts (duration in whole seconds; Cloud Monitoring's minimum is 300s). Every match is still in the logs and on the dashboard."
   type        = string
   default     = "300s"
 
