@@ -98,7 +98,9 @@ def _written_policy(text: str, cluster: str) -> Policy:
     try:
         return parse_policy(yaml.safe_load(text), "policy.yaml")
     except PolicyError as exc:
-        raise click.ClickException(f"--cluster {cluster!r}: {exc}") from None
+        read = yaml.safe_load(cluster)
+        why = f" (YAML reads {cluster} as {read!r}, not a name)" if read != cluster else ""
+        raise click.ClickException(f"--cluster {cluster!r}: {exc}{why}") from None
 
 
 def repository_files(project: str, cluster: str, repository: str, ref: str) -> dict[str, str]:

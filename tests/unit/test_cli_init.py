@@ -210,6 +210,8 @@ def test_release_ref(installed, ref):
         (["--project", "acme-sec", "--cluster", "1prod"], "does not start with a letter"),
         (["--project", "acme-sec", "--cluster", "eu west"], "is not a cluster name"),
         (["--project", "acme-sec", "--cluster", "yes"], "--cluster 'yes': policy policy.yaml"),
+        (["--project", "acme-sec", "--cluster", "yes"], "YAML reads yes as True, not a name"),
+        (["--project", "acme-sec", "--cluster", "null"], "YAML reads null as None, not a name"),
         (["--project", "acme-sec", "--repository", "acme"], "'acme' is not OWNER/NAME"),
         (["--project", "acme-sec", "--ref", "-v1"], "'-v1' is not a git tag"),
     ],
