@@ -193,8 +193,15 @@ class CaptureEvidence(BaseAction):
         """Bytes the capture may still keep (max_total_bytes less what it holds)."""
         return self.max_total_bytes - sum(len(data) for data, _ in evidence.objects.values())
 
+    def _note_full(self, evidence: Evidence, name: str) -> None:
+        evidence.note(name, f"not read: the capture holds max_total_bytes ({self.max_total_bytes})")
+
     def _events(self, ctx: ActionContext, evidence: Evidence) -> None:
         """The pod's Events, at most MAX_EVENTS and max_bytes of them, kept as listed."""
+        cap = min(self.max_bytes, self._room(evidence))
+        if cap <= 0:  # the alert and the pod (both the sender's to size) took it all
+            self._note_full(evidence, "events.json")
+            return
         response = ctx.apis.core.list_namespaced_event(
             ctx.pod_ref.namespace,
             field_selector=f"involvedObject.uid={ctx.pod.metadata.uid}",
@@ -202,7 +209,6 @@ class CaptureEvidence(BaseAction):
             _preload_content=False,
             _request_timeout=ctx.timeout,
         )
-        cap = min(self.max_bytes, self._room(evidence))
         data = read_at_most(response, cap + 1)
         if len(data) > cap:
             evidence.note("events.json", f"the Events are over {cap} bytes: not captured")
@@ -236,9 +242,7 @@ class CaptureEvidence(BaseAction):
         name = f"logs/{container}{'.previous' if previous else ''}.log"
         keep = min(self.max_bytes, self._room(evidence))
         if keep <= 0:
-            evidence.note(
-                name, f"not read: the capture holds max_total_bytes ({self.max_total_bytes})"
-            )
+            self._note_full(evidence, name)
             return
         limit = self.max_bytes * LOG_READ_FACTOR
         try:

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 ISOLATION_LABEL = "falco-responder/isolated"
 POLICY_PREFIX = "falco-responder-isolate"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+# The TransientError reason (and, on the last attempt, the dead letter's) when the policy
+# of our name changed or went away while it was being replaced.
+NETWORK_POLICY_CONTENDED = "network_policy_contended"
 
 
 class IsolatePod(BaseAction):
@@ -161,7 +164,8 @@ class IsolatePod(BaseAction):
             if exc.status in (404, 409):
                 raise TransientError(
                     f"network policy {namespace}/{name} had another spec and changed or "
-                    f"went away while it was being made isolating ({exc.status}): retried"
+                    f"went away while it was being made isolating ({exc.status}): retried",
+                    NETWORK_POLICY_CONTENDED,
                 ) from exc
             raise
         return True

@@ -3,6 +3,7 @@
 import json
 import logging
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
@@ -13,6 +14,8 @@ from falco_responder_cli.main import cli
 from responder import rbac
 from responder.actions.evidence import (
     MANIFEST,
+    CaptureEvidence,
+    Evidence,
     cut_at_start,
     evidence_prefix,
     read_at_most,
@@ -159,3 +162,20 @@ def test_reading_at_most_stops_and_closes_the_connection():
     assert response.closed and not response.released
     whole = _Streamed(b"y" * 10, 7)
     assert read_at_most(whole, 30) == b"y" * 10 and whole.released
+
+
+def test_events_are_not_listed_once_the_alert_and_pod_fill_the_capture():
+    action = CaptureEvidence(action="capture_evidence", max_total_bytes=64 * 1024)
+    evidence = Evidence()
+    evidence.add("pod.json", b"x" * (64 * 1024 + 1))  # annotations are the tenant's to size
+
+    class _Unlisted:
+        def list_namespaced_event(self, *args, **kwargs):
+            raise AssertionError("the Events were listed with no room to keep them")
+
+    ctx = SimpleNamespace(apis=SimpleNamespace(core=_Unlisted()))
+    action._events(ctx, evidence)
+    assert evidence.notes == [
+        {"object": "events.json", "reason": "not read: the capture holds max_total_bytes (65536)"}
+    ]
+    assert "events.json" not in evidence.objects
