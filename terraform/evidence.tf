@@ -99,6 +99,12 @@ resource "google_storage_bucket" "evidence" {
   public_access_prevention    = "enforced"
   force_destroy               = var.evidence_force_destroy
 
+  # Off, said explicitly: the provider keeps a bucket's versioning as it is when the block
+  # is absent, so a bucket created versioned by an earlier release would stay so.
+  versioning {
+    enabled = false
+  }
+
   dynamic "retention_policy" {
     for_each = var.evidence_retention_days > 0 ? [1] : []
     content {
