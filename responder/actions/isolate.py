@@ -43,8 +43,9 @@ class IsolatePod(BaseAction):
     description: ClassVar[str] = (
         "creates a NetworkPolicy denying all ingress and egress to pods labelled "
         f"`{ISOLATION_LABEL}`, then gives the pod that label; the pod stays for forensics. "
-        "Isolation only tightens: a pod already isolated is never moved to a looser policy "
-        "(other NetworkPolicies in the namespace still add their allowances)"
+        "A pod isolated by the deny-all policy is never moved to a looser one; another "
+        "isolation label, which the workload's owner could have set, is replaced (other "
+        "NetworkPolicies in the namespace still add their allowances)"
     )
     idempotent: ClassVar[str] = (
         "the policy's name is deterministic: one already there counts as done once its spec "
@@ -104,16 +105,18 @@ class IsolatePod(BaseAction):
     def run(self, ctx: ActionContext) -> ActionResult:
         """Ensure the policy (one already there is made ours), then label the pod.
 
-        Isolation only ever tightens: a pod already isolated is never moved to a policy
-        with more allowances (deny-all may replace any other).
+        A pod already isolated by the deny-all policy is never moved to one with
+        allowances; any other isolation label is replaced by this action's (its value is
+        the workload owner's to set, so it proves nothing).
         """
         target = str(ctx.pod_ref)
         current = (ctx.pod.metadata.labels or {}).get(ISOLATION_LABEL)
-        if current and current != self.variant and self.variant != "true":
+        if current == "true" and self.variant != "true" and self._denied_all(ctx):
             return self.result(
                 target,
                 ActionStatus.ALREADY_DONE,
-                f"already isolated ({ISOLATION_LABEL}={current}); isolation is never loosened",
+                f"already isolated ({ISOLATION_LABEL}=true, deny-all); isolation is never "
+                "loosened",
             )
         policy = self.network_policy(ctx.pod_ref.namespace)
         where = f"network policy {policy.metadata.name}"
@@ -137,6 +140,27 @@ class IsolatePod(BaseAction):
         if label.outcome is ActionStatus.SKIPPED:
             return self.result(target, ActionStatus.SKIPPED, label.reason)
         return self.done(ctx, target, f"isolated by {where}", f"isolate with {where}")
+
+    def _denied_all(self, ctx: ActionContext) -> bool:
+        """Whether the deny-all policy exists and isolates as ours would.
+
+        The label alone proves nothing: the workload's owner (the `edit` role) may have put
+        it on the pod, with no policy or a permissive one behind it. A pod carrying any other
+        value, or `true` without that policy, is isolated by this action's own policy.
+        """
+        deny_all = IsolatePod(action="isolate_pod").network_policy(ctx.pod_ref.namespace)
+        try:
+            existing = ctx.apis.networking.read_namespaced_network_policy(
+                deny_all.metadata.name, ctx.pod_ref.namespace, _request_timeout=ctx.timeout
+            )
+        except k8s.ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
+        serialize = ctx.apis.client.sanitize_for_serialization
+        return isolating_spec(serialize(existing.spec)) == isolating_spec(
+            serialize(deny_all.spec)
+        )
 
     def _replace_unless_isolating(self, ctx: ActionContext, policy: "V1NetworkPolicy") -> bool:
         """The policy of that name already exists: replace it (True) unless its spec

@@ -78,6 +78,9 @@ TENANT_POLICY = {
         policy_rule("delete", {"action": "delete_pod", "grace_period_seconds": 0}),
         policy_rule("evict", {"action": "evict_pod", "grace_period_seconds": 5}),
         policy_rule("isolate", {"action": "isolate_pod"}),
+        policy_rule(
+            "isolate-loosely", {"action": "isolate_pod", "allow_namespaces": ["forensics"]}
+        ),
         policy_rule("event-then-delete", {"action": "record_event"}, {"action": "delete_pod"}),
         policy_rule("capture-then-delete", CAPTURE, {"action": "delete_pod"}),
     ],
@@ -197,6 +200,30 @@ class TestTenantWithEdit:
         assert not stored["spec"].get("ingress") and not stored["spec"].get("egress")
         labels = adversary.kube.get_pod(tenant.namespace, pod["metadata"]["name"])["metadata"]
         assert labels["labels"][ISOLATION_LABEL] == "true"
+
+    # The isolation label put on the pod by its owner, with no policy behind it.
+
+    @pytest.mark.parametrize("forged", ["true", "0123456789"])
+    def test_an_isolation_label_the_tenant_set_is_no_isolation(
+        self, adversary, tenant, unique, forged
+    ):
+        pod = old_pod(adversary, tenant.namespace, f"web-{unique}")
+        with tenant.core() as core:
+            core.patch_namespaced_pod(
+                pod["metadata"]["name"],
+                tenant.namespace,
+                {"metadata": {"labels": {ISOLATION_LABEL: forged}}},
+            )
+        record = _respond(adversary, _alert(tenant, pod, "isolate-loosely"))
+        [action] = record["actions"]
+        assert action["outcome"] == "done"
+        labels = adversary.kube.get_pod(tenant.namespace, pod["metadata"]["name"])["metadata"]
+        variant = labels["labels"][ISOLATION_LABEL]
+        assert variant not in (forged, "true")
+        stored = adversary.kube.get_object(
+            "networkpolicies", f"{POLICY_PREFIX}-{variant}", tenant.namespace
+        )
+        assert stored["spec"]["podSelector"] == {"matchLabels": {ISOLATION_LABEL: variant}}
 
     # Very long log lines before a capture_evidence.
 
