@@ -137,6 +137,8 @@ def scale_to_zero(resources: Sequence[str]) -> str:
 
 CORDON = _sets_only("", ["nodes"], "unschedulable", "object.spec.unschedulable")
 
+# A DELETE only: an eviction (CREATE of pods/eviction) carries the Eviction, not the pod,
+# and the delete it makes is not admitted (EvictionREST.Create, rest.ValidateAllObjectFunc).
 NO_DAEMONSET_POD_DELETE = (
     "request.resource.group != '' || request.resource.resource != 'pods' ||\n"
     "has(request.subResource) || request.operation != 'DELETE' ||\n"

@@ -292,6 +292,25 @@ def test_everything_else_is_refused_for_the_responder_only(emulator, railed_ever
     admin.apps.patch_namespaced_deployment("api", "shop", {"spec": {"replicas": 5}})
 
 
+def test_evicting_a_daemonset_pod_passes_the_rail_that_refuses_its_delete(
+    emulator, railed_everything
+):
+    """As on a real API server: EvictionREST.Create (pkg/registry/core/pod/storage/eviction.go)
+    deletes the pod with rest.ValidateAllObjectFunc, so no DELETE of it is admitted; the
+    CREATE of pods/eviction carries the Eviction, not the pod, so no CEL can see its owner."""
+    responder = railed_everything  # delete_pod and evict_pod, ignore_daemonset_pods
+    daemonset = emulator.create_daemonset("shop", "agent", {"app": "agent"})
+    emulator.create_pod("shop", "agent-a", owner=daemonset)
+    emulator.create_pod("shop", "agent-b", owner=daemonset)
+
+    error = refused(lambda: responder.core.delete_namespaced_pod("agent-a", "shop"))
+    assert error.status == 403
+    assert status_of(error)["message"].endswith(admission.DAEMONSET_POD_MESSAGE)
+    eviction = client.V1Eviction(metadata=client.V1ObjectMeta(name="agent-b", namespace="shop"))
+    responder.core.create_namespaced_pod_eviction("agent-b", "shop", eviction)
+    assert emulator.get_pod("shop", "agent-b")["metadata"]["deletionTimestamp"]
+
+
 def test_the_google_identity_is_railed_too(emulator, apis_for, tmp_path):
     rails = RAILS.read_text().replace("@PROJECT.", "@my-project.")
     (tmp_path / "rails.yaml").write_text(rails)
