@@ -155,7 +155,9 @@ def _rules_are(field: str, expected: list[Any]) -> str:
 
 def isolation_policy(isolations: Sequence[Mapping[str, Any]]) -> str:
     """A NetworkPolicy write makes one of the policies isolate_pod creates: its name, its
-    pod selector, both policy types, and the rules (none: deny all) it has."""
+    pod selector, both policy types, and the rules (none: deny all) it has; no owner or
+    finalizer (isolate_pod sets none, and a replace drops a tenant's: an owner reference
+    to nothing would have the garbage collector delete the isolation)."""
     shapes = [
         f"(object.metadata.name == {cel_string(i['name'])} &&\n"
         f"object.spec.podSelector == {cel_value(i['spec']['podSelector'])} &&\n"
@@ -169,6 +171,7 @@ def isolation_policy(isolations: Sequence[Mapping[str, Any]]) -> str:
         "request.resource.resource != 'networkpolicies' || has(request.subResource) ||\n"
         "request.operation == 'DELETE' ||\n"
         f"(has(object.spec.policyTypes) && object.spec.policyTypes == {kinds} &&\n"
+        + "".join(f"(!has(object.{p}) || object.{p}.size() == 0) &&\n" for p in _OWNERSHIP)
         + (" ||\n".join(shapes) if shapes else "false")
         + ")"
     )

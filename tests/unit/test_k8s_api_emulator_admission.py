@@ -311,6 +311,39 @@ def test_evicting_a_daemonset_pod_passes_the_rail_that_refuses_its_delete(
     assert emulator.get_pod("shop", "agent-b")["metadata"]["deletionTimestamp"]
 
 
+def test_an_isolation_with_an_owner_or_finalizer_is_refused(railed_everything):
+    """An owner reference to nothing would have the garbage collector delete the isolation:
+    the responder's identity may not give it one (isolate_pod's replace drops a tenant's)."""
+    networking = railed_everything.networking
+
+    def isolation(**metadata) -> client.V1NetworkPolicy:
+        return client.V1NetworkPolicy(
+            metadata=client.V1ObjectMeta(name="falco-responder-isolate", **metadata),
+            spec=client.V1NetworkPolicySpec(
+                pod_selector=client.V1LabelSelector(
+                    match_labels={"falco-responder/isolated": "true"}
+                ),
+                policy_types=["Ingress", "Egress"],
+            ),
+        )
+
+    gone = client.V1OwnerReference(api_version="v1", kind="Pod", name="gone", uid="0")
+    for metadata in ({"owner_references": [gone]}, {"finalizers": ["example.com/keep"]}):
+        error = refused(
+            lambda m=metadata: networking.create_namespaced_network_policy("shop", isolation(**m))
+        )
+        assert error.status == 403, metadata
+        assert status_of(error)["message"].endswith(admission.ISOLATION_MESSAGE)
+    stored = networking.create_namespaced_network_policy("shop", isolation())
+    stored.metadata.owner_references = [gone]
+    error = refused(
+        lambda: networking.replace_namespaced_network_policy(
+            "falco-responder-isolate", "shop", stored
+        )
+    )
+    assert error.status == 403
+
+
 def test_the_google_identity_is_railed_too(emulator, apis_for, tmp_path):
     rails = RAILS.read_text().replace("@PROJECT.", "@my-project.")
     (tmp_path / "rails.yaml").write_text(rails)
