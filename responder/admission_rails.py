@@ -83,10 +83,24 @@ def _update_of(group: str, resources: Sequence[str]) -> str:
 _OWNERSHIP = ("metadata.ownerReferences", "metadata.finalizers")
 
 
+def _only_tightened(key: str, tightest: str) -> str:
+    """Label `key`, where a pod had it and keeps it, keeps its value or takes `tightest`:
+    another value the policy sets would loosen what the old one enforces."""
+    new, old = "object.metadata.labels", "oldObject.metadata.labels"
+    k = cel_string(key)
+    return (
+        f"(!has({old}) || !({k} in {old}) || !has({new}) || !({k} in {new}) ||\n"
+        f"{new}[{k}] == {old}[{k}] || {new}[{k}] == {cel_string(tightest)})"
+    )
+
+
 def pod_update(
-    labels: Mapping[str, Sequence[str | None]], annotations: Mapping[str, Sequence[str | None]]
+    labels: Mapping[str, Sequence[str | None]],
+    annotations: Mapping[str, Sequence[str | None]],
+    tightened: Mapping[str, str] | None = None,
 ) -> str:
-    """A pod update changes only the labels and annotations the policy's actions set."""
+    """A pod update changes only the labels and annotations the policy's actions set; a
+    label of `tightened` (key -> its tightest value) only ever to its tightest value."""
     return (
         _update_of("", ["pods"])
         + "(object.spec == oldObject.spec &&\n"
@@ -95,6 +109,7 @@ def pod_update(
         + _metadata_map("labels", labels)
         + " &&\n"
         + _metadata_map("annotations", annotations)
+        + "".join(f" &&\n{_only_tightened(k, v)}" for k, v in (tightened or {}).items())
         + ")"
     )
 

@@ -15,6 +15,7 @@ from kubernetes.client.rest import ApiException
 from localdev.k8s_api_emulator import KubeApiEmulator
 from responder import admission
 from responder.actions import QUARANTINE_LABEL
+from responder.actions.isolate import ISOLATION_LABEL, IsolatePod
 from responder.circuit_breaker import CONFIGMAP, DATA_KEY
 from responder.policy import BUILT_IN_PROTECTED_NAMESPACES, load_policy, parse_policy
 from tests.conftest import kube_api_client, status_of
@@ -309,6 +310,38 @@ def test_evicting_a_daemonset_pod_passes_the_rail_that_refuses_its_delete(
     eviction = client.V1Eviction(metadata=client.V1ObjectMeta(name="agent-b", namespace="shop"))
     responder.core.create_namespaced_pod_eviction("agent-b", "shop", eviction)
     assert emulator.get_pod("shop", "agent-b")["metadata"]["deletionTimestamp"]
+
+
+def test_a_pods_isolation_is_never_loosened(emulator, apis_for, tmp_path):
+    """With two isolate_pod variants the rails allow both values of the label, but not a
+    move from deny-all to the looser one, as isolate_pod itself never makes it."""
+    rules = [
+        {"name": "tight", "match": {"rule": "a"}, "actions": [{"action": "isolate_pod"}]},
+        {
+            "name": "loose",
+            "match": {"rule": "b"},
+            "actions": [{"action": "isolate_pod", "allow_cidrs": ["10.0.0.0/8"]}],
+        },
+    ]
+    policy = parse_policy({"rules": rules}, "two isolations")
+    path = tmp_path / "rails.yaml"
+    path.write_text(admission.to_yaml(admission.manifests(policy, [RESPONDER_USER])))
+    emulator.apply(path)
+    core = apis_for(RESPONDER).core
+    loose = IsolatePod(action="isolate_pod", allow_cidrs=["10.0.0.0/8"]).variant
+    emulator.create_pod("shop", "tight", labels={ISOLATION_LABEL: "true"})
+    emulator.create_pod("shop", "loose", labels={ISOLATION_LABEL: loose})
+    emulator.create_pod("shop", "free")
+
+    error = refused(
+        lambda: core.patch_namespaced_pod("tight", "shop", label_patch(ISOLATION_LABEL, loose))
+    )
+    assert error.status == 403
+    assert status_of(error)["message"].endswith(admission.POD_UPDATE_MESSAGE)
+    core.patch_namespaced_pod("loose", "shop", label_patch(ISOLATION_LABEL, "true"))
+    core.patch_namespaced_pod("free", "shop", label_patch(ISOLATION_LABEL, loose))
+    assert emulator.get_pod("shop", "loose")["metadata"]["labels"][ISOLATION_LABEL] == "true"
+    assert emulator.get_pod("shop", "free")["metadata"]["labels"][ISOLATION_LABEL] == loose
 
 
 def test_an_isolation_with_an_owner_or_finalizer_is_refused(railed_everything):
