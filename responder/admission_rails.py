@@ -193,7 +193,8 @@ def isolation_policy(isolations: Sequence[Mapping[str, Any]]) -> str:
 
 
 def breaker_configmap(name: str, data_key: str) -> str:
-    """The breaker's ConfigMap holds only its count, and gains no owner or finalizer."""
+    """The breaker's ConfigMap holds only its count, and gains no owner or finalizer, nor
+    `immutable` (which would keep the count from ever changing again)."""
     ownership = " &&\n".join(
         f"(request.operation == 'CREATE' ? !has(object.{p}) : {unchanged(p)})" for p in _OWNERSHIP
     )
@@ -202,5 +203,6 @@ def breaker_configmap(name: str, data_key: str) -> str:
         f"has(request.subResource) || request.operation == 'DELETE' ||\n"
         f"(object.metadata.name == {cel_string(name)} &&\n"
         f"(!has(object.data) || object.data.all(k, k == {cel_string(data_key)})) &&\n"
-        f"!has(object.binaryData) &&\n{ownership})"
+        f"!has(object.binaryData) && (!has(object.immutable) || !object.immutable) &&\n"
+        f"{ownership})"
     )

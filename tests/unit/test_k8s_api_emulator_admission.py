@@ -344,6 +344,18 @@ def test_a_pods_isolation_is_never_loosened(emulator, apis_for, tmp_path):
     assert emulator.get_pod("shop", "free")["metadata"]["labels"][ISOLATION_LABEL] == loose
 
 
+def test_an_immutable_breaker_configmap_is_refused(railed_everything):
+    """An immutable count could never change again: the breaker would be stuck."""
+    breaker = client.V1ConfigMap(
+        metadata=client.V1ObjectMeta(name=CONFIGMAP), data={DATA_KEY: "{}"}, immutable=True
+    )
+    error = refused(
+        lambda: railed_everything.core.create_namespaced_config_map("falco-responder", breaker)
+    )
+    assert error.status == 403
+    assert status_of(error)["message"].endswith(admission.BREAKER_MESSAGE)
+
+
 def test_an_isolation_with_an_owner_or_finalizer_is_refused(railed_everything):
     """An owner reference to nothing would have the garbage collector delete the isolation:
     the responder's identity may not give it one (isolate_pod's replace drops a tenant's)."""
