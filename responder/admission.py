@@ -241,7 +241,11 @@ def _limits(policy: Policy) -> list[dict[str, Any]]:
     found = []
     if "UPDATE" in writes.get(("", "pods", ""), ()):
         labels, annotations = (_metadata_changes(policy, f) for f in ("labels", "annotations"))
-        found.append(_validation(rails.pod_update(labels, annotations), message=POD_UPDATE_MESSAGE))
+        # isolate_pod never loosens a pod's isolation: only deny-all replaces another.
+        deny_all = IsolatePod(action="isolate_pod").variant
+        tightened = {ISOLATION_LABEL: deny_all} if len(labels.get(ISOLATION_LABEL, [])) > 1 else {}
+        update = rails.pod_update(labels, annotations, tightened)
+        found.append(_validation(update, message=POD_UPDATE_MESSAGE))
     if _daemonset_pods_refused(policy):
         found.append(_validation(rails.NO_DAEMONSET_POD_DELETE, message=DAEMONSET_POD_MESSAGE))
     scaled = [

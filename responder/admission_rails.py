@@ -83,10 +83,24 @@ def _update_of(group: str, resources: Sequence[str]) -> str:
 _OWNERSHIP = ("metadata.ownerReferences", "metadata.finalizers")
 
 
+def _only_tightened(key: str, tightest: str) -> str:
+    """Label `key`, where a pod had it and keeps it, keeps its value or takes `tightest`:
+    another value the policy sets would loosen what the old one enforces."""
+    new, old = "object.metadata.labels", "oldObject.metadata.labels"
+    k = cel_string(key)
+    return (
+        f"(!has({old}) || !({k} in {old}) || !has({new}) || !({k} in {new}) ||\n"
+        f"{new}[{k}] == {old}[{k}] || {new}[{k}] == {cel_string(tightest)})"
+    )
+
+
 def pod_update(
-    labels: Mapping[str, Sequence[str | None]], annotations: Mapping[str, Sequence[str | None]]
+    labels: Mapping[str, Sequence[str | None]],
+    annotations: Mapping[str, Sequence[str | None]],
+    tightened: Mapping[str, str] | None = None,
 ) -> str:
-    """A pod update changes only the labels and annotations the policy's actions set."""
+    """A pod update changes only the labels and annotations the policy's actions set; a
+    label of `tightened` (key -> its tightest value) only ever to its tightest value."""
     return (
         _update_of("", ["pods"])
         + "(object.spec == oldObject.spec &&\n"
@@ -95,6 +109,7 @@ def pod_update(
         + _metadata_map("labels", labels)
         + " &&\n"
         + _metadata_map("annotations", annotations)
+        + "".join(f" &&\n{_only_tightened(k, v)}" for k, v in (tightened or {}).items())
         + ")"
     )
 
@@ -137,6 +152,8 @@ def scale_to_zero(resources: Sequence[str]) -> str:
 
 CORDON = _sets_only("", ["nodes"], "unschedulable", "object.spec.unschedulable")
 
+# A DELETE only: an eviction (CREATE of pods/eviction) carries the Eviction, not the pod,
+# and the delete it makes is not admitted (EvictionREST.Create, rest.ValidateAllObjectFunc).
 NO_DAEMONSET_POD_DELETE = (
     "request.resource.group != '' || request.resource.resource != 'pods' ||\n"
     "has(request.subResource) || request.operation != 'DELETE' ||\n"
@@ -153,7 +170,9 @@ def _rules_are(field: str, expected: list[Any]) -> str:
 
 def isolation_policy(isolations: Sequence[Mapping[str, Any]]) -> str:
     """A NetworkPolicy write makes one of the policies isolate_pod creates: its name, its
-    pod selector, both policy types, and the rules (none: deny all) it has."""
+    pod selector, both policy types, and the rules (none: deny all) it has; no owner or
+    finalizer (isolate_pod sets none, and a replace drops a tenant's: an owner reference
+    to nothing would have the garbage collector delete the isolation)."""
     shapes = [
         f"(object.metadata.name == {cel_string(i['name'])} &&\n"
         f"object.spec.podSelector == {cel_value(i['spec']['podSelector'])} &&\n"
@@ -167,13 +186,15 @@ def isolation_policy(isolations: Sequence[Mapping[str, Any]]) -> str:
         "request.resource.resource != 'networkpolicies' || has(request.subResource) ||\n"
         "request.operation == 'DELETE' ||\n"
         f"(has(object.spec.policyTypes) && object.spec.policyTypes == {kinds} &&\n"
+        + "".join(f"(!has(object.{p}) || object.{p}.size() == 0) &&\n" for p in _OWNERSHIP)
         + (" ||\n".join(shapes) if shapes else "false")
         + ")"
     )
 
 
 def breaker_configmap(name: str, data_key: str) -> str:
-    """The breaker's ConfigMap holds only its count, and gains no owner or finalizer."""
+    """The breaker's ConfigMap holds only its count, and gains no owner or finalizer, nor
+    `immutable` (which would keep the count from ever changing again)."""
     ownership = " &&\n".join(
         f"(request.operation == 'CREATE' ? !has(object.{p}) : {unchanged(p)})" for p in _OWNERSHIP
     )
@@ -182,5 +203,6 @@ def breaker_configmap(name: str, data_key: str) -> str:
         f"has(request.subResource) || request.operation == 'DELETE' ||\n"
         f"(object.metadata.name == {cel_string(name)} &&\n"
         f"(!has(object.data) || object.data.all(k, k == {cel_string(data_key)})) &&\n"
-        f"!has(object.binaryData) &&\n{ownership})"
+        f"!has(object.binaryData) && (!has(object.immutable) || !object.immutable) &&\n"
+        f"{ownership})"
     )

@@ -15,6 +15,7 @@ from kubernetes.client.rest import ApiException
 from localdev.k8s_api_emulator import KubeApiEmulator
 from responder import admission
 from responder.actions import QUARANTINE_LABEL
+from responder.actions.isolate import ISOLATION_LABEL, IsolatePod
 from responder.circuit_breaker import CONFIGMAP, DATA_KEY
 from responder.policy import BUILT_IN_PROTECTED_NAMESPACES, load_policy, parse_policy
 from tests.conftest import kube_api_client, status_of
@@ -290,6 +291,102 @@ def test_everything_else_is_refused_for_the_responder_only(emulator, railed_ever
     admin = apis_for(ADMIN)
     admin.core.create_namespaced_pod("shop", pod)
     admin.apps.patch_namespaced_deployment("api", "shop", {"spec": {"replicas": 5}})
+
+
+def test_evicting_a_daemonset_pod_passes_the_rail_that_refuses_its_delete(
+    emulator, railed_everything
+):
+    """As on a real API server: EvictionREST.Create (pkg/registry/core/pod/storage/eviction.go)
+    deletes the pod with rest.ValidateAllObjectFunc, so no DELETE of it is admitted; the
+    CREATE of pods/eviction carries the Eviction, not the pod, so no CEL can see its owner."""
+    responder = railed_everything  # delete_pod and evict_pod, ignore_daemonset_pods
+    daemonset = emulator.create_daemonset("shop", "agent", {"app": "agent"})
+    emulator.create_pod("shop", "agent-a", owner=daemonset)
+    emulator.create_pod("shop", "agent-b", owner=daemonset)
+
+    error = refused(lambda: responder.core.delete_namespaced_pod("agent-a", "shop"))
+    assert error.status == 403
+    assert status_of(error)["message"].endswith(admission.DAEMONSET_POD_MESSAGE)
+    eviction = client.V1Eviction(metadata=client.V1ObjectMeta(name="agent-b", namespace="shop"))
+    responder.core.create_namespaced_pod_eviction("agent-b", "shop", eviction)
+    assert emulator.get_pod("shop", "agent-b")["metadata"]["deletionTimestamp"]
+
+
+def test_a_pods_isolation_is_never_loosened(emulator, apis_for, tmp_path):
+    """With two isolate_pod variants the rails allow both values of the label, but not a
+    move from deny-all to the looser one, as isolate_pod itself never makes it."""
+    rules = [
+        {"name": "tight", "match": {"rule": "a"}, "actions": [{"action": "isolate_pod"}]},
+        {
+            "name": "loose",
+            "match": {"rule": "b"},
+            "actions": [{"action": "isolate_pod", "allow_cidrs": ["10.0.0.0/8"]}],
+        },
+    ]
+    policy = parse_policy({"rules": rules}, "two isolations")
+    path = tmp_path / "rails.yaml"
+    path.write_text(admission.to_yaml(admission.manifests(policy, [RESPONDER_USER])))
+    emulator.apply(path)
+    core = apis_for(RESPONDER).core
+    loose = IsolatePod(action="isolate_pod", allow_cidrs=["10.0.0.0/8"]).variant
+    emulator.create_pod("shop", "tight", labels={ISOLATION_LABEL: "true"})
+    emulator.create_pod("shop", "loose", labels={ISOLATION_LABEL: loose})
+    emulator.create_pod("shop", "free")
+
+    error = refused(
+        lambda: core.patch_namespaced_pod("tight", "shop", label_patch(ISOLATION_LABEL, loose))
+    )
+    assert error.status == 403
+    assert status_of(error)["message"].endswith(admission.POD_UPDATE_MESSAGE)
+    core.patch_namespaced_pod("loose", "shop", label_patch(ISOLATION_LABEL, "true"))
+    core.patch_namespaced_pod("free", "shop", label_patch(ISOLATION_LABEL, loose))
+    assert emulator.get_pod("shop", "loose")["metadata"]["labels"][ISOLATION_LABEL] == "true"
+    assert emulator.get_pod("shop", "free")["metadata"]["labels"][ISOLATION_LABEL] == loose
+
+
+def test_an_immutable_breaker_configmap_is_refused(railed_everything):
+    """An immutable count could never change again: the breaker would be stuck."""
+    breaker = client.V1ConfigMap(
+        metadata=client.V1ObjectMeta(name=CONFIGMAP), data={DATA_KEY: "{}"}, immutable=True
+    )
+    error = refused(
+        lambda: railed_everything.core.create_namespaced_config_map("falco-responder", breaker)
+    )
+    assert error.status == 403
+    assert status_of(error)["message"].endswith(admission.BREAKER_MESSAGE)
+
+
+def test_an_isolation_with_an_owner_or_finalizer_is_refused(railed_everything):
+    """An owner reference to nothing would have the garbage collector delete the isolation:
+    the responder's identity may not give it one (isolate_pod's replace drops a tenant's)."""
+    networking = railed_everything.networking
+
+    def isolation(**metadata) -> client.V1NetworkPolicy:
+        return client.V1NetworkPolicy(
+            metadata=client.V1ObjectMeta(name="falco-responder-isolate", **metadata),
+            spec=client.V1NetworkPolicySpec(
+                pod_selector=client.V1LabelSelector(
+                    match_labels={"falco-responder/isolated": "true"}
+                ),
+                policy_types=["Ingress", "Egress"],
+            ),
+        )
+
+    gone = client.V1OwnerReference(api_version="v1", kind="Pod", name="gone", uid="0")
+    for metadata in ({"owner_references": [gone]}, {"finalizers": ["example.com/keep"]}):
+        error = refused(
+            lambda m=metadata: networking.create_namespaced_network_policy("shop", isolation(**m))
+        )
+        assert error.status == 403, metadata
+        assert status_of(error)["message"].endswith(admission.ISOLATION_MESSAGE)
+    stored = networking.create_namespaced_network_policy("shop", isolation())
+    stored.metadata.owner_references = [gone]
+    error = refused(
+        lambda: networking.replace_namespaced_network_policy(
+            "falco-responder-isolate", "shop", stored
+        )
+    )
+    assert error.status == 403
 
 
 def test_the_google_identity_is_railed_too(emulator, apis_for, tmp_path):
