@@ -26,7 +26,7 @@ import yaml
 from responder import admission_cel, k8s, rbac
 from responder import admission_rails as rails
 from responder.actions import QUARANTINE_LABEL, RbacRule
-from responder.actions.isolate import ISOLATION_LABEL, IsolatePod
+from responder.actions.isolate import DENY_ALL, ISOLATION_LABEL, IsolatePod
 from responder.actions.pod import AnnotatePod, DeletePod, LabelPod
 from responder.admission_rails import cel_list, cel_string
 from responder.circuit_breaker import CONFIGMAP, DATA_KEY
@@ -241,9 +241,8 @@ def _limits(policy: Policy) -> list[dict[str, Any]]:
     found = []
     if "UPDATE" in writes.get(("", "pods", ""), ()):
         labels, annotations = (_metadata_changes(policy, f) for f in ("labels", "annotations"))
-        # isolate_pod never loosens a pod's isolation: only deny-all replaces another.
-        deny_all = IsolatePod(action="isolate_pod").variant
-        tightened = {ISOLATION_LABEL: deny_all} if len(labels.get(ISOLATION_LABEL, [])) > 1 else {}
+        # isolate_pod never loosens a pod's isolation: only deny-all replaces another value.
+        tightened = {ISOLATION_LABEL: DENY_ALL.variant} if ISOLATION_LABEL in labels else {}
         update = rails.pod_update(labels, annotations, tightened)
         found.append(_validation(update, message=POD_UPDATE_MESSAGE))
     if _daemonset_pods_refused(policy):
@@ -282,6 +281,7 @@ def _metadata_changes(policy: Policy, field: str) -> dict[str, list[str | None]]
                     add(key, None)
             if field == "labels" and isinstance(action, IsolatePod):
                 add(ISOLATION_LABEL, action.variant)
+                add(ISOLATION_LABEL, DENY_ALL.variant)  # where the pod carried another
         breaker_fallback = safety.circuit_breaker is not None and any(
             a.counted for a in rule.actions
         )
@@ -307,11 +307,13 @@ def _isolations(policy: Policy) -> list[dict[str, Any]]:
         for rule in policy.rules:
             for action in rule.actions:
                 if isinstance(action, IsolatePod):
-                    created = action.network_policy("any")
-                    found[created.metadata.name] = {
-                        "name": created.metadata.name,
-                        "spec": client.sanitize_for_serialization(created.spec),
-                    }
+                    # Deny-all too: each isolate_pod falls back to it (isolate.py).
+                    for isolation in (action, DENY_ALL):
+                        created = isolation.network_policy("any")
+                        found[created.metadata.name] = {
+                            "name": created.metadata.name,
+                            "spec": client.sanitize_for_serialization(created.spec),
+                        }
     return list(found.values())
 
 

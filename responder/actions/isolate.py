@@ -43,9 +43,9 @@ class IsolatePod(BaseAction):
     description: ClassVar[str] = (
         "creates a NetworkPolicy denying all ingress and egress to pods labelled "
         f"`{ISOLATION_LABEL}`, then gives the pod that label; the pod stays for forensics. "
-        "A pod isolated by the deny-all policy is never moved to a looser one; another "
-        "isolation label, which the workload's owner could have set, is replaced (other "
-        "NetworkPolicies in the namespace still add their allowances)"
+        "Isolation only tightens, and a label proves nothing: a pod already carrying another "
+        "isolation value (the workload's owner could have set it) is isolated by the deny-all "
+        "policy (other NetworkPolicies in the namespace still add their allowances)"
     )
     idempotent: ClassVar[str] = (
         "the policy's name is deterministic: one already there counts as done once its spec "
@@ -105,20 +105,20 @@ class IsolatePod(BaseAction):
     def run(self, ctx: ActionContext) -> ActionResult:
         """Ensure the policy (one already there is made ours), then label the pod.
 
-        A pod already isolated by the deny-all policy is never moved to one with
-        allowances; any other isolation label is replaced by this action's (its value is
-        the workload owner's to set, so it proves nothing).
+        Isolation only ever tightens, and a label proves nothing by itself (the workload's
+        owner may set it, with no policy or a permissive one behind it): a pod already
+        carrying another isolation value is isolated by the deny-all policy, made sure of
+        like any other.
         """
         target = str(ctx.pod_ref)
         current = (ctx.pod.metadata.labels or {}).get(ISOLATION_LABEL)
-        if current == "true" and self.variant != "true" and self._denied_all(ctx):
-            return self.result(
-                target,
-                ActionStatus.ALREADY_DONE,
-                f"already isolated ({ISOLATION_LABEL}=true, deny-all); isolation is never "
-                "loosened",
-            )
-        policy = self.network_policy(ctx.pod_ref.namespace)
+        isolation = self if current in (None, self.variant) else DENY_ALL
+        tightened = (
+            ""
+            if isolation is self
+            else f"; the pod carried {ISOLATION_LABEL}={current}: isolation is never loosened"
+        )
+        policy = isolation.network_policy(ctx.pod_ref.namespace)
         where = f"network policy {policy.metadata.name}"
         changed = True
         try:
@@ -134,33 +134,14 @@ class IsolatePod(BaseAction):
             changed = self._replace_unless_isolating(ctx, policy)
             if changed:
                 where += " (it existed with another spec: replaced)"
-        label = LabelPod(action="label_pod", add={ISOLATION_LABEL: self.variant}).run(ctx)
+        label = LabelPod(action="label_pod", add={ISOLATION_LABEL: isolation.variant}).run(ctx)
         if label.outcome is ActionStatus.ALREADY_DONE and not changed:
-            return self.result(target, ActionStatus.ALREADY_DONE, f"already isolated by {where}")
+            return self.result(
+                target, ActionStatus.ALREADY_DONE, f"already isolated by {where}{tightened}"
+            )
         if label.outcome is ActionStatus.SKIPPED:
             return self.result(target, ActionStatus.SKIPPED, label.reason)
-        return self.done(ctx, target, f"isolated by {where}", f"isolate with {where}")
-
-    def _denied_all(self, ctx: ActionContext) -> bool:
-        """Whether the deny-all policy exists and isolates as ours would.
-
-        The label alone proves nothing: the workload's owner (the `edit` role) may have put
-        it on the pod, with no policy or a permissive one behind it. A pod carrying any other
-        value, or `true` without that policy, is isolated by this action's own policy.
-        """
-        deny_all = IsolatePod(action="isolate_pod").network_policy(ctx.pod_ref.namespace)
-        try:
-            existing = ctx.apis.networking.read_namespaced_network_policy(
-                deny_all.metadata.name, ctx.pod_ref.namespace, _request_timeout=ctx.timeout
-            )
-        except k8s.ApiException as exc:
-            if exc.status == 404:
-                return False
-            raise
-        serialize = ctx.apis.client.sanitize_for_serialization
-        return isolating_spec(serialize(existing.spec)) == isolating_spec(
-            serialize(deny_all.spec)
-        )
+        return self.done(ctx, target, f"isolated by {where}{tightened}", f"isolate with {where}")
 
     def _replace_unless_isolating(self, ctx: ActionContext, policy: "V1NetworkPolicy") -> bool:
         """The policy of that name already exists: replace it (True) unless its spec
@@ -206,3 +187,7 @@ def isolating_spec(spec: dict[str, Any] | None) -> dict[str, Any]:
         "ingress": spec.get("ingress") or [],
         "egress": spec.get("egress") or [],
     }
+
+
+# The tightest isolation: every isolate_pod may fall back to it (and its rails allow it).
+DENY_ALL = IsolatePod(action="isolate_pod")

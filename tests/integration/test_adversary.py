@@ -217,13 +217,13 @@ class TestTenantWithEdit:
         record = _respond(adversary, _alert(tenant, pod, "isolate-loosely"))
         [action] = record["actions"]
         assert action["outcome"] == "done"
+        assert "isolation is never loosened" in action["reason"]
+        # Tightened to deny-all, the one isolation the label may move to: made real.
         labels = adversary.kube.get_pod(tenant.namespace, pod["metadata"]["name"])["metadata"]
-        variant = labels["labels"][ISOLATION_LABEL]
-        assert variant not in (forged, "true")
-        stored = adversary.kube.get_object(
-            "networkpolicies", f"{POLICY_PREFIX}-{variant}", tenant.namespace
-        )
-        assert stored["spec"]["podSelector"] == {"matchLabels": {ISOLATION_LABEL: variant}}
+        assert labels["labels"][ISOLATION_LABEL] == "true"
+        stored = adversary.kube.get_object("networkpolicies", POLICY_PREFIX, tenant.namespace)
+        assert stored["spec"]["podSelector"] == {"matchLabels": {ISOLATION_LABEL: "true"}}
+        assert not stored["spec"].get("ingress") and not stored["spec"].get("egress")
 
     # Very long log lines before a capture_evidence.
 
