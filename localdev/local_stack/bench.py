@@ -52,7 +52,8 @@ from localdev.local_stack.bench_latency import (
     first_action_from_cold,
     percentile,
 )
-from localdev.local_stack.bench_split import Split, bare_delete_calls
+from localdev.local_stack.bench_split import Split
+from localdev.local_stack.cpu_time import CpuReading, read_cpu, this_process
 from localdev.local_stack.fixtures import aimed_at, fixture
 from localdev.local_stack.functions import REPO_ROOT, responder_service, start_ingest
 from localdev.local_stack.policies import default_policy_with
@@ -63,7 +64,7 @@ from shared import config
 
 POSTS = 200
 BURST = 150
-ROUNDS = 5
+ROUNDS = 7
 # Rounds of both bursts run first and discarded: the emulator is a JVM, and its JIT is
 # still compiling through the first bursts, where the responder (which also publishes)
 # exercises more of it than the empty handler does.
@@ -76,6 +77,8 @@ RESULTS = REPO_ROOT / "bench-results" / "bench.md"
 # cluster's count never holds more than max_actions (10 by default).
 BREAKER_ON = {"safety": {"circuit_breaker": {"max_actions": 100_000, "window": "1s"}}}
 FLOOR_TOPIC = "falco-alerts-bench-floor"
+# Pushed to the bare-calls handler: the calls one delete needs and nothing of ours.
+BARE_TOPIC = "falco-alerts-bench-bare-calls"
 # The floor of event to kill: a second ingest publishes here, pushed to the empty handler.
 EVENT_FLOOR_TOPIC = "falco-alerts-bench-event-floor"
 CHART = REPO_ROOT / "bench-results" / "event-to-kill.svg"
@@ -178,10 +181,8 @@ def empty_handler(markers: Path) -> tuple[Service, str]:
     )
 
 
-def start_floor(stack: LocalStack, markers: Path, topic_id: str = FLOOR_TOPIC) -> Service:
-    """The empty handler behind a push subscription of a topic of its own."""
-    service, url = empty_handler(markers)
-    service.start(lambda: http_answers(url))
+def _push_to(stack: LocalStack, url: str, topic_id: str) -> str:
+    """A topic of its own, pushed to `url`; its path."""
     publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
     topic = publisher.topic_path(stack.project, topic_id)
     publisher.create_topic(request={"name": topic})
@@ -193,6 +194,25 @@ def start_floor(stack: LocalStack, markers: Path, topic_id: str = FLOOR_TOPIC) -
         }
     )
     subscriber.close()
+    return topic
+
+
+def start_floor(stack: LocalStack, markers: Path, topic_id: str = FLOOR_TOPIC) -> Service:
+    """The empty handler behind a push subscription of a topic of its own."""
+    service, url = empty_handler(markers)
+    service.start(lambda: http_answers(url))
+    _push_to(stack, url, topic_id)
+    return service
+
+
+def start_bare_calls(stack: LocalStack) -> Service:
+    """The bare-calls handler, with the responder's settings and credentials, behind a
+    push subscription of a topic of its own."""
+    service, url = responder_service(
+        stack.responder_env, "localdev/local_stack/bare_calls_handler.py", "bare"
+    )
+    service.start(lambda: http_answers(url))
+    _push_to(stack, url, BARE_TOPIC)
     return service
 
 
@@ -233,14 +253,14 @@ class DeleteCounter:
 
 
 # Where a burst's CPU goes: a name and a reading of CPU seconds used so far.
-CpuSources = dict[str, Callable[[], float]]
+CpuSources = dict[str, Callable[[], CpuReading]]
 
 
-def _cpu_used(sources: CpuSources, since: dict[str, float]) -> Counter[str]:
+def _cpu_used(sources: CpuSources, since: dict[str, CpuReading]) -> Counter[str]:
     return Counter({name: read() - since[name] for name, read in sources.items()})
 
 
-def _cpu_now(sources: CpuSources) -> dict[str, float]:
+def _cpu_now(sources: CpuSources) -> dict[str, CpuReading]:
     return {name: read() for name, read in sources.items()}
 
 
@@ -265,21 +285,22 @@ def _floor_burst(
 
 
 def _delete_burst(
-    stack: LocalStack, round_: int, cpu: CpuSources
+    stack: LocalStack,
+    prefix: str,
+    topic: str,
+    messages: list[tuple[bytes, dict[str, str]]],
+    cpu: CpuSources,
 ) -> tuple[float, Counter[str], Counter[str]]:
-    """Seconds until BURST pods, alerted on at once, are deleted; the responder's calls;
-    the CPU each process used meanwhile."""
-    prefix = f"burst{round_}"
-    _create_pods(stack, prefix, BURST)
-    messages = _delete_alerts(prefix, BURST)
+    """Seconds until the pods `prefix-0`..., alerted on at once by `messages`, are
+    deleted; the responder's Kubernetes calls; the CPU each process used meanwhile."""
     mark = len(stack.kube.requests)
     before, start = _cpu_now(cpu), time.perf_counter()
-    _publish_at_once(stack.topology.alerts_topic, messages)
+    _publish_at_once(topic, messages)
     seconds = (time.perf_counter() - start) + _wait_for_every(
-        "every pod of the burst to be deleted", DeleteCounter(stack, mark), BURST
+        "every pod of the burst to be deleted", DeleteCounter(stack, mark), len(messages)
     )
     used = _cpu_used(cpu, before)
-    left = [i for i in range(BURST) if stack.kube.get_pod("default", f"{prefix}-{i}")]
+    left = [i for i in range(len(messages)) if stack.kube.get_pod("default", f"{prefix}-{i}")]
     if left:
         raise RuntimeError(f"{len(left)} pods of the burst are still there")
     # Every alert's Kubernetes calls end with its DELETE: all are in the log by now.
@@ -291,6 +312,29 @@ def _delete_burst(
     return seconds, calls, used
 
 
+def _responder_burst(
+    stack: LocalStack, round_: int, cpu: CpuSources
+) -> tuple[float, Counter[str], Counter[str]]:
+    """BURST delete alerts to the responder: `_delete_burst`'s figures."""
+    prefix = f"burst{round_}"
+    _create_pods(stack, prefix, BURST)
+    return _delete_burst(
+        stack, prefix, stack.topology.alerts_topic, _delete_alerts(prefix, BURST), cpu
+    )
+
+
+def _bare_calls_burst(stack: LocalStack, topic: str, round_: int, cpu: CpuSources) -> Counter[str]:
+    """The same alerts to the bare-calls handler, each naming its pod in an attribute:
+    the CPU each process used."""
+    prefix = f"bare{round_}"
+    _create_pods(stack, prefix, BURST)
+    messages = [
+        (data, {**attributes, "pod": f"{prefix}-{i}", "namespace": "default"})
+        for i, (data, attributes) in enumerate(_delete_alerts(prefix, BURST))
+    ]
+    return _delete_burst(stack, prefix, topic, messages, cpu)[2]
+
+
 def _per_alert(used: Counter[str], alerts: int) -> str:
     return ", ".join(f"{name} {seconds / alerts * 1000:.1f} ms" for name, seconds in used.items())
 
@@ -300,7 +344,8 @@ def burst(stack: LocalStack) -> list[Row]:
     messages per second, in alternating rounds so both see the same machine; the
     Kubernetes calls the responder made per deleted pod; the CPU each process spent per
     alert (on this machine every process shares the same cores); and the responder's
-    CPU per alert split into the empty handler's, the bare calls' and ours."""
+    CPU per alert split into the empty handler's, the bare calls' and ours, the bare
+    calls made by a handler of their own in a third burst of each round."""
     _create_pods(stack, "warm", 1)
     _publish_at_once(stack.topology.alerts_topic, _delete_alerts("warm", 1))
     wait_until(lambda: stack.kube.get_pod("default", "warm-0") is None, 60, "a warm-up delete")
@@ -313,37 +358,51 @@ def burst(stack: LocalStack) -> list[Row]:
     calls: Counter[str] = Counter()
     ours_cpu: Counter[str] = Counter()
     floor_cpu: Counter[str] = Counter()
+    # Each round's CPU per alert of the responder, the empty handler and the bare calls.
+    per_round: list[tuple[float, float, float]] = []
     pubsub = next(s for s in stack.services if s.name == "pubsub-emulator")
     with tempfile.TemporaryDirectory() as folder:
         markers = Path(folder)
         floor_service = start_floor(stack, markers)
+        bare_service = start_bare_calls(stack)
         # This process runs the Kubernetes API emulator's threads, and the bench's own
         # publishing and polling (the same for both bursts).
         floor_sources: CpuSources = {
-            "empty handler": lambda: cpu_seconds(floor_service),
-            "Pub/Sub emulator": lambda: cpu_seconds(pubsub),
-            "bench process": time.process_time,
+            "empty handler": lambda: cpu_used(floor_service),
+            "Pub/Sub emulator": lambda: cpu_used(pubsub),
+            "bench process": this_process,
         }
         ours_sources: CpuSources = {
-            "responder": lambda: cpu_seconds(stack.responder),
-            "Pub/Sub emulator": lambda: cpu_seconds(pubsub),
-            "bench process with the Kubernetes API emulator": time.process_time,
+            "responder": lambda: cpu_used(stack.responder),
+            "Pub/Sub emulator": lambda: cpu_used(pubsub),
+            "bench process with the Kubernetes API emulator": this_process,
         }
+        bare_sources: CpuSources = {"bare calls": lambda: cpu_used(bare_service)}
         try:
+            bare_topic = pubsub_v1.PublisherClient.topic_path(stack.project, BARE_TOPIC)
             topic = pubsub_v1.PublisherClient.topic_path(stack.project, FLOOR_TOPIC)
             _publish_at_once(topic, [(b"{}", {"alert_id": "warm-up"})])
             wait_until((markers / "warm-up").exists, 60, "the empty handler to warm up")
             for round_ in range(-WARM_UP_ROUNDS, ROUNDS):
                 floor_seconds, floor_used = _floor_burst(topic, markers, round_, floor_sources)
-                seconds, counted, used = _delete_burst(stack, round_, ours_sources)
+                seconds, counted, used = _responder_burst(stack, round_, ours_sources)
+                bare_used = _bare_calls_burst(stack, bare_topic, round_, bare_sources)
                 if round_ >= 0:
                     floors.append(floor_seconds)
                     ours.append(seconds)
                     calls += counted
                     floor_cpu += floor_used
                     ours_cpu += used
+                    per_round.append(
+                        (
+                            used["responder"] / BURST,
+                            floor_used["empty handler"] / BURST,
+                            bare_used["bare calls"] / BURST,
+                        )
+                    )
         finally:
             floor_service.stop()
+            bare_service.stop()
     # Each round's ratio is of two bursts a few seconds apart: their median shrugs off
     # the rounds a busy machine slowed down.
     ratio = statistics.median(f / o for f, o in zip(floors, ours, strict=True))
@@ -373,29 +432,39 @@ def burst(stack: LocalStack) -> list[Row]:
         _per_alert(ours_cpu, deleted),
         _per_alert(floor_cpu, deleted),
     )
-    # What Cloud Run bills: the responder's own CPU, beside the empty handler's.
-    responder_cpu, handler_cpu = ours_cpu["responder"], floor_cpu["empty handler"]
-    cpu_ratio = responder_cpu / handler_cpu
+    # What Cloud Run bills: the responder's own CPU, beside the empty handler's. As for
+    # the throughput, each round's ratio is of bursts a few seconds apart, and the median
+    # of the rounds' ratios is the figure: a busy moment moves both, not their ratio.
+    responder_cpu, handler_cpu, bare_cpu = (
+        statistics.median(c) for c in zip(*per_round, strict=True)
+    )
+    cpu_ratio = statistics.median(r / h for r, h, _ in per_round)
     responder_row = Row(
-        "CPU per alert in the responder process, during the bursts",
-        f"{responder_cpu / deleted * 1000:.2f} ms",
-        f"empty handler: {handler_cpu / deleted * 1000:.2f} ms",
+        f"CPU per alert in the responder process, during the bursts (median of {ROUNDS} "
+        "rounds' ratios)",
+        f"{responder_cpu * 1000:.2f} ms",
+        f"empty handler: {handler_cpu * 1000:.2f} ms",
         f"{cpu_ratio:.1f}x",
         "<= 2.5x",
         cpu_ratio <= 2.5,
     )
-    bare = bare_delete_calls(stack, ROUNDS, BURST)
-    split = Split(responder_cpu / deleted, handler_cpu / deleted, bare)
-    return [throughput, kube_calls, responder_row, cpu, *cpu_split_rows(split)]
+    bare_ratio = statistics.median(b / h for _, h, b in per_round)
+    split = Split(responder_cpu, handler_cpu, bare_cpu - handler_cpu)
+    return [throughput, kube_calls, responder_row, cpu, *cpu_split_rows(split, bare_ratio)]
 
 
-def cpu_split_rows(split: Split) -> list[Row]:
-    """The bare calls' CPU, and the responder's CPU per alert split into its parts."""
+def cpu_split_rows(split: Split, bare_ratio: float) -> list[Row]:
+    """The bare-calls handler's CPU per alert (`bare_ratio` the median of the rounds'
+    ratios to the empty handler), and the responder's split into its parts."""
+    bare, floor = split.floor + split.libraries, split.floor
     return [
         Row(
-            "the calls one delete needs, bare through the same client libraries (GET pod, "
-            "PUT the breaker's ConfigMap, DELETE pod, one Publish): thread CPU per delete",
-            f"{split.libraries * 1000:.2f} ms",
+            "CPU per alert in a handler making only the calls one delete needs, bare "
+            "through the same client libraries (GET pod, PUT the breaker's ConfigMap, "
+            "DELETE pod, one Publish), on the responder's threads, during the bursts",
+            f"{bare * 1000:.2f} ms",
+            f"empty handler: {floor * 1000:.2f} ms",
+            f"{bare_ratio:.1f}x",
         ),
         Row(
             "responder CPU per alert, split (no goal: where it goes)",
@@ -531,17 +600,9 @@ def _group_processes(service: Service) -> list[Path]:
     return found
 
 
-def cpu_seconds(service: Service) -> float:
-    """User and system CPU time used so far by the service's processes."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for entry in _group_processes(service):
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
+def cpu_used(service: Service) -> CpuReading:
+    """A reading of the CPU time used so far by the service's processes."""
+    return read_cpu(_group_processes(service))
 
 
 def peak_rss_mib(service: Service) -> float:
@@ -592,7 +653,7 @@ def main() -> int:
         rows.append(ingest_latency(stack))
         print(f"measuring event to kill over {EVENT_TO_KILL_ALERTS} alerts...", flush=True)
         rows += event_latency(stack)
-        print(f"measuring a burst of {BURST} delete alerts, then the bare calls...", flush=True)
+        print(f"measuring bursts of {BURST} delete alerts...", flush=True)
         rows += burst(stack)
         print(f"measuring {COLD_ROUNDS} cold starts and the imports they need...", flush=True)
         rows += cold_start(stack)
