@@ -52,7 +52,7 @@ from localdev.local_stack.bench_latency import (
     first_action_from_cold,
     percentile,
 )
-from localdev.local_stack.bench_split import Split
+from localdev.local_stack.bench_split import Split, room_for_ours
 from localdev.local_stack.cpu_time import CpuReading, read_cpu, this_process
 from localdev.local_stack.fixtures import aimed_at, fixture
 from localdev.local_stack.functions import REPO_ROOT, responder_service, start_ingest
@@ -77,6 +77,10 @@ RESULTS = REPO_ROOT / "bench-results" / "bench.md"
 # cluster's count never holds more than max_actions (10 by default).
 BREAKER_ON = {"safety": {"circuit_breaker": {"max_actions": 100_000, "window": "1s"}}}
 FLOOR_TOPIC = "falco-alerts-bench-floor"
+# The responder's CPU per alert, at most this many times the empty handler's.
+CPU_GOAL = 2.5
+# Its first action from cold, at most this many times the empty handler's first answer.
+COLD_GOAL = 2
 # Pushed to the bare-calls handler: the calls one delete needs and nothing of ours.
 BARE_TOPIC = "falco-alerts-bench-bare-calls"
 # The floor of event to kill: a second ingest publishes here, pushed to the empty handler.
@@ -445,8 +449,8 @@ def burst(stack: LocalStack) -> list[Row]:
         f"{responder_cpu * 1000:.2f} ms",
         f"empty handler: {handler_cpu * 1000:.2f} ms",
         f"{cpu_ratio:.1f}x",
-        "<= 2.5x",
-        cpu_ratio <= 2.5,
+        f"<= {CPU_GOAL}x",
+        cpu_ratio <= CPU_GOAL,
     )
     bare_ratio = statistics.median(b / h for _, h, b in per_round)
     split = Split(responder_cpu, handler_cpu, bare_cpu - handler_cpu)
@@ -469,7 +473,8 @@ def cpu_split_rows(split: Split, bare_ratio: float) -> list[Row]:
         Row(
             "responder CPU per alert, split (no goal: where it goes)",
             split.text("empty handler", "bare calls", "ms", 1000),
-            f"empty handler + bare calls, no code of ours: {split.least_ratio:.1f}x",
+            f"the bare calls, no code of ours: {bare_ratio:.1f}x; "
+            + room_for_ours(bare_ratio, floor * 1000, CPU_GOAL, "ms"),
         ),
     ]
 
@@ -490,8 +495,8 @@ def cold_start(stack: LocalStack) -> list[Row]:
             f"{medians.ours:.2f} s",
             f"empty handler, start to first answer: {medians.floor:.2f} s",
             f"{ratio:.1f}x",
-            "<= 2x",
-            ratio <= 2,
+            f"<= {COLD_GOAL}x",
+            ratio <= COLD_GOAL,
         ),
         Row(
             f"import of what the first action needs, fresh interpreters "
@@ -502,7 +507,8 @@ def cold_start(stack: LocalStack) -> list[Row]:
         Row(
             "first action from cold, split (no goal: where it goes)",
             split.text("empty handler", "libraries beyond functions-framework", "s"),
-            f"empty handler + those libraries, no code of ours: {split.least_ratio:.1f}x",
+            f"empty handler + those libraries, no code of ours: {split.least_ratio:.1f}x; "
+            + room_for_ours(split.least_ratio, medians.floor, COLD_GOAL, "s"),
         ),
     ]
 

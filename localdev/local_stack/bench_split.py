@@ -35,3 +35,11 @@ class Split:
         """`floor 0.9 + libraries 1.2 + ours 0.5 ms`, each part named."""
         parts = ((floor, self.floor), (libraries, self.libraries), ("ours", self.ours))
         return " + ".join(f"{name} {value * scale:.2f}" for name, value in parts) + f" {unit}"
+
+
+def room_for_ours(least_ratio: float, floor: float, goal: float, unit: str) -> str:
+    """What a goal of `goal` times the floor leaves for our own code, when the floor and
+    the libraries alone are `least_ratio` times the floor: nothing, or how much."""
+    if least_ratio >= goal:
+        return f"the libraries alone reach the goal ({goal}x): no room for any code of ours"
+    return f"the goal ({goal}x) leaves our code {(goal - least_ratio) * floor:.2f} {unit}"

@@ -1,6 +1,6 @@
 import pytest
 
-from localdev.local_stack.bench_split import Split
+from localdev.local_stack.bench_split import Split, room_for_ours
 
 
 def test_ours_is_what_the_floor_and_the_libraries_leave():
@@ -24,3 +24,14 @@ def test_ours_can_be_negative_and_says_so():
     assert Split(1.0, 0.6, 0.5).text("floor", "libraries", "s") == (
         "floor 0.60 + libraries 0.50 + ours -0.10 s"
     )
+
+
+def test_the_room_left_for_our_code_is_the_goal_less_the_libraries():
+    assert room_for_ours(2.1, 1.2, 2.5, "ms") == "the goal (2.5x) leaves our code 0.48 ms"
+
+
+def test_libraries_at_or_above_the_goal_leave_no_room():
+    for least in (2.5, 2.6):
+        assert room_for_ours(least, 1.2, 2.5, "ms") == (
+            "the libraries alone reach the goal (2.5x): no room for any code of ours"
+        )
