@@ -12,7 +12,8 @@ a ratio says what our code costs rather than how fast this machine is:
 - the responder's own CPU per alert during the bursts (what Cloud Run bills), beside the
   empty handler's; and every process's, since on this machine the emulators share the
   cores with the functions, which says where the burst's time goes; then split into the
-  empty handler's, the bare calls a delete needs and ours (bench_split.py);
+  empty handler's, the bare calls a delete needs (made by bare_calls_handler.py in a
+  burst of their own) and ours (bench_split.py);
 - event to kill, warm: one alert at a time from the POST to ingest to the pod's DELETE
   (p50, p99, and a picture of the distribution), beside the same path ending in the
   empty handler (bench_latency.py), and without the emulator's time answering the calls;
