@@ -87,6 +87,9 @@ NAME_FIELDS = {
     "k8s.pod.name": dns1123_subdomain_error,
     "k8s.node.name": dns1123_subdomain_error,
 }
+# Output fields that are text whenever present: the names, and the pod's UID, which the
+# responder holds the pod it reads to.
+TEXT_FIELDS = (*NAME_FIELDS, "k8s.pod.uid")
 # Falco's rule names are short sentences; a longer one is crafted, and would make every
 # log line naming it too large for Cloud Logging (256 KB an entry).
 MAX_RULE_CHARS = 1024
@@ -109,7 +112,7 @@ class PodRef:
 
 def _field_text(fields: dict[str, Any], key: str) -> str | None:
     value = fields.get(key)
-    if not isinstance(value, str) or value in _NO_VALUE:  # a list or dict is no name
+    if not isinstance(value, str) or value in _NO_VALUE:  # refused at parse when not text
         return None
     return value
 
@@ -313,7 +316,17 @@ def alert_from_document(document: Any) -> FalcoAlert:
 
 
 def _check_names(fields: dict[str, Any]) -> None:
-    """Every Kubernetes name the alert gives meets Kubernetes' rule for it."""
+    """Every Kubernetes name the alert gives is text (Falco prints each as a string: a
+    number or a list would otherwise read as no pod, and the alert be skipped) and meets
+    Kubernetes' rule for it."""
+    for key in TEXT_FIELDS:
+        value = fields.get(key)
+        if value is not None and not isinstance(value, str):
+            raise InvalidAlertError(
+                "invalid_alert",
+                f"field 'output_fields.{key}': {type(value).__name__} "
+                f"{quoted(json.dumps(value))} is not text (Falco prints it as a string)",
+            )
     for key, rule in NAME_FIELDS.items():
         value = _field_text(fields, key)
         if value is not None and (problem := rule(value)):

@@ -46,6 +46,22 @@ def test_missing_pod_values_mean_no_pod(value):
     assert parse_alert(_bytes(document)).pod is None
 
 
+@pytest.mark.parametrize("key", ["k8s.ns.name", "k8s.pod.name", "k8s.node.name", "k8s.pod.uid"])
+@pytest.mark.parametrize(("value", "shown"), [(7, "int '7'"), (["web"], "list '[\"web\"]'")])
+def test_a_kubernetes_field_that_is_not_text_is_an_invalid_alert_not_a_missing_pod(
+    key, value, shown
+):
+    # Read as "no pod", the alert would be skipped: said plainly and dead-lettered instead.
+    document = fixture("terminal_shell_in_container")
+    document["output_fields"][key] = value
+    with pytest.raises(InvalidAlertError) as caught:
+        parse_alert(_bytes(document))
+    assert caught.value.reason == "invalid_alert"
+    assert caught.value.detail == (
+        f"field 'output_fields.{key}': {shown} is not text (Falco prints it as a string)"
+    )
+
+
 def test_pod_fields_absent_mean_no_pod():
     document = fixture("terminal_shell_in_container")
     del document["output_fields"]["k8s.ns.name"]

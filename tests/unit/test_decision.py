@@ -6,6 +6,7 @@ from localdev.local_stack.fixtures import fixture
 from responder.decision import NO_POD, plan
 from responder.policy import MAX_MATCHED_CHARS, parse_policy
 from shared.alert import PodRef, parse_alert
+from shared.errors import InvalidAlertError
 
 RULE = {
     "name": "shells",
@@ -46,9 +47,11 @@ def test_no_pod_comes_before_the_policy():
 
 
 @pytest.mark.parametrize("value", [[], {"a": 1}, 5])
-def test_a_pod_field_that_is_not_text_is_no_pod(value):
-    # found by tests/unit/test_policy_properties.py: a list here used to raise TypeError
-    assert plan(POLICY, _alert(**{"k8s.ns.name": value})).skip_reason == NO_POD
+def test_a_pod_field_that_is_not_text_never_reaches_the_plan(value):
+    # found by tests/unit/test_policy_properties.py: a list here used to raise TypeError;
+    # then it read as no pod and the alert was skipped; now the alert is refused as invalid
+    with pytest.raises(InvalidAlertError, match=r"output_fields\.k8s\.ns\.name.*is not text"):
+        _alert(**{"k8s.ns.name": value})
 
 
 def test_no_matching_rule_is_a_skip():
