@@ -100,11 +100,26 @@ class Settings:
 
 
 class ActionFailedError(PermanentError):
-    """An action the cluster refused for good; the alert is dead-lettered for replay."""
+    """An action the cluster refused for good (or a transient failure on the last delivery
+    attempt); the alert is dead-lettered for replay, with what was done in `record`."""
 
-    def __init__(self, detail: str, record: OutcomeRecord) -> None:
-        super().__init__("action_failed", detail)
+    def __init__(self, detail: str, record: OutcomeRecord, reason: str = "action_failed") -> None:
+        super().__init__(reason, detail)
         self.record = record
+
+
+class ActionsInterruptedError(TransientError):
+    """A transient failure part-way through the alert's actions, which Pub/Sub retries.
+
+    `results` are the actions' results so far, the failed one and those not run included;
+    `record` is the alert's outcome record with them, once `evaluate` has made it: on the
+    last delivery attempt the dead letter's record says what was done before the failure.
+    """
+
+    def __init__(self, failure: TransientError, results: list[ActionResult]) -> None:
+        super().__init__(failure.detail, failure.reason)
+        self.results = results
+        self.record: OutcomeRecord | None = None
 
 
 def _skipped(actions: list[BaseAction], target: str, reason: str) -> list[ActionResult]:
@@ -192,8 +207,12 @@ class Responder:
             )
             if not last:
                 raise
-            gave_up = PermanentError(
-                exc.reason, f"{exc.detail} (delivery attempt {delivery_attempt}, the last)"
+            detail = f"{exc.detail} (delivery attempt {delivery_attempt}, the last)"
+            done = exc.record if isinstance(exc, ActionsInterruptedError) else None
+            gave_up = (
+                PermanentError(exc.reason, detail)
+                if done is None
+                else ActionFailedError(detail, done, exc.reason)
             )
             return self._dead_letter(message, gave_up, alert)
         return record
@@ -288,9 +307,36 @@ class Responder:
                 cluster=decided.cluster,
                 received=received,
             )
-            results += self._run_rule(
-                rule, safety, context, failures, refusals, decided.kube_cluster
-            )
+            try:
+                results += self._run_rule(
+                    rule, safety, context, failures, refusals, decided.kube_cluster
+                )
+            except TransientError as exc:  # the rails' reads, or an action part-way
+                interrupted = (
+                    exc
+                    if isinstance(exc, ActionsInterruptedError)
+                    else ActionsInterruptedError(exc, [])
+                )
+                results += interrupted.results
+                interrupted.record = self._acted(alert, message_id, decided, results, refusals, ran)
+                if interrupted is exc:
+                    raise
+                raise interrupted from exc
+        record = self._acted(alert, message_id, decided, results, refusals, ran)
+        if failures:
+            raise ActionFailedError("; ".join(failures), record)
+        return record
+
+    def _acted(
+        self,
+        alert: FalcoAlert,
+        message_id: str,
+        decided: Plan,
+        results: list[ActionResult],
+        refusals: list[str],
+        ran: list[Rule],
+    ) -> OutcomeRecord:
+        """The record of an alert whose rules ran: what each action did."""
         dry_run = decided.dry_run or any(r.dry_run for r in ran)
         outcome = summarize(results)
         # Nothing done because a rail said no: a refusal, never counted as a response.
@@ -301,7 +347,7 @@ class Responder:
         else:
             reason = "policy rules " + ", ".join(r.name for r in decided.rules)
             reason += " (dry run)" if dry_run else ""
-        record = self._record_for(
+        return self._record_for(
             alert,
             message_id,
             decided,
@@ -312,9 +358,6 @@ class Responder:
             dry_run=dry_run,
             actions=results,
         )
-        if failures:
-            raise ActionFailedError("; ".join(failures), record)
-        return record
 
     def _apis(self, connect: Callable[[str | None], KubeApis], cluster: str | None) -> KubeApis:
         try:
@@ -383,6 +426,12 @@ class Responder:
                     # The rest of the rule does not wait for this action: it runs now, and
                     # the alert is dead-lettered with this reason for a person to replay.
                     failure = PermanentError("action_failed", str(failure))
+                if isinstance(failure, TransientError):
+                    failed = action.result(target, ActionStatus.FAILED, failure.detail)
+                    not_run = _skipped(
+                        rule.actions[position + 1 :], target, f"not run: {action.name} failed"
+                    )
+                    raise ActionsInterruptedError(failure, [*results, failed, *not_run]) from exc
                 if not isinstance(failure, PermanentError):
                     raise failure from exc
                 results.append(action.result(target, ActionStatus.FAILED, failure.detail))

@@ -4,17 +4,20 @@ every outcome record says how long after Falco's event it came."""
 import json
 import logging
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from localdev.k8s_api_emulator import KubeApiEmulator
 from responder import handler
+from responder.actions import KubeApis
 from responder.handler import DEFAULT_POLICY_FILE, Responder, Settings
 from responder.outcome import PROTECTED_NAMESPACE_REFUSED, Decision, Outcome
-from responder.policy import load_policy
+from responder.policy import load_policy, parse_policy
 from shared import config
 from shared.envelope import ERROR_REASON, ReceivedMessage, delivery_attempt
 from shared.errors import TransientError
-from tests.conftest import as_bytes, shell_alert
+from tests.conftest import as_bytes, kube_api_client, shell_alert
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 MAX_ATTEMPTS = 5
@@ -163,3 +166,64 @@ def test_a_message_without_an_alert_has_no_latency_and_its_line_none(published, 
     [line] = [r.structured_fields for r in caplog.records if hasattr(r, "structured_fields")]
     assert line["event"] == "alert_outcome"
     assert "event_to_outcome_seconds" not in line
+
+
+def _label_delete_event_policy():
+    rule = {
+        "name": "label-then-delete",
+        "match": {"rule": "Terminal shell in container"},
+        "actions": [
+            {"action": "label_pod", "add": {"security/suspect": "true"}},
+            {"action": "delete_pod"},
+            {"action": "record_event"},
+        ],
+    }
+    return parse_policy({"rules": [rule]}, "p.yaml")
+
+
+@pytest.mark.parametrize("attempt", [1, MAX_ATTEMPTS])
+def test_a_transient_failure_part_way_through_keeps_what_was_done_for_the_last_attempt(
+    published, attempt
+):
+    with KubeApiEmulator() as emulator:
+        emulator.add_token("t", verbs="*")
+        emulator.create_namespace("falco-responder")  # the breaker's count; `default` is there
+        emulator.create_node("node-1")
+        emulator.create_pod("default", "web-1", creation_timestamp=NOW - timedelta(minutes=5))
+        emulator.inject_fault(
+            method="DELETE", path="/api/v1/namespaces/default/pods/web-1", status=503, count=None
+        )
+        settings = Settings(
+            "dead",
+            None,
+            Path("p.yaml"),
+            dry_run=False,
+            kube_timeout=5,
+            max_delivery_attempts=MAX_ATTEMPTS,
+        )
+        apis = KubeApis(kube_api_client(emulator, "t"))
+        responder = Responder(
+            settings, _label_delete_event_policy(), lambda c: apis, now=lambda: NOW
+        )
+        message = _message(_alert())
+        if attempt < MAX_ATTEMPTS:
+            with pytest.raises(TransientError) as raised:
+                responder.handle(message, attempt)
+            assert raised.value.reason == "kube_unavailable"
+            assert published == []
+            return
+        record = responder.handle(message, attempt)
+        labels = emulator.get_pod("default", "web-1")["metadata"]["labels"]
+    assert labels["security/suspect"] == "true"
+    # The label was put on before the delete failed: the dead letter's record says so.
+    assert (record.decision, record.error_reason) == (Decision.DEAD_LETTER, "kube_unavailable")
+    assert record.policy_rule == "label-then-delete"
+    assert [(a.action, a.outcome) for a in record.actions] == [
+        ("label_pod", "done"),
+        ("delete_pod", "failed"),
+        ("record_event", "skipped"),
+    ]
+    assert "Kubernetes answered 503" in record.actions[1].reason
+    assert record.actions[2].reason == "not run: delete_pod failed"
+    [(_, [(_, attributes)])] = [p for p in published if p[0] == "dead"]
+    assert attributes[ERROR_REASON] == "kube_unavailable"
