@@ -25,7 +25,8 @@ import yaml
 
 from responder import admission_cel, k8s, rbac
 from responder import admission_rails as rails
-from responder.actions import QUARANTINE_LABEL, RbacRule
+from responder.actions import BREAKER_EVENT_REASON, QUARANTINE_LABEL, RbacRule
+from responder.actions.event import COMPONENT, EVENT_NAME_SUFFIX, RecordEvent
 from responder.actions.isolate import DENY_ALL, ISOLATION_LABEL, IsolatePod
 from responder.actions.pod import AnnotatePod, DeletePod, LabelPod
 from responder.admission_rails import cel_list, cel_string
@@ -50,6 +51,7 @@ SCALE_MESSAGE = "falco-responder may only scale a workload to zero replicas, not
 CORDON_MESSAGE = "falco-responder may only cordon a node (spec.unschedulable), nothing else"
 ISOLATION_MESSAGE = "falco-responder may write only the NetworkPolicies isolate_pod creates"
 BREAKER_MESSAGE = "falco-responder may write its circuit breaker's ConfigMap only as it does"
+EVENT_MESSAGE = "falco-responder may only record the Events record_event writes about a pod"
 # RBAC verb -> the admission operation it is checked as (a patch is an UPDATE).
 _OPERATIONS = {"create": "CREATE", "update": "UPDATE", "patch": "UPDATE", "delete": "DELETE"}
 # Namespace names are DNS labels: lowercase letters, digits and '-'.
@@ -260,7 +262,21 @@ def _limits(policy: Policy) -> list[dict[str, Any]]:
     if rbac.breaker_namespaces(policy):
         count = rails.breaker_configmap(CONFIGMAP, DATA_KEY)
         found.append(_validation(count, message=BREAKER_MESSAGE))
+    if "CREATE" in writes.get(("", "events", ""), ()):
+        event = rails.recorded_event(COMPONENT, EVENT_NAME_SUFFIX, _event_reasons(policy))
+        found.append(_validation(event, message=EVENT_MESSAGE))
     return found
+
+
+def _event_reasons(policy: Policy) -> list[str]:
+    """The reasons of the Events the policy's actions record, the breaker's fallback's too."""
+    reasons: list[str] = []
+    for rule, safety in zip(policy.rules, rbac.rule_safeties(policy), strict=True):
+        found = [a.reason for a in rule.actions if isinstance(a, RecordEvent)]
+        if safety.circuit_breaker is not None and any(a.counted for a in rule.actions):
+            found.append(BREAKER_EVENT_REASON)
+        reasons += [r for r in found if r not in reasons]
+    return reasons
 
 
 def _metadata_changes(policy: Policy, field: str) -> dict[str, list[str | None]]:

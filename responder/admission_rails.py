@@ -206,3 +206,32 @@ def breaker_configmap(name: str, data_key: str) -> str:
         f"!has(object.binaryData) && (!has(object.immutable) || !object.immutable) &&\n"
         f"{ownership})"
     )
+
+
+def recorded_event(component: str, name_suffix: str, reasons: Sequence[str]) -> str:
+    """An Event is one record_event writes: about a pod of its own namespace, from
+    `component`, named by `event_name` (ending `name_suffix` and a 16-digit digest), with
+    a reason the policy's actions give, and no owner or finalizer."""
+    ours = cel_string(component)
+    return (
+        "request.resource.group != '' || request.resource.resource != 'events' ||\n"
+        "has(request.subResource) || request.operation == 'DELETE' ||\n"
+        "(has(object.involvedObject.kind) && object.involvedObject.kind == 'Pod' &&\n"
+        "has(object.involvedObject.apiVersion) && object.involvedObject.apiVersion == 'v1' &&\n"
+        "has(object.involvedObject.namespace) &&\n"
+        "object.involvedObject.namespace == request.namespace &&\n"
+        "has(object.source) && has(object.source.component) &&\n"
+        f"object.source.component == {ours} &&\n"
+        f"has(object.reportingComponent) && object.reportingComponent == {ours} &&\n"
+        f"has(object.reason) && object.reason in {cel_list(reasons)} &&\n"
+        f"has(object.metadata.name) &&\n"
+        f"object.metadata.name.matches({cel_string(_escaped(name_suffix) + '[0-9a-f]{16}$')}) &&\n"
+        + " &&\n".join(f"!has(object.{p})" for p in _OWNERSHIP)
+        + ")"
+    )
+
+
+def _escaped(text: str) -> str:
+    """`text` as an RE2 pattern matching itself: each character outside [A-Za-z0-9-] in a
+    class of its own."""
+    return "".join(c if c.isalnum() or c == "-" else f"[{c}]" for c in text)

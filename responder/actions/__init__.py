@@ -29,6 +29,8 @@ Action = Annotated[
 
 # Put on a pod whose destructive action the circuit breaker held back.
 QUARANTINE_LABEL = "falco-responder/quarantine"
+# The reason of the Event the fallback records.
+BREAKER_EVENT_REASON = "FalcoResponderCircuitOpen"
 # The fallback's permissions, needed by any policy with a destructive action.
 FALLBACK_RBAC = (*LabelPod.rbac, *RecordEvent.rbac)
 
@@ -41,13 +43,14 @@ def breaker_fallback(action: BaseAction, ctx: ActionContext, reason: str) -> lis
     label = LabelPod(action="label_pod", add={QUARANTINE_LABEL: "circuit-breaker"})
     event = RecordEvent(
         action="record_event",
-        reason="FalcoResponderCircuitOpen",
+        reason=BREAKER_EVENT_REASON,
         message=f"{action.name} held back: {reason}",
     )
     return [held, label.run(ctx), event.run(ctx)]
 
 
 __all__ = [
+    "BREAKER_EVENT_REASON",
     "FALLBACK_RBAC",
     "Action",
     "ActionContext",

@@ -12,6 +12,8 @@ from responder.outcome import ActionResult, ActionStatus
 from shared.k8s_names import DNS1123_SUBDOMAIN_MAX
 
 COMPONENT = "falco-responder"
+# What every Event name ends with, before its 16 hex digits of digest.
+EVENT_NAME_SUFFIX = f".{COMPONENT}."
 # Kubernetes keeps Event messages short; the alert's output can be long.
 MAX_MESSAGE = 1024
 
@@ -23,7 +25,7 @@ def event_name(pod: str, alert_id: str, reason: str) -> str:
     is): the pod's name is cut to leave room for the digest, which keeps it unique.
     """
     digest = hashlib.sha256(f"{alert_id}/{reason}".encode()).hexdigest()[:16]
-    suffix = f".{COMPONENT}.{digest}"
+    suffix = f"{EVENT_NAME_SUFFIX}{digest}"
     head = pod[: DNS1123_SUBDOMAIN_MAX - len(suffix)].rstrip(".-")
     return f"{head}{suffix}"
 

@@ -36,6 +36,8 @@ from localdev.k8s_api_emulator.kinds import EMULATOR_NODE
 from localdev.local_stack.stack import RESPONDER_TOKEN, RESPONDER_USER, LocalStack
 from localdev.local_stack.wait import wait_until
 from responder import admission
+from responder.actions import BREAKER_EVENT_REASON
+from responder.actions.event import COMPONENT, event_name
 from responder.actions.evidence import LOG_READ_FACTOR
 from responder.actions.isolate import ISOLATION_LABEL, POLICY_PREFIX
 from responder.circuit_breaker import CONFIGMAP, DATA_KEY
@@ -505,6 +507,41 @@ class TestThiefWithTheRespondersToken:
         }
         message = refused(lambda: thief.core.create_namespaced_config_map(BREAKER_NAMESPACE, odd))
         assert message == admission.BREAKER_MESSAGE
+
+    @pytest.mark.parametrize(
+        "forged",
+        [
+            {"reason": "Killing", "source": {"component": "kubelet"}},  # as if the kubelet
+            {"involvedObject": {"apiVersion": "v1", "kind": "Node", "name": "node-victim"}},
+            {"reason": "FalcoAlert"},  # a reason none of the approved policy's actions gives
+        ],
+    )
+    def test_a_forged_event_is_refused(self, guarded, thief, forged, unique):
+        # What the breaker's fallback records (the approved policy's only Event)...
+        pod = f"web-{unique}"
+        honest = {
+            "metadata": {"name": event_name(pod, unique, BREAKER_EVENT_REASON)},
+            "involvedObject": {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "name": pod,
+                "namespace": "default",
+            },
+            "reason": BREAKER_EVENT_REASON,
+            "message": "held back",
+            "source": {"component": COMPONENT},
+            "reportingComponent": COMPONENT,
+            "reportingInstance": COMPONENT,
+        }
+        # ...forged: refused, and not stored.
+        event = {**honest, **forged}
+        message = refused(lambda: thief.core.create_namespaced_event("default", event))
+        assert message == admission.EVENT_MESSAGE
+        name = honest["metadata"]["name"]
+        assert guarded.kube.get_object("events", name, "default") is None
+        # Unforged, it passes: the rail refuses the forgery, not the action.
+        thief.core.create_namespaced_event("default", honest)
+        assert guarded.kube.get_object("events", name, "default") is not None
 
     def test_deleting_a_pod_in_a_gke_managed_namespace_is_refused(self, guarded, thief, unique):
         name = f"agent-{unique}"

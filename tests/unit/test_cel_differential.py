@@ -547,14 +547,42 @@ def corpus() -> Iterator[tuple[str, dict[str, Any]]]:
             "oldObject": None,
         },
     )
-    yield (
-        "event",
-        {
-            "request": request("CREATE", "events", name="web.1", namespace="shop", kind="Event"),
-            "object": {"metadata": {"name": "web.1"}, "reason": "Falco"},
-            "oldObject": None,
+    recorded = {
+        "metadata": {"name": "web.falco-responder.0123456789abcdef", "namespace": "shop"},
+        "involvedObject": {"apiVersion": "v1", "kind": "Pod", "namespace": "shop", "name": "web"},
+        "source": {"component": "falco-responder"},
+        "reportingComponent": "falco-responder",
+        "reason": "FalcoAlert",
+    }
+    forged = {
+        "event as record_event writes it": recorded,
+        "event not shaped as record_event's": {"metadata": {"name": "web.1"}, "reason": "Falco"},
+        "event about a node": {
+            **recorded,
+            "involvedObject": {"apiVersion": "v1", "kind": "Node", "name": "node-1"},
         },
-    )
+        "event about a pod of another namespace": {
+            **recorded,
+            "involvedObject": {**recorded["involvedObject"], "namespace": "kube-system"},
+        },
+        "event from another component": {**recorded, "source": {"component": "kubelet"}},
+        "event with a reason no action gives": {**recorded, "reason": "Killing"},
+        "event named otherwise": {**recorded, "metadata": {"name": "web.1", "namespace": "shop"}},
+        "event with a finalizer": {
+            **recorded,
+            "metadata": {**recorded["metadata"], "finalizers": ["x"]},
+        },
+    }
+    for description, event in forged.items():
+        name = event["metadata"]["name"]
+        yield (
+            description,
+            {
+                "request": request("CREATE", "events", name=name, namespace="shop", kind="Event"),
+                "object": event,
+                "oldObject": None,
+            },
+        )
     yield (
         "self subject access review",
         {
@@ -663,6 +691,6 @@ def test_the_rails_of_every_action_say_what_the_responder_may_do():
         "isolation policy with allowances",
         "breaker count created",
         "breaker count updated",
-        "event",
+        "event as record_event writes it",
         "self subject access review",
     }

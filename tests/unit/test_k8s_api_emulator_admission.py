@@ -15,6 +15,7 @@ from kubernetes.client.rest import ApiException
 from localdev.k8s_api_emulator import KubeApiEmulator
 from responder import admission
 from responder.actions import QUARANTINE_LABEL
+from responder.actions.event import COMPONENT, event_name
 from responder.actions.isolate import ISOLATION_LABEL, IsolatePod
 from responder.circuit_breaker import CONFIGMAP, DATA_KEY
 from responder.policy import BUILT_IN_PROTECTED_NAMESPACES, load_policy, parse_policy
@@ -224,10 +225,16 @@ def test_the_responders_own_actions_pass(emulator, railed_everything):
         ),
     )
     railed.networking.create_namespaced_network_policy("shop", isolation)
-    event = client.CoreV1Event(
-        metadata=client.V1ObjectMeta(name="web.falco", namespace="shop"),
-        involved_object=client.V1ObjectReference(kind="Pod", name="web", namespace="shop"),
+    event = client.CoreV1Event(  # as record_event writes it
+        metadata=client.V1ObjectMeta(
+            name=event_name("web", "alert-1", "FalcoAlert"), namespace="shop"
+        ),
+        involved_object=client.V1ObjectReference(
+            api_version="v1", kind="Pod", name="web", namespace="shop"
+        ),
         reason="FalcoAlert",
+        source=client.V1EventSource(component=COMPONENT),
+        reporting_component=COMPONENT,
     )
     core.create_namespaced_event("shop", event)
     count = {DATA_KEY: "{}"}
