@@ -27,7 +27,7 @@ from responder import k8s
 from responder.circuit_breaker import CONFIGMAP, DATA_KEY
 from responder.kube import kube_api_client_class
 from shared import config
-from shared.pubsub import publisher, topic_path
+from shared.pubsub import PUBLISH_RETRY, PUBLISH_TIMEOUT_SECONDS, publisher, topic_path
 
 NAMESPACE = "falco-responder"
 # The size of a delete's outcome record as the responder publishes it.
@@ -46,13 +46,17 @@ def _core() -> Any:
 
 
 CORE = _core()
+# The responder's deadline for each Kubernetes call (responder.handler.Settings).
+TIMEOUT = config.env_float(config.KUBE_TIMEOUT_SECONDS, config.DEFAULT_KUBE_TIMEOUT_SECONDS)
 TOPIC = topic_path(config.env(config.RESPONSES_TOPIC, config.DEFAULT_RESPONSES_TOPIC))
 OUTCOME = PubsubMessage(data=b"x" * OUTCOME_BYTES, attributes={"alert_id": "bare"})
 LOCK = threading.Lock()
 
 
 def _read() -> dict[str, Any]:
-    answer = CORE.read_namespaced_config_map(CONFIGMAP, NAMESPACE, _preload_content=False)
+    answer = CORE.read_namespaced_config_map(
+        CONFIGMAP, NAMESPACE, _request_timeout=TIMEOUT, _preload_content=False
+    )
     try:
         return json.loads(answer.data)
     finally:
@@ -77,7 +81,7 @@ def _count(uid: str) -> None:
         body = {**STORED, "data": {DATA_KEY: json.dumps(COUNT, sort_keys=True)}}
         try:
             answer = CORE.replace_namespaced_config_map(
-                CONFIGMAP, NAMESPACE, body, _preload_content=False
+                CONFIGMAP, NAMESPACE, body, _request_timeout=TIMEOUT, _preload_content=False
             )
         except k8s.ApiException as exc:
             if exc.status != 409:
@@ -96,7 +100,9 @@ def bare(event: CloudEvent) -> None:
     """GET the pod, count it, DELETE it on its UID, publish an outcome; return (ack)."""
     attributes = event.data["message"]["attributes"]
     name, namespace = attributes["pod"], attributes["namespace"]
-    answer = CORE.read_namespaced_pod(name, namespace, _preload_content=False)
+    answer = CORE.read_namespaced_pod(
+        name, namespace, _request_timeout=TIMEOUT, _preload_content=False
+    )
     try:
         uid = json.loads(answer.data)["metadata"]["uid"]
     finally:
@@ -107,8 +113,14 @@ def bare(event: CloudEvent) -> None:
         name,
         namespace,
         body={"gracePeriodSeconds": 0, "preconditions": {"uid": uid}},
+        _request_timeout=TIMEOUT,
         _preload_content=False,
     )
     answer.read()
     answer.release_conn()
-    publisher().publish(topic=TOPIC, messages=[OUTCOME])
+    publisher().publish(
+        topic=TOPIC,
+        messages=[OUTCOME],
+        retry=PUBLISH_RETRY.with_timeout(PUBLISH_TIMEOUT_SECONDS),
+        timeout=PUBLISH_TIMEOUT_SECONDS,
+    )

@@ -60,6 +60,7 @@ from localdev.local_stack.functions import REPO_ROOT, responder_service, start_i
 from localdev.local_stack.policies import default_policy_with
 from localdev.local_stack.processes import Service, http_answers
 from localdev.local_stack.stack import INGEST_TOKEN, RESPONDER_USER, LocalStack
+from localdev.local_stack.topology import ACK_DEADLINE_SECONDS
 from localdev.local_stack.wait import wait_until
 from shared import config
 
@@ -196,6 +197,9 @@ def _push_to(stack: LocalStack, url: str, topic_id: str) -> str:
             "name": subscriber.subscription_path(stack.project, topic_id),
             "topic": topic,
             "push_config": {"push_endpoint": f"{url}/"},
+            # As long as the local stack gives the responder's push: what ends a slow
+            # call is the handler's deadline, not the push's.
+            "ack_deadline_seconds": ACK_DEADLINE_SECONDS,
         }
     )
     subscriber.close()

@@ -1,14 +1,19 @@
 """The bench's floor of the calls does what docs/performance.md says: for each message,
 the bare-calls handler reads the pod, counts it in the breaker's ConfigMap, deletes it on
 its UID and publishes an outcome-sized message, through the responder's client libraries
-and credentials, with nothing of ours in between."""
+and credentials, each call with the responder's deadline, with nothing of ours in
+between."""
 
 import json
+import uuid
+from collections.abc import Iterator
 
+import pytest
 from google.cloud import pubsub_v1
 
 from localdev.local_stack.bench import BARE_TOPIC, start_bare_calls
-from localdev.local_stack.stack import RESPONDER_USER, LocalStack
+from localdev.local_stack.processes import Service
+from localdev.local_stack.stack import KUBE_TIMEOUT_SECONDS, RESPONDER_USER, LocalStack
 from localdev.local_stack.wait import wait_until
 from responder.circuit_breaker import CONFIGMAP, DATA_KEY
 from tests.conftest import as_bytes, shell_alert
@@ -19,26 +24,36 @@ def _deleted(stack: LocalStack, name: str) -> bool:
     return stack.kube.get_pod("default", name) is None
 
 
-def test_the_bare_calls_handler_makes_the_calls_one_delete_needs(stack: LocalStack, unique):
-    # As in the bench, it starts after the responder's first delete made the ConfigMap.
-    first = old_pod(stack, "default", f"bench-first-{unique}")["metadata"]["name"]
+@pytest.fixture(scope="module")
+def bare_calls(stack: LocalStack) -> Iterator[Service]:
+    """The bare-calls handler, started as in the bench (once: its topic is fixed): after
+    the responder's first delete made the breaker's ConfigMap."""
+    first = old_pod(stack, "default", f"bench-first-{uuid.uuid4().hex[:8]}")["metadata"]["name"]
     alert = shell_alert(first)
     stack.publish(as_bytes(alert), alert_id=alert["uuid"])
     wait_until(lambda: _deleted(stack, first), 60, "the responder's delete")
     service = start_bare_calls(stack)
     try:
-        target = old_pod(stack, "default", f"bench-bare-{unique}")
-        name, uid = target["metadata"]["name"], target["metadata"]["uid"]
-        mark = len(stack.kube.requests)
-        topic = pubsub_v1.PublisherClient.topic_path(stack.project, BARE_TOPIC)
-        attributes = {"alert_id": f"bare-{unique}", "pod": name, "namespace": "default"}
-        pubsub_v1.PublisherClient().publish(topic, b"{}", **attributes).result(30)
-        wait_until(lambda: _deleted(stack, name), 60, "the bare-calls handler's delete")
-        outcome = wait_until(
-            lambda: stack.outcomes.where(alert_id="bare"), 60, "the bare-calls outcome"
-        )
+        yield service
     finally:
         service.stop()
+
+
+def _push_bare(stack: LocalStack, name: str, alert_id: str) -> None:
+    topic = pubsub_v1.PublisherClient.topic_path(stack.project, BARE_TOPIC)
+    attributes = {"alert_id": alert_id, "pod": name, "namespace": "default"}
+    pubsub_v1.PublisherClient().publish(topic, b"{}", **attributes).result(30)
+
+
+def test_the_bare_calls_handler_makes_the_calls_one_delete_needs(
+    stack: LocalStack, unique, bare_calls: Service
+):
+    target = old_pod(stack, "default", f"bench-bare-{unique}")
+    name, uid = target["metadata"]["name"], target["metadata"]["uid"]
+    mark = len(stack.kube.requests)
+    _push_bare(stack, name, f"bare-{unique}")
+    wait_until(lambda: _deleted(stack, name), 60, "the bare-calls handler's delete")
+    outcome = wait_until(lambda: stack.outcomes.where(alert_id="bare"), 60, "its outcome")
     calls = [
         (r.method, r.path, r.status)
         for r in stack.kube.requests_since(mark)
@@ -53,3 +68,21 @@ def test_the_bare_calls_handler_makes_the_calls_one_delete_needs(stack: LocalSta
         stored = core.read_namespaced_config_map(CONFIGMAP, "falco-responder")
     assert f"pod/{uid}" in json.loads(stored.data[DATA_KEY])
     assert len(outcome[0].data) == 600
+
+
+def test_the_bare_calls_have_the_responders_deadline(
+    stack: LocalStack, unique, bare_calls: Service
+):
+    # A read that hangs far longer than the responder's deadline: the call gives up at
+    # the deadline, the message is pushed again, and the second read finds the pod.
+    name = old_pod(stack, "default", f"bench-hung-{unique}")["metadata"]["name"]
+    hang = 60
+    stack.kube.inject_fault(
+        method="GET", path=f"/api/v1/namespaces/default/pods/{name}", hang_seconds=hang
+    )
+    _push_bare(stack, name, f"bare-hung-{unique}")
+    wait_until(
+        lambda: _deleted(stack, name),
+        hang / 2,
+        f"the delete after the first read gave up at its {KUBE_TIMEOUT_SECONDS} s deadline",
+    )
