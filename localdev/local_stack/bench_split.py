@@ -8,6 +8,8 @@
   responder needs beyond functions-framework, plus ours.
 - Event to kill: the part of each alert's time that the Kubernetes API emulator spent
   answering the responder's calls, which on GKE a real API server spends.
+- Burst: the same burst to the bare-calls handler, which makes the same calls with no code
+  of ours, beside the empty handler's: the best ratio any code making those calls reaches.
 """
 
 from dataclasses import dataclass
@@ -43,3 +45,11 @@ def room_for_ours(least_ratio: float, floor: float, goal: float, unit: str) -> s
     if least_ratio >= goal:
         return f"the libraries alone reach the goal ({goal}x): no room for any code of ours"
     return f"the goal ({goal}x) leaves our code {(goal - least_ratio) * floor:.2f} {unit}"
+
+
+def room_above_floor(least_ratio: float, goal: float) -> str:
+    """For a goal of at least `goal` times the floor's rate: whether the bare calls, with no
+    code of ours, already fall below it (`least_ratio`, their own rate to the floor's)."""
+    if least_ratio < goal:
+        return f"the libraries alone miss the goal ({goal}): no room for any code of ours"
+    return f"the libraries alone meet the goal ({goal}): what ours adds decides"

@@ -1,6 +1,6 @@
 import pytest
 
-from localdev.local_stack.bench_split import Split, room_for_ours
+from localdev.local_stack.bench_split import Split, room_above_floor, room_for_ours
 
 
 def test_ours_is_what_the_floor_and_the_libraries_leave():
@@ -34,4 +34,17 @@ def test_libraries_at_or_above_the_goal_leave_no_room():
     for least in (2.5, 2.6):
         assert room_for_ours(least, 1.2, 2.5, "ms") == (
             "the libraries alone reach the goal (2.5x): no room for any code of ours"
+        )
+
+
+def test_a_rate_goal_missed_by_the_bare_calls_leaves_no_room():
+    assert room_above_floor(0.30, 0.35) == (
+        "the libraries alone miss the goal (0.35): no room for any code of ours"
+    )
+
+
+def test_a_rate_goal_the_bare_calls_meet_is_decided_by_ours():
+    for least in (0.35, 0.5):
+        assert room_above_floor(least, 0.35) == (
+            "the libraries alone meet the goal (0.35): what ours adds decides"
         )
