@@ -245,8 +245,8 @@ def _limits(policy: Policy) -> list[dict[str, Any]]:
         labels, annotations = (_metadata_changes(policy, f) for f in ("labels", "annotations"))
         # isolate_pod never loosens a pod's isolation: only deny-all replaces another value.
         tightened = {ISOLATION_LABEL: DENY_ALL.variant} if ISOLATION_LABEL in labels else {}
-        update = rails.pod_update(labels, annotations, tightened)
-        found.append(_validation(update, message=POD_UPDATE_MESSAGE))
+        for update in rails.pod_update(labels, annotations, tightened):
+            found.append(_validation(update, message=POD_UPDATE_MESSAGE))
     if _daemonset_pods_refused(policy):
         found.append(_validation(rails.NO_DAEMONSET_POD_DELETE, message=DAEMONSET_POD_MESSAGE))
     scaled = [

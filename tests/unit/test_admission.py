@@ -3,6 +3,7 @@ evaluated here with the emulator's CEL library, and its globs with RE2 (Kubernet
 engine) too, against the responder's own reading of the policy."""
 
 import fnmatch
+import re
 from typing import Any
 
 import cel
@@ -13,8 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from falco_responder_cli.main import cli
-from responder import admission
-from responder.policy import BUILT_IN_PROTECTED_NAMESPACES, Policy, parse_policy
+from responder import admission, admission_cel, admission_rails
+from responder.actions import QUARANTINE_LABEL
+from responder.handler import DEFAULT_POLICY_FILE
+from responder.policy import BUILT_IN_PROTECTED_NAMESPACES, Policy, load_policy, parse_policy
 
 USER = "system:serviceaccount:falco-responder:responder"
 # Namespace names (DNS labels) over the characters the globs below use, and a few more.
@@ -285,3 +288,56 @@ ACTIONS = [
 )
 def test_every_generated_expression_type_checks(policy):
     admission.manifests(policy, [USER])  # raises RailsError otherwise
+
+
+# A macro over a map of the pod's metadata: the map's path.
+LOOK = re.compile(r"((?:object|oldObject)\.metadata\.(?:labels|annotations))\.(?:all|exists)\(")
+
+
+def test_every_look_into_a_map_of_the_pod_is_bounded_by_its_size():
+    # The API server stops one CEL expression past a cost of 1,000,000; a tenant decides
+    # how many labels and annotations its pod has. A look key by key (a macro over the
+    # map) is made only once its size is known to be within the bound measured for it.
+    labelled = policy_of(
+        rule("shell", "label_pod", "annotate_pod", "isolate_pod", "delete_pod"),
+        safety={"circuit_breaker": {"max_actions": 5}},
+    )
+    bound = admission_rails.MAX_LOOKED_INTO_KEYS
+    looks = 0
+    for policy in (load_policy(DEFAULT_POLICY_FILE), labelled):
+        for validation in admission.validations(policy):
+            expression = validation["expression"]
+            for field in LOOK.findall(expression):
+                looks += 1
+                guard = f"{field}.size() <= {bound} &&\n{field}."
+                assert guard in expression, expression
+    assert looks == 3  # the labelled policy's labels and annotations, the default's labels
+
+
+def _labelled_pod(count: int, **extra: str) -> dict[str, Any]:
+    labels = {f"l{i:06d}": "v" * 63 for i in range(count)}
+    return {"metadata": {"name": "web", "labels": {**labels, **extra}}, "spec": {}}
+
+
+def test_a_label_update_of_a_pod_with_more_labels_than_the_bound_is_refused(monkeypatch):
+    # Past the bound a real server's cost limit would cut the look short with a 422; the
+    # rail refuses first, with its own message. Shown with a small bound: Google's CEL
+    # stops a comprehension long before 30,000 keys (the real bound's cost is measured
+    # with cel-go: docs/fidelity.md).
+    monkeypatch.setattr(admission_rails, "MAX_LOOKED_INTO_KEYS", 50)
+    [labels] = [
+        v["expression"]
+        for v in admission.validations(load_policy(DEFAULT_POLICY_FILE))
+        if ".size() <= 50" in v["expression"]
+    ]
+    checked = admission_cel.compile_checked(labels)
+    pods = {"group": "", "version": "v1", "resource": "pods"}
+    for count, admitted in ((50, True), (51, False)):
+        old = _labelled_pod(count)
+        new = _labelled_pod(count, **{QUARANTINE_LABEL: "circuit-breaker"})
+        changed = {"request": {"operation": "UPDATE", "resource": pods}}
+        variables = {**changed, "object": new, "oldObject": old}
+        assert admission_cel.evaluate(checked, variables) is admitted, count
+        # Another label changed along with it: refused, under the bound or over it.
+        tampered = _labelled_pod(count, **{QUARANTINE_LABEL: "circuit-breaker", "l000000": "x"})
+        assert admission_cel.evaluate(checked, {**variables, "object": tampered}) is False

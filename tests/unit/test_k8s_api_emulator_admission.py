@@ -142,6 +142,18 @@ def test_a_spec_patch_by_the_responder_is_refused_with_the_policys_message(emula
     assert emulator.get_pod("shop", "web")["spec"]["containers"][0]["image"] != "attacker/miner"
 
 
+def _padded(count: int, prefix: str) -> dict[str, str]:
+    return {f"{prefix}{i:06d}": "v" * 63 for i in range(count)}
+
+
+def test_a_tenants_padded_annotations_do_not_stop_the_breakers_label(emulator, railed):
+    # The default policy sets no annotation: annotations are compared whole, whatever
+    # their number (here near the 256 KiB the API server allows).
+    emulator.create_pod("shop", "web", annotations=_padded(3000, "pad"))
+    quarantine = label_patch(QUARANTINE_LABEL, "circuit-breaker")
+    railed.core.patch_namespaced_pod("web", "shop", quarantine)
+
+
 def test_a_kube_system_delete_by_the_responder_is_refused(emulator, railed):
     emulator.create_pod("kube-system", "coredns")
     error = refused(lambda: railed.core.delete_namespaced_pod("coredns", "kube-system"))
