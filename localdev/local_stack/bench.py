@@ -430,7 +430,7 @@ def burst(stack: LocalStack) -> list[Row]:
         f"{BURST} delete alerts at once: until every pod is gone (median of {ROUNDS} rounds)",
         f"{seconds:.2f} s ({ours_rate:.0f}/s)",
         f"empty handler: {floor_seconds:.2f} s ({floor_rate:.0f}/s)",
-        f"{ratio:.2f}",
+        f"{ratio:.3f}",
         f">= {BURST_GOAL}",
         ratio >= BURST_GOAL,
     )
@@ -442,7 +442,7 @@ def burst(stack: LocalStack) -> list[Row]:
         "of ours): until every pod is gone (no goal: where the burst goes)",
         f"{bare_seconds:.2f} s ({BURST / bare_seconds:.0f}/s)",
         f"empty handler: {floor_seconds:.2f} s; " + room_above_floor(bare_burst, BURST_GOAL),
-        f"{bare_burst:.2f}",
+        f"{bare_burst:.3f}",
     )
     deleted = BURST * ROUNDS
     per_pod = sum(calls.values()) / deleted
