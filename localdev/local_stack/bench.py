@@ -404,11 +404,11 @@ def burst(stack: LocalStack) -> list[Row]:
             for round_ in range(-WARM_UP_ROUNDS, ROUNDS):
                 floor_seconds, floor_used = _floor_burst(topic, markers, round_, floor_sources)
                 seconds, counted, used = _responder_burst(stack, round_, ours_sources)
-                bare_seconds, bare_used = _bare_calls_burst(stack, bare_topic, round_, bare_sources)
+                bare_time, bare_used = _bare_calls_burst(stack, bare_topic, round_, bare_sources)
                 if round_ >= 0:
                     floors.append(floor_seconds)
                     ours.append(seconds)
-                    bares.append(bare_seconds)
+                    bares.append(bare_time)
                     calls += counted
                     floor_cpu += floor_used
                     ours_cpu += used
