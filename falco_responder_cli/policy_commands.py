@@ -19,11 +19,12 @@ from kubernetes import config as kube_config
 from falco_responder_cli import action_catalog
 from responder import admission, bindings
 from responder.actions import KubeApis
+from responder.actions.isolate import IsolatePod
 from responder.decision import plan
 from responder.handler import DEFAULT_POLICY_FILE, Responder, Settings
 from responder.outcome import Decision, Outcome, OutcomeRecord
 from responder.policy import Policy, PolicyError, Rule
-from responder.rbac import manifests
+from responder.rbac import manifests, rule_safeties
 from responder.startup import load_served_policy
 from shared import config
 from shared.alert import FalcoAlert, parse_alert
@@ -54,6 +55,34 @@ def cluster_warning(policy: Policy) -> str | None:
         f"an alert naming one in output field {policy.cluster_field!r} is refused, and one "
         "naming none is acted on whichever cluster's Falco sent it"
     )
+
+
+def tenant_escape_warnings(policy: Policy) -> list[str]:
+    """The rails a pod's owner can use to step around a rule, one warning per rule.
+
+    The `edit` role may set a pod's labels and create DaemonSets, StatefulSets, bare pods
+    and one-replica workloads: a rail sparing any of these lets a tenant choose to be
+    spared. An owner-aware rail spares only destructive actions, so an `isolate_pod` in
+    the rule still contains the pod; the pod's own opt-out label spares it everything.
+    """
+    warnings = []
+    for rule, safety in zip(policy.rules, rule_safeties(policy), strict=True):
+        if safety.allow_pod_opt_out:
+            warnings.append(
+                f"warning: rule {rule.name!r}: allow_pod_opt_out lets anyone who may edit a "
+                f"pod (its tenant, with `edit`) label it {safety.opt_out_label}=true and "
+                "escape every action of the rule"
+            )
+        spared = safety.owner_rails
+        destructive = any(a.destructive for a in rule.actions)
+        if destructive and spared and not any(isinstance(a, IsolatePod) for a in rule.actions):
+            warnings.append(
+                f"warning: rule {rule.name!r}: {', '.join(spared)} spare(s) a pod from its "
+                "destructive actions by a shape its owner chooses (a tenant with `edit` can "
+                "make any workload one), and nothing in the rule contains such a pod: put "
+                "isolate_pod before them"
+            )
+    return warnings
 
 
 def read_alert(name: str) -> FalcoAlert:
@@ -244,6 +273,8 @@ def validate_command(file: Path) -> None:
     count = len(policy.rules)
     click.echo(f"valid: {count} rule{'' if count == 1 else 's'}")
     if warning := cluster_warning(policy):
+        click.echo(warning, err=True)
+    for warning in tenant_escape_warnings(policy):
         click.echo(warning, err=True)
     protected = protected_namespaces(policy, policy.rules)
     click.echo(f"protected namespaces: {', '.join(protected['policy'])}")

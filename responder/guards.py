@@ -91,7 +91,8 @@ def check(
     timeout: float,
     destructive: bool,
 ) -> Verdict:
-    """The rails that read the cluster: the namespace, and the owner when `destructive`.
+    """The rails that read the cluster: the namespace, and the owner when `destructive`
+    and a rail needs it (Safety.reads_owner).
 
     The namespace's labels may be up to LABELS_MAX_AGE_SECONDS old (responder.namespaces).
     """
@@ -105,7 +106,7 @@ def check(
         return Verdict(refuse_all=f"pod is labelled {label}={OPT_OUT_VALUE}")
     if _opted_out(apis.namespace_labels.get(ref.namespace, timeout), label):
         return Verdict(refuse_all=f"namespace {ref.namespace} is labelled {label}={OPT_OUT_VALUE}")
-    if not destructive:
+    if not destructive or not safety.reads_owner:
         return Verdict()
     return _owner_verdict(apis, pod, safety, timeout)
 

@@ -297,7 +297,9 @@ class Safety(_Strict):
     # Off: only a namespace's label opts out (`edit` cannot change namespaces). On, the
     # pod's label too, which anyone who may patch the pod can set.
     allow_pod_opt_out: bool = False
-    ignore_daemonset_pods: bool = True
+    # Off: `edit` may create DaemonSets, so a tenant sparing DaemonSet pods could make its
+    # workload one and never be removed. Node agents belong in protected namespaces.
+    ignore_daemonset_pods: bool = False
     ignore_statefulset_pods: bool = False
     ignore_standalone_pods: bool = False
     min_healthy_replicas: Annotated[int | str, BeforeValidator(_replicas)] | None = None
@@ -342,6 +344,23 @@ class Safety(_Strict):
         if isinstance(value, str):
             return math.ceil(int(value.strip().rstrip("%")) * desired / 100)
         return value
+
+    @property
+    def owner_rails(self) -> list[str]:
+        """The owner-aware rails that are on. Each spares a shape of workload (a DaemonSet,
+        a StatefulSet, a bare pod, too few replicas) that the pod's owner chooses."""
+        shapes = {
+            "ignore_daemonset_pods": self.ignore_daemonset_pods,
+            "ignore_statefulset_pods": self.ignore_statefulset_pods,
+            "ignore_standalone_pods": self.ignore_standalone_pods,
+            "min_healthy_replicas": self.min_healthy_replicas is not None,
+        }
+        return [name for name, on in shapes.items() if on]
+
+    @property
+    def reads_owner(self) -> bool:
+        """Whether a destructive action's rails need the pod's controller."""
+        return bool(self.owner_rails)
 
     @property
     def effective_protected_namespaces(self) -> list[str]:

@@ -13,7 +13,7 @@ from responder.policy import Policy, Safety
 
 # Every rule reads the pod, and its namespace for the opt-out label.
 READ_RBAC = (RbacRule("", ("pods",), ("get",)), RbacRule("", ("namespaces",), ("get",)))
-# Owner-aware guards of destructive actions read the pod's controller.
+# Owner-aware rails of destructive actions, where a rule sets one, read the controller.
 OWNER_RBAC = (RbacRule("apps", ("replicasets", "deployments", "statefulsets"), ("get",)),)
 # min_healthy_replicas counts the ready pods of the controller.
 MIN_HEALTHY_RBAC = (RbacRule("", ("pods",), ("list",)),)
@@ -48,7 +48,7 @@ def needed_rules(policy: Policy) -> list[RbacRule]:
         actions: list[BaseAction] = list(rule.actions)
         for action in actions:
             needed += action.rbac
-        if any(a.destructive for a in actions):
+        if any(a.destructive for a in actions) and safety.reads_owner:
             needed += OWNER_RBAC
             if safety.min_healthy_replicas is not None:
                 needed += MIN_HEALTHY_RBAC

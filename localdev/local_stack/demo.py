@@ -81,7 +81,8 @@ ISOLATE_API_CONTACT = {
     ],
 }
 # And one showing evidence first: a shell's pod is captured to Cloud Storage (here
-# fake-gcs-server), then deleted; a DaemonSet pod's delete is refused, its capture is not.
+# fake-gcs-server), then deleted: a DaemonSet's pod too, since a tenant with `edit` may
+# create DaemonSets (node agents belong in protected namespaces).
 CAPTURE_THEN_KILL_SHELLS = {
     "name": "capture-then-kill-shells",
     "match": {"rule": "Terminal shell in container"},
@@ -108,8 +109,8 @@ def cases() -> list[Case]:
             _post(api_contact),
         ),
         Case(
-            "shell in a DaemonSet pod (node agent)",
-            _post(aimed_at("terminal_shell_in_container", "default", "node-agent-x7k2p")),
+            "shell in a tenant's DaemonSet pod (default/agent)",
+            _post(aimed_at("terminal_shell_in_container", "default", "agent-x7k2p")),
         ),
         Case(
             "shell in a protected namespace (kube-system)",
@@ -137,8 +138,8 @@ def _seed(stack: LocalStack) -> None:
         uid=API_POD["k8s.pod.uid"],
         creation_timestamp=long_ago,
     )
-    agent = kube.create_daemonset("default", "node-agent", {"app": "node-agent"})
-    kube.create_pod("default", "node-agent-x7k2p", owner=agent, creation_timestamp=long_ago)
+    agent = kube.create_daemonset("default", "agent", {"app": "agent"})
+    kube.create_pod("default", "agent-x7k2p", owner=agent, creation_timestamp=long_ago)
 
 
 def _table(rows: list[tuple[str, str]]) -> str:

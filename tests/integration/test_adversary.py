@@ -359,7 +359,10 @@ THIEF_RULES = [
     policy_rule("cordon", {"action": "cordon_node"}),
     policy_rule("scale", {"action": "scale_to_zero"}),
 ]
-APPROVED_POLICY = {"safety": {"circuit_breaker": {"max_actions": 100_000}}, "rules": THIEF_RULES}
+APPROVED_POLICY = {
+    "safety": {"ignore_daemonset_pods": True, "circuit_breaker": {"max_actions": 100_000}},
+    "rules": THIEF_RULES,
+}
 STRIPPED_POLICY = {
     "dry_run": False,
     "safety": {

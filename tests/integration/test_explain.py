@@ -142,6 +142,9 @@ def test_owner_rails_refuse_only_the_destructive_action(emulator, files, unique)
     daemonset = emulator.create_daemonset("default", f"agent-{unique}", {"app": unique})
     name = f"agent-{unique}-x"
     _old_pod(emulator, name, owner=daemonset)
+    policy = yaml.safe_load(files["policy"].read_text())
+    policy["safety"]["ignore_daemonset_pods"] = True
+    files["policy"].write_text(yaml.safe_dump(policy))
     explained = with_cluster(files, shell_alert(name))
     assert explained["decision"] == "act"
     label, delete = explained["actions"]

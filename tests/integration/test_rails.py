@@ -31,7 +31,10 @@ POLICY = {
     "rules": [
         policy_rule("delete", DELETE),
         policy_rule(
-            "label-then-delete", {"action": "label_pod", "add": {"flagged": "true"}}, DELETE
+            "label-then-delete-no-ds",
+            {"action": "label_pod", "add": {"flagged": "true"}},
+            DELETE,
+            safety={"ignore_daemonset_pods": True},
         ),
         policy_rule("delete-no-sts", DELETE, safety={"ignore_statefulset_pods": True}),
         policy_rule("delete-no-standalone", DELETE, safety={"ignore_standalone_pods": True}),
@@ -90,11 +93,33 @@ def test_an_opt_out_label_on_the_namespace_is_respected(railed, unique):
     assert railed.kube.get_pod(namespace, "web") is not None
 
 
-def test_daemonset_pods_refuse_destructive_actions_but_not_labels(railed, unique):
+def test_a_daemonsets_pod_is_deleted_like_any_other_by_default(railed, unique):
+    # `edit` may create DaemonSets: sparing their pods would let any workload opt out.
     daemonset = railed.kube.create_daemonset("default", f"agent-{unique}", {"app": unique})
     name = f"agent-{unique}-x"
     old_pod(railed, "default", name, owner=daemonset)
-    record = respond(railed, "label-then-delete", name)
+    record = respond(railed, "delete", name)
+    assert record["actions"][0]["outcome"] == "done"
+    assert railed.kube.get_pod("default", name) is None
+
+
+def test_with_no_owner_aware_rail_on_the_pods_controller_is_not_read(railed, unique):
+    [pod] = deployment_pods(railed, f"web-{unique}", replicas=1)
+    mark = len(railed.kube.requests)
+    record = respond(railed, "delete", pod["metadata"]["name"])
+    assert record["actions"][0]["outcome"] == "done"
+    paths = [r.path for r in railed.kube.requests_since(mark)]
+    assert any(path.endswith(f"/pods/{pod['metadata']['name']}") for path in paths)
+    assert not [path for path in paths if path.startswith("/apis/apps/")]
+
+
+def test_daemonset_pods_refuse_destructive_actions_but_not_labels_where_the_rule_says_so(
+    railed, unique
+):
+    daemonset = railed.kube.create_daemonset("default", f"agent-{unique}", {"app": unique})
+    name = f"agent-{unique}-x"
+    old_pod(railed, "default", name, owner=daemonset)
+    record = respond(railed, "label-then-delete-no-ds", name)
     label, delete = record["actions"]
     assert (record["decision"], label["outcome"]) == ("act", "done")
     assert delete["outcome"] == "skipped"
@@ -208,7 +233,7 @@ def test_a_controller_gone_while_checking_is_retried_not_dead_lettered_at_once(r
     }
     name = f"orphan-{unique}"
     old_pod(railed, "default", name, owner=gone)
-    alert = rule_alert(name, "delete")
+    alert = rule_alert(name, "delete-no-sts")  # an owner-aware rail: the owner is read
     railed.publish(as_bytes(alert))
     dead_lettered_by_pubsub(railed, alert)
     assert railed.kube.get_pod("default", name) is not None

@@ -202,8 +202,17 @@ def test_the_breaker_adds_its_configmap_and_its_fallback_only_when_on():
     assert evaluate(validation(on, ALLOWED), **{**configmap, "namespace": "shop"}) is False
     # each kind of change is held to what the responder does with it, when it is allowed
     messages = [v.get("message") for v in admission.validations(off)]
-    # namespaces, kinds, and DaemonSet pods; no pod, workload, node or ConfigMap update
-    assert messages == [None, None, admission.DAEMONSET_POD_MESSAGE]
+    # namespaces and kinds; no pod, workload, node or ConfigMap update
+    assert messages == [None, None]
+    spared = policy_of(
+        rule("delete", "delete_pod"),
+        safety={"circuit_breaker": None, "ignore_daemonset_pods": True},
+    )
+    assert [v.get("message") for v in admission.validations(spared)] == [
+        None,
+        None,
+        admission.DAEMONSET_POD_MESSAGE,
+    ]
     on_messages = [v.get("message") for v in admission.validations(on)]
     assert admission.POD_UPDATE_MESSAGE in on_messages
     assert admission.BREAKER_MESSAGE in on_messages

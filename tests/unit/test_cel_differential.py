@@ -49,7 +49,11 @@ POLICIES = {
     "default": load_policy(ROOT / "responder" / "policy.yaml"),
     "terraform example": load_policy(ROOT / "terraform" / "examples" / "basic" / "policy.yaml"),
     "every action, every rail": parse_policy(
-        _rules(protected_namespaces=["pay-*", "team-[ab]", "shop-?"], min_healthy_replicas=1),
+        _rules(
+            protected_namespaces=["pay-*", "team-[ab]", "shop-?"],
+            ignore_daemonset_pods=True,
+            min_healthy_replicas=1,
+        ),
         "on",
     ),
     "every action, no rail": parse_policy(

@@ -76,8 +76,10 @@ def railed(emulator: KubeApiEmulator, apis_for) -> Apis:
     return apis_for(RESPONDER)
 
 
-# Every action, so every kind of change the responder may ever make is allowed.
+# Every action, so every kind of change the responder may ever make is allowed; and the
+# DaemonSet rail, so the rails' one check of a DELETE is there.
 EVERY_ACTION = {
+    "safety": {"ignore_daemonset_pods": True},
     "rules": [
         {
             "name": "everything",

@@ -58,7 +58,9 @@ def test_default_policy_rails_are_on():
     assert not safety.is_protected("default")
     assert safety.opt_out_label == "falco-responder/ignore"
     assert not safety.allow_pod_opt_out  # a workload cannot opt itself out
-    assert safety.ignore_daemonset_pods
+    # No owner-aware rail: a tenant with `edit` chooses its workload's shape.
+    assert safety.owner_rails == []
+    assert not safety.reads_owner
     assert safety.max_alert_age == timedelta(hours=1)
     assert (safety.circuit_breaker.max_actions, safety.circuit_breaker.window) == (
         10,
