@@ -95,7 +95,7 @@ EVERY_ACTION = {
                 {"action": "record_event"},
             ],
         }
-    ]
+    ],
 }
 
 
