@@ -1,10 +1,12 @@
-"""At most N destructive actions per window per cluster, counted where every function
-instance sees the same number: a ConfigMap in the cluster itself, written with optimistic
-concurrency (resourceVersion), so it needs no new service.
+"""At most N destructive actions per window per cluster, and a share of them per
+namespace, counted where every function instance sees the same number: a ConfigMap in the
+cluster itself, written with optimistic concurrency (resourceVersion), so it needs no new
+service.
 
 Each admitted change is stored under its key (what it changes: a pod by UID, a workload,
-a node) with its time, so a redelivery, or another alert about the same target, is
-admitted again without being counted twice.
+a node), prefixed by the namespace of the alert's pod, with its time, so a redelivery, or
+another alert about the same target, is admitted again without being counted twice. A key
+with no prefix (written before namespaces were counted) counts for the cluster only.
 
 An instance keeps the ConfigMap as it last read or wrote it (`LastSeen`) and writes
 with that resourceVersion without reading first: the API server refuses the write (409)
@@ -36,6 +38,9 @@ ConfigMap = dict[str, Any]
 
 CONFIGMAP = "falco-responder-circuit-breaker"
 DATA_KEY = "admitted"
+# Between a key's namespace and the key: never in a namespace's name, nor in the keys
+# (pod/UID, kind/namespace/name, node/name).
+NAMESPACE_SEPARATOR = ":"
 # Concurrent instances conflicting this often in a row is an outage, not bad luck.
 MAX_CONFLICTS = 8
 
@@ -70,13 +75,14 @@ class Breaker:
         self.last_seen = last_seen or LastSeen()
         self.now = now
 
-    def admit(self, key: str, dry_run: bool) -> str | None:
+    def admit(self, key: str, namespace: str, dry_run: bool) -> str | None:
         """None if the change may go ahead (and is now counted), else why it may not.
 
-        In dry run nothing is written: the answer is what would happen, on a fresh read.
+        `namespace` is the alert's pod's: the share it may take is counted there. In dry
+        run nothing is written: the answer is what would happen, on a fresh read.
         """
         with self.last_seen.lock:
-            return self._admit(key, dry_run)
+            return self._admit(f"{namespace}{NAMESPACE_SEPARATOR}{key}", dry_run)
 
     def _admit(self, key: str, dry_run: bool) -> str | None:
         known, stored = self.last_seen.known, self.last_seen.configmap
@@ -88,16 +94,12 @@ class Breaker:
             cutoff = moment - self.settings.window
             admitted = {k: t for k, t in _entries(stored).items() if _after(t, cutoff)}
             counted = key in admitted
-            if counted or len(admitted) >= self.settings.max_actions:
+            refusal = None if counted else self._refusal(admitted, _namespace_of(key))
+            if counted or refusal:
                 if not fresh:
                     known = False  # never decide without writing on a cached copy
                     continue
-                if counted:
-                    return None
-                return (
-                    f"circuit breaker open: {len(admitted)} destructive actions in the last "
-                    f"{self.settings.window} in this cluster (max {self.settings.max_actions})"
-                )
+                return refusal
             if dry_run:
                 return None
             admitted[key] = moment.isoformat()
@@ -110,6 +112,24 @@ class Breaker:
             f"circuit breaker: {MAX_CONFLICTS} write conflicts in a row",
             "circuit_breaker_conflicts",
         )
+
+    def _refusal(self, admitted: dict[str, str], namespace: str) -> str | None:
+        """Why one more change may not be counted: the cluster's or the namespace's full."""
+        settings, window = self.settings, self.settings.window
+        if len(admitted) >= settings.max_actions:
+            return (
+                f"circuit breaker open: {len(admitted)} destructive actions in the last "
+                f"{window} in this cluster (max {settings.max_actions})"
+            )
+        taken = sum(1 for k in admitted if _namespace_of(k) == namespace)
+        if taken >= settings.max_actions_per_namespace:
+            return (
+                f"circuit breaker open for namespace {namespace}: {taken} of the last "
+                f"{window}'s destructive actions were for its alerts (max "
+                f"{settings.max_actions_per_namespace}, namespace_share "
+                f"{settings.namespace_share:g} of {settings.max_actions})"
+            )
+        return None
 
     def _read(self) -> ConfigMap | None:
         try:
@@ -176,6 +196,12 @@ def _json(answer: Any) -> ConfigMap:
         return json.loads(answer.data)
     finally:
         answer.release_conn()
+
+
+def _namespace_of(key: str) -> str | None:
+    """The namespace a stored key is counted for; None for a key from before prefixes."""
+    namespace, separator, _ = key.partition(NAMESPACE_SEPARATOR)
+    return namespace if separator else None
 
 
 def _after(text: str, cutoff: datetime) -> bool:

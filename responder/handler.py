@@ -468,7 +468,9 @@ class Responder:
                 return [found]
             planned = found
         if planned is not None and breaker is not None:
-            tripped = breaker.admit(planned.key, context.dry_run or self.read_only)
+            tripped = breaker.admit(
+                planned.key, context.pod_ref.namespace, context.dry_run or self.read_only
+            )
             if tripped and self.read_only:
                 return [
                     action.result(

@@ -274,14 +274,23 @@ def _replicas(value: Any) -> Any:
 
 
 class CircuitBreaker(_Strict):
-    """At most `max_actions` destructive actions per `window` per cluster.
+    """At most `max_actions` destructive actions per `window` per cluster, and at most
+    `namespace_share` of them for the alerts of any one namespace.
 
     The count lives in a ConfigMap in `namespace`, so every function instance sees it.
+    The share keeps a tenant who sets off alerts in its own namespace (throwaway pods it
+    may create with `edit`) from opening the breaker for every other namespace.
     """
 
     max_actions: int = Field(default=10, ge=1)
     window: Duration = timedelta(minutes=10)
     namespace: str = "falco-responder"
+    namespace_share: float = Field(default=0.5, gt=0, le=1)
+
+    @property
+    def max_actions_per_namespace(self) -> int:
+        """The actions one namespace's alerts may take per window: its share, at least 1."""
+        return max(1, math.floor(self.max_actions * self.namespace_share))
 
 
 class Safety(_Strict):

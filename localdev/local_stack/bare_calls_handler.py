@@ -24,7 +24,7 @@ from cloudevents.http import CloudEvent
 from google.pubsub_v1 import PubsubMessage
 
 from responder import k8s
-from responder.circuit_breaker import CONFIGMAP, DATA_KEY
+from responder.circuit_breaker import CONFIGMAP, DATA_KEY, NAMESPACE_SEPARATOR
 from responder.kube import kube_api_client_class
 from shared import config
 from shared.pubsub import PUBLISH_RETRY, PUBLISH_TIMEOUT_SECONDS, publisher, topic_path
@@ -68,14 +68,18 @@ def _read() -> dict[str, Any]:
 STORED = _read()
 COUNT: dict[str, str] = json.loads(STORED["data"][DATA_KEY])
 COUNT.update(
-    {f"pod/filler-{i}": datetime.now(UTC).isoformat() for i in range(COUNT_ENTRIES - len(COUNT))}
+    {
+        f"default{NAMESPACE_SEPARATOR}pod/filler-{i}": datetime.now(UTC).isoformat()
+        for i in range(COUNT_ENTRIES - len(COUNT))
+    }
 )
 
 
-def _count(uid: str) -> None:
-    """Write the count with this pod in it; read again only if someone wrote first."""
+def _count(namespace: str, uid: str) -> None:
+    """Write the count with this pod in it, keyed as the responder keys it; read again only
+    if someone wrote first."""
     global STORED
-    COUNT[f"pod/{uid}"] = datetime.now(UTC).isoformat()
+    COUNT[f"{namespace}{NAMESPACE_SEPARATOR}pod/{uid}"] = datetime.now(UTC).isoformat()
     COUNT.pop(next(iter(COUNT)))  # the same size: one in, one out
     while True:
         body = {**STORED, "data": {DATA_KEY: json.dumps(COUNT, sort_keys=True)}}
@@ -108,7 +112,7 @@ def bare(event: CloudEvent) -> None:
     finally:
         answer.release_conn()
     with LOCK:
-        _count(uid)
+        _count(namespace, uid)
     answer = CORE.delete_namespaced_pod(
         name,
         namespace,

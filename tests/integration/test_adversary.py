@@ -139,6 +139,27 @@ class TestTenantWithEdit:
             "the pod to be gone within the policy's grace period",
         )
 
+    # A workload shaped as a rail might spare it.
+
+    def test_a_pod_of_a_daemonset_the_tenant_made_is_still_deleted(self, adversary, tenant, unique):
+        name = f"agent-{unique}"
+        template = {
+            "metadata": {"labels": {"app": name}},
+            "spec": {"containers": [{"name": "agent", "image": "busybox"}]},
+        }
+        body = {
+            "metadata": {"name": name},
+            "spec": {"selector": {"matchLabels": {"app": name}}, "template": template},
+        }
+        with tenant.api() as api_client:
+            client.AppsV1Api(api_client).create_namespaced_daemon_set(tenant.namespace, body)
+        daemonset = adversary.kube.get_object("daemonsets", name, namespace=tenant.namespace)
+        # The pod its controller would start, owned by it.
+        pod = old_pod(adversary, tenant.namespace, f"{name}-x", owner=daemonset)
+        record = _respond(adversary, _alert(tenant, pod, "delete"))
+        assert [a["outcome"] for a in record["actions"]] == ["done"]
+        assert adversary.kube.get_pod(tenant.namespace, f"{name}-x") is None
+
     # The pod's own opt-out label.
 
     def test_a_pod_labelling_itself_opted_out_is_still_acted_on(self, adversary, tenant, unique):

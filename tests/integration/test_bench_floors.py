@@ -66,7 +66,7 @@ def test_the_bare_calls_handler_makes_the_calls_one_delete_needs(
     ]
     with responder_core_api(stack) as core:
         stored = core.read_namespaced_config_map(CONFIGMAP, "falco-responder")
-    assert f"pod/{uid}" in json.loads(stored.data[DATA_KEY])
+    assert f"default:pod/{uid}" in json.loads(stored.data[DATA_KEY])
     assert len(outcome[0].data) == 600
 
 

@@ -259,9 +259,10 @@ def test_a_stale_alert_is_logged_not_acted_on(railed, unique):
 
 @pytest.fixture
 def breaking(stack: LocalStack, unique: str) -> Iterator[LocalStack]:
-    """A stack whose breaker allows two destructive actions; its count starts empty."""
+    """A stack whose breaker allows two destructive actions, both in one namespace if need
+    be; its count starts empty."""
     policy = {
-        "safety": {"circuit_breaker": {"max_actions": 2, "window": "10m"}},
+        "safety": {"circuit_breaker": {"max_actions": 2, "window": "10m", "namespace_share": 1}},
         "rules": [policy_rule("delete", DELETE), policy_rule("evict", {"action": "evict_pod"})],
     }
     with stack_with_policy(stack, policy, f"falco-responder-breaker-{unique}") as local:
@@ -310,6 +311,35 @@ def test_past_the_breaker_destructive_actions_become_a_label_and_an_event(breaki
     assert [counted["data"]["admitted"].count(uid) for uid in uids] == [1, 1, 0]
 
 
+def test_one_namespace_cannot_open_the_breaker_for_the_others(stack, unique):
+    """A tenant with `edit` makes throwaway pods and sets off alerts in them: past its
+    namespace's share (half of 4), its own pods are only labelled, and another
+    namespace's compromised pod is still deleted."""
+    policy = {
+        "safety": {"circuit_breaker": {"max_actions": 4, "window": "10m"}},
+        "rules": [policy_rule("delete", DELETE)],
+    }
+    with stack_with_policy(stack, policy, f"falco-responder-share-{unique}") as local:
+        noisy = f"noisy-{unique}"
+        local.kube.create_namespace(noisy)
+        throwaway = [f"decoy-{i}" for i in range(3)]
+        for name in throwaway:
+            old_pod(local, noisy, name)
+        old_pod(local, "default", f"victim-{unique}")
+        records = [respond(local, "delete", name, namespace=noisy) for name in throwaway]
+        assert [r["actions"][0]["outcome"] for r in records] == ["done", "done", "skipped"]
+        held = records[2]["actions"]
+        assert [a["action"] for a in held] == ["delete_pod", "label_pod", "record_event"]
+        assert held[0]["reason"].startswith(
+            f"circuit breaker open for namespace {noisy}: 2 of the last 0:10:00's"
+        )
+        labels = local.kube.get_pod(noisy, throwaway[2])["metadata"]["labels"]
+        assert labels["falco-responder/quarantine"] == "circuit-breaker"
+        victim = respond(local, "delete", f"victim-{unique}")
+        assert victim["actions"][0]["outcome"] == "done"
+        assert local.kube.get_pod("default", f"victim-{unique}") is None
+
+
 def test_alerts_about_a_pod_already_going_take_no_breaker_slot(breaking, unique):
     # Falco raises an alert per event, each with its own uuid. Evicted with its grace
     # period, the pod is still terminating when the next alerts about it arrive.
@@ -332,13 +362,14 @@ def test_alerts_about_a_pod_already_going_take_no_breaker_slot(breaking, unique)
 
 @pytest.fixture
 def counting(stack: LocalStack, unique: str) -> Iterator[LocalStack]:
-    """Two slots; scaling, cordoning and deleting all counted."""
+    """Two slots, both for one namespace if need be; scaling, cordoning and deleting all
+    counted."""
     with stack_with_policy(stack, COUNTING, f"falco-responder-counting-{unique}") as local:
         yield local
 
 
 COUNTING = {
-    "safety": {"circuit_breaker": {"max_actions": 2, "window": "10m"}},
+    "safety": {"circuit_breaker": {"max_actions": 2, "window": "10m", "namespace_share": 1}},
     "rules": [
         policy_rule("scale", {"action": "scale_to_zero"}),
         policy_rule("cordon", {"action": "cordon_node"}),
@@ -384,7 +415,8 @@ def test_the_breaker_counts_what_changes_not_pods_or_alerts(counting, unique):
     assert _first_action(counting, "cordon", on_node[0])["outcome"] == "done"
     assert _first_action(counting, "cordon", on_node[1])["outcome"] == "already_done"
 
-    assert _counted_keys(counting) == [f"deployment/default/{app}", f"node/{node}"]
+    # Each counted for the namespace of the alert's pod.
+    assert _counted_keys(counting) == [f"default:deployment/default/{app}", f"default:node/{node}"]
     # Two changes, two slots: the next change is held back.
     held = _first_action(counting, "delete", standalone)
     assert held["outcome"] == "skipped"
@@ -417,36 +449,38 @@ def test_the_breaker_writes_on_what_it_saw_and_reads_only_when_that_is_out_of_da
         emulator.add_token("t", verbs="*")
         emulator.create_namespace("falco-responder")
         apis = KubeApis(kube_api_client(emulator, "t"))
-        settings = CircuitBreaker(max_actions=3, window=timedelta(minutes=10))
+        settings = CircuitBreaker(max_actions=3, window=timedelta(minutes=10), namespace_share=1)
         ours, other = LastSeen(), LastSeen()
         breaker = Breaker(apis, settings, timeout=10, last_seen=ours)
 
         mark = len(emulator.requests)
-        assert breaker.admit("pod/a", dry_run=False) is None
+        assert breaker.admit("pod/a", "default", dry_run=False) is None
         assert _breaker_calls(emulator, mark) == [("GET", 404), ("POST", 201)]
         mark = len(emulator.requests)
-        assert breaker.admit("pod/b", dry_run=False) is None
+        assert breaker.admit("pod/b", "default", dry_run=False) is None
         assert _breaker_calls(emulator, mark) == [("PUT", 200)]  # no read first
 
         # Another instance writes: our copy is out of date, the write says so, we read.
-        assert Breaker(apis, settings, 10, other).admit("pod/c", dry_run=False) is None
+        assert Breaker(apis, settings, 10, other).admit("pod/c", "default", dry_run=False) is None
         mark = len(emulator.requests)
-        assert breaker.admit("pod/d", dry_run=False).startswith("circuit breaker open: 3")
+        assert breaker.admit("pod/d", "default", dry_run=False).startswith(
+            "circuit breaker open: 3"
+        )
         # Our copy held two entries: the write is refused, the refusal made on a fresh read.
         assert _breaker_calls(emulator, mark) == [("PUT", 409), ("GET", 200)]
         # A key already counted is admitted on a fresh read too.
         mark = len(emulator.requests)
-        assert breaker.admit("pod/a", dry_run=False) is None
+        assert breaker.admit("pod/a", "default", dry_run=False) is None
         assert _breaker_calls(emulator, mark) == [("GET", 200)]
 
         # An operator resets the count by deleting it: the next write finds out and creates.
         apis.core.delete_namespaced_config_map(CONFIGMAP, "falco-responder")
-        roomier = CircuitBreaker(max_actions=10, window=timedelta(minutes=10))
+        roomier = CircuitBreaker(max_actions=10, window=timedelta(minutes=10), namespace_share=1)
         stale = Breaker(apis, roomier, 10, other)
         mark = len(emulator.requests)
-        assert stale.admit("pod/e", dry_run=False) is None
+        assert stale.admit("pod/e", "default", dry_run=False) is None
         assert _breaker_calls(emulator, mark) == [("PUT", 404), ("GET", 404), ("POST", 201)]
-        assert _counted_keys_in(emulator) == ["pod/e"]
+        assert _counted_keys_in(emulator) == ["default:pod/e"]
 
 
 def _counted_keys_in(emulator: KubeApiEmulator) -> list[str]:
@@ -460,7 +494,7 @@ def test_the_count_holds_across_instances_under_contention():
         emulator.add_token("t", verbs="*")
         emulator.create_namespace("falco-responder")
 
-        settings = CircuitBreaker(max_actions=5, window=timedelta(minutes=10))
+        settings = CircuitBreaker(max_actions=5, window=timedelta(minutes=10), namespace_share=1)
         admitted: list[str] = []
         lock = threading.Lock()
 
@@ -468,9 +502,9 @@ def test_the_count_holds_across_instances_under_contention():
             breaker = Breaker(KubeApis(kube_api_client(emulator, "t")), settings, timeout=10)
             for attempt in range(3):
                 key = f"alert-{number}-{attempt}"
-                if breaker.admit(key, dry_run=False) is None:
+                if breaker.admit(key, "default", dry_run=False) is None:
                     with lock:
-                        admitted.append(key)
+                        admitted.append(f"default:{key}")
 
         threads = [threading.Thread(target=instance, args=(n,)) for n in range(8)]
         for thread in threads:
@@ -490,10 +524,57 @@ def test_in_dry_run_the_breaker_answers_without_counting():
         emulator.create_namespace("falco-responder")
         apis = KubeApis(kube_api_client(emulator, "t"))
         breaker = Breaker(apis, CircuitBreaker(max_actions=1), timeout=10)
-        assert breaker.admit("first", dry_run=True) is None
+        assert breaker.admit("first", "default", dry_run=True) is None
         assert emulator.get_object("configmaps", CONFIGMAP, namespace="falco-responder") is None
-        assert breaker.admit("first", dry_run=False) is None
-        assert breaker.admit("second", dry_run=True).startswith("circuit breaker open: 1")
+        assert breaker.admit("first", "default", dry_run=False) is None
+        assert breaker.admit("second", "other", dry_run=True).startswith("circuit breaker open: 1")
+
+
+def test_one_namespace_takes_at_most_its_share_of_the_breaker():
+    """A tenant setting off alerts in its own namespace cannot open the breaker for all."""
+    with KubeApiEmulator() as emulator:
+        emulator.add_token("t", verbs="*")
+        emulator.create_namespace("falco-responder")
+        apis = KubeApis(kube_api_client(emulator, "t"))
+        moment = datetime.now(UTC)
+        # Two keys written before namespaces were counted: the cluster's count only.
+        apis.core.create_namespaced_config_map(
+            "falco-responder",
+            {
+                "metadata": {"name": CONFIGMAP},
+                "data": {
+                    "admitted": json.dumps(
+                        {"pod/x": moment.isoformat(), "pod/y": moment.isoformat()}
+                    )
+                },
+            },
+        )
+        settings = CircuitBreaker(max_actions=7, window=timedelta(minutes=10))
+        assert settings.max_actions_per_namespace == 3  # half of 7, rounded down
+        breaker = Breaker(apis, settings, timeout=10)
+        for key in ("pod/a", "pod/b", "pod/c"):
+            assert breaker.admit(key, "noisy", dry_run=False) is None
+        assert breaker.admit("pod/d", "noisy", dry_run=False) == (
+            "circuit breaker open for namespace noisy: 3 of the last 0:10:00's destructive "
+            "actions were for its alerts (max 3, namespace_share 0.5 of 7)"
+        )
+        assert breaker.admit("pod/a", "noisy", dry_run=False) is None  # already counted
+        # Another namespace still has the cluster's room: 2 old + 3 noisy + 2 = 7.
+        assert breaker.admit("pod/e", "quiet", dry_run=False) is None
+        assert breaker.admit("pod/f", "quiet", dry_run=False) is None
+        assert breaker.admit("pod/g", "third", dry_run=False).startswith(
+            "circuit breaker open: 7 destructive actions"
+        )
+        assert _counted_keys_in(emulator) == [
+            "noisy:pod/a",
+            "noisy:pod/b",
+            "noisy:pod/c",
+            "pod/x",
+            "pod/y",
+            "quiet:pod/e",
+            "quiet:pod/f",
+        ]
+    assert CircuitBreaker(max_actions=1).max_actions_per_namespace == 1  # never none
 
 
 # Clusters.

@@ -9,6 +9,7 @@ from responder.handler import DEFAULT_POLICY_FILE
 from responder.policy import (
     BUILT_IN_PROTECTED_NAMESPACES,
     MAX_MATCHED_CHARS,
+    CircuitBreaker,
     FieldTooLongError,
     PolicyError,
     PriorityCondition,
@@ -517,3 +518,20 @@ def test_a_cluster_name_is_one_path_segment_of_safe_characters(name):
         parse_policy({"cluster_name": name}, "p.yaml")
     with pytest.raises(PolicyError, match="is not a cluster name"):
         parse_policy({"clusters": {name: {"kubeconfig_context": "c"}}}, "p.yaml")
+
+
+@pytest.mark.parametrize(
+    ("max_actions", "share", "per_namespace"),
+    [(10, 0.5, 5), (7, 0.5, 3), (1, 0.5, 1), (10, 1, 10), (100_000, 0.5, 50_000), (3, 0.1, 1)],
+)
+def test_a_namespaces_share_of_the_breaker_rounds_down_to_at_least_one(
+    max_actions, share, per_namespace
+):
+    breaker = CircuitBreaker(max_actions=max_actions, namespace_share=share)
+    assert breaker.max_actions_per_namespace == per_namespace
+
+
+@pytest.mark.parametrize("share", [0, -0.5, 1.5])
+def test_a_namespace_share_outside_zero_to_one_is_refused(share):
+    with pytest.raises(PolicyError, match="namespace_share"):
+        parse_policy({"safety": {"circuit_breaker": {"namespace_share": share}}}, "p")
