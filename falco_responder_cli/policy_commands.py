@@ -19,7 +19,7 @@ from kubernetes import config as kube_config
 from falco_responder_cli import action_catalog
 from responder import admission, bindings
 from responder.actions import KubeApis
-from responder.actions.isolate import IsolatePod
+from responder.actions.pod import EvictPod
 from responder.decision import plan
 from responder.handler import DEFAULT_POLICY_FILE, Responder, Settings
 from responder.outcome import Decision, Outcome, OutcomeRecord
@@ -58,29 +58,29 @@ def cluster_warning(policy: Policy) -> str | None:
 
 
 def tenant_escape_warnings(policy: Policy) -> list[str]:
-    """The rails a pod's owner can use to step around a rule, one warning per rule.
+    """How a tenant with `edit` can step around each rule that does not name its namespaces.
 
-    The `edit` role may set a pod's labels and create DaemonSets, StatefulSets, bare pods
-    and one-replica workloads: a rail sparing any of these lets a tenant choose to be
-    spared. An owner-aware rail spares only destructive actions, so an `isolate_pod` in
-    the rule still contains the pod; the pod's own opt-out label spares it everything.
+    `edit` may label its pods, create DaemonSets, StatefulSets, bare pods, one-replica
+    workloads and PodDisruptionBudgets: a rail sparing any of these lets a tenant choose
+    to be spared, and a budget allowing no disruption holds an eviction back for good.
+    A rule whose `match.namespaces.include` names its namespaces is left to its author.
     """
     warnings = []
     for rule, safety in zip(policy.rules, rule_safeties(policy), strict=True):
+        if rule.match.namespaces is not None and rule.match.namespaces.include:
+            continue
+        escapes = []
         if safety.allow_pod_opt_out:
+            escapes.append(f"label its pod {safety.opt_out_label}=true (allow_pod_opt_out)")
+        if any(a.destructive for a in rule.actions) and safety.owner_rails:
+            escapes.append(f"give its workload the shape {', '.join(safety.owner_rails)} spares")
+        if any(isinstance(a, EvictPod) for a in rule.actions):
+            escapes.append("create a PodDisruptionBudget that allows no eviction (evict_pod)")
+        if escapes:
             warnings.append(
-                f"warning: rule {rule.name!r}: allow_pod_opt_out lets anyone who may edit a "
-                f"pod (its tenant, with `edit`) label it {safety.opt_out_label}=true and "
-                "escape every action of the rule"
-            )
-        spared = safety.owner_rails
-        destructive = any(a.destructive for a in rule.actions)
-        if destructive and spared and not any(isinstance(a, IsolatePod) for a in rule.actions):
-            warnings.append(
-                f"warning: rule {rule.name!r}: {', '.join(spared)} spare(s) a pod from its "
-                "destructive actions by a shape its owner chooses (a tenant with `edit` can "
-                "make any workload one), and nothing in the rule contains such a pod: put "
-                "isolate_pod before them"
+                f"warning: rule {rule.name!r}: a tenant with `edit` in a namespace it matches can "
+                f"{'; or '.join(escapes)}; name the namespaces where none can "
+                "(match.namespaces.include), or use delete_pod with no owner-aware rail"
             )
     return warnings
 

@@ -315,34 +315,41 @@ def test_validate_warns_when_the_policy_cannot_tell_clusters_apart(tmp_path):
     assert (served.exit_code, served.stderr) == (0, "")
 
 
-def test_validate_warns_of_each_rail_a_tenant_can_choose_to_escape_by(tmp_path):
+def test_validate_warns_of_each_way_a_tenant_can_step_around_a_rule(tmp_path):
     path = tmp_path / "p.yaml"
     path.write_text(
         "cluster_name: prod\n"
         "safety: {ignore_daemonset_pods: true}\n"
         "rules:\n"
         "  - {name: kill, match: {}, actions: [{action: delete_pod}]}\n"
-        "  - {name: contained, match: {}, actions: [{action: isolate_pod}, "
-        "{action: delete_pod}]}\n"
+        "  - {name: scoped, match: {namespaces: {include: [monitoring]}}, "
+        "actions: [{action: delete_pod}]}\n"
+        "  - {name: excluding, match: {namespaces: {exclude: [shop]}}, "
+        "actions: [{action: delete_pod}]}\n"
         "  - {name: labels-only, match: {}, actions: [{action: label_pod, add: {a: b}}]}\n"
         "  - {name: keep-two, match: {}, safety: {ignore_daemonset_pods: false, "
         "min_healthy_replicas: 2, allow_pod_opt_out: true}, actions: [{action: evict_pod}]}\n"
         "  - {name: plain, match: {}, safety: {ignore_daemonset_pods: false}, "
-        "actions: [{action: delete_pod}]}\n"
+        "actions: [{action: isolate_pod}, {action: delete_pod}]}\n"
     )
     result = _run("policy", "validate", path)
     assert result.exit_code == 0, result.output
+    advice = (
+        "; name the namespaces where none can (match.namespaces.include), or use delete_pod "
+        "with no owner-aware rail"
+    )
+    tenant = "a tenant with `edit` in a namespace it matches can"
+    shape = "give its workload the shape ignore_daemonset_pods spares"
     assert result.stderr.splitlines() == [
-        "warning: rule 'kill': ignore_daemonset_pods spare(s) a pod from its destructive "
-        "actions by a shape its owner chooses (a tenant with `edit` can make any workload "
-        "one), and nothing in the rule contains such a pod: put isolate_pod before them",
-        "warning: rule 'keep-two': allow_pod_opt_out lets anyone who may edit a pod (its "
-        "tenant, with `edit`) label it falco-responder/ignore=true and escape every action "
-        "of the rule",
-        "warning: rule 'keep-two': min_healthy_replicas spare(s) a pod from its destructive "
-        "actions by a shape its owner chooses (a tenant with `edit` can make any workload "
-        "one), and nothing in the rule contains such a pod: put isolate_pod before them",
+        f"warning: rule 'kill': {tenant} {shape}{advice}",
+        f"warning: rule 'excluding': {tenant} {shape}{advice}",
+        f"warning: rule 'keep-two': {tenant} label its pod "
+        "falco-responder/ignore=true (allow_pod_opt_out); or give its workload the shape "
+        "min_healthy_replicas spares; or create a PodDisruptionBudget that allows no "
+        f"eviction (evict_pod){advice}",
     ]
+    # The repository's policy, and Terraform's example, give a tenant none of these.
+    assert "tenant" not in _run("policy", "validate", DEFAULT_POLICY_FILE).stderr
 
 
 def test_validate_refuses_captures_the_instance_memory_cannot_hold(tmp_path):
