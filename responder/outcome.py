@@ -129,10 +129,13 @@ def log_outcome(record: OutcomeRecord, fields: dict[str, Any] | None = None) -> 
 # Terraform's alert policies match on jsonPayload.event (terraform/monitoring.tf).
 CIRCUIT_BREAKER_OPEN = "circuit_breaker_open"
 PROTECTED_NAMESPACE_REFUSED = "protected_namespace_refused"
+# Not a refusal: an isolation done, that other NetworkPolicies let traffic through.
+ISOLATION_LEAKS = "isolation_leaks"
 
 
 def log_rail(event: str, message: str, **fields: Any) -> None:
-    """One structured WARNING line naming the rail (`event`) that held a rule back."""
+    """One structured WARNING line naming the rail (`event`) that held a rule back, or
+    what undermines an action done."""
     log(logger, logging.WARNING, message, event=event, **fields)
 
 

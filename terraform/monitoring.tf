@@ -8,7 +8,8 @@
 # dead letters, jsonPayload.error_reason (action_failed when the cluster refused an
 # action). A safety rail's refusal is decision "refuse", so counting decision="act"
 # counts only responses. Two rails write a line of their own beside it:
-# jsonPayload.event = "circuit_breaker_open" and "protected_namespace_refused".
+# jsonPayload.event = "circuit_breaker_open" and "protected_namespace_refused"; and
+# isolate_pod writes "isolation_leaks" when other NetworkPolicies let its pod's traffic through.
 
 locals {
   responder_logs = join(" AND ", [
@@ -38,7 +39,14 @@ locals {
       name     = "circuit breaker open"
       severity = "CRITICAL"
       filter   = "${local.responder_logs} AND jsonPayload.event=\"circuit_breaker_open\""
-      text     = "Too many destructive actions in the breaker's window in one cluster: further ones are held back (the pod is labelled and an Event recorded instead). Either an incident is under way, or the policy is acting on the wrong thing: a person must look now."
+      text     = "Too many destructive actions in the breaker's window in one cluster, or for one namespace's alerts (its namespace_share): further ones are held back (the pod is labelled and an Event recorded instead; the outcome says which limit). Either an incident is under way, a tenant is setting off alerts in its own pods to use the breaker up, or the policy is acting on the wrong thing: a person must look now."
+    }
+    isolation_leaks = {
+      enabled  = var.alert_on_isolation_leaks
+      name     = "isolation leaks"
+      severity = "ERROR"
+      filter   = "${local.responder_logs} AND jsonPayload.event=\"isolation_leaks\""
+      text     = "isolate_pod labelled a pod and made its deny-all NetworkPolicy, but other NetworkPolicies in the namespace select the pod and allow traffic (the `policies` field names them): NetworkPolicies add up, so the pod is not cut off from that traffic. Whoever may edit NetworkPolicies there (a tenant with `edit`) may have made them: delete the pod, or remove those policies."
     }
     protected_namespace_refused = {
       enabled  = var.alert_on_protected_namespace

@@ -434,6 +434,12 @@ variable "alert_on_circuit_breaker_open" {
   default     = true
 }
 
+variable "alert_on_isolation_leaks" {
+  description = "Alert policy (log match): notify when isolate_pod isolated a pod that another NetworkPolicy still lets traffic reach or leave (NetworkPolicies add up)."
+  type        = bool
+  default     = true
+}
+
 variable "alert_on_protected_namespace" {
   description = "Alert policy (log match): notify when a policy rule matches a pod in a protected namespace, where the responder never acts: a person has to."
   type        = bool

@@ -7,6 +7,7 @@ comes first, so the pod is cut off the moment it is labelled.
 
 import hashlib
 import ipaddress
+import json
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
@@ -14,7 +15,8 @@ from pydantic import Field, field_validator
 from responder import k8s
 from responder.actions.base import ActionContext, BaseAction, RbacRule
 from responder.actions.pod import LabelPod
-from responder.outcome import ActionResult, ActionStatus
+from responder.network_policies import leaks
+from responder.outcome import ISOLATION_LEAKS, ActionResult, ActionStatus, log_rail
 from shared.errors import TransientError
 
 if TYPE_CHECKING:
@@ -26,6 +28,10 @@ NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 # The TransientError reason (and, on the last attempt, the dead letter's) when the policy
 # of our name changed or went away while it was being replaced.
 NETWORK_POLICY_CONTENDED = "network_policy_contended"
+# The namespace's NetworkPolicies are read this many a call, and no more than
+# LEAK_CHECK_PAGES calls: a tenant can create any number of them.
+LEAK_CHECK_PAGE = 100
+LEAK_CHECK_PAGES = 10
 
 
 class IsolatePod(BaseAction):
@@ -36,8 +42,9 @@ class IsolatePod(BaseAction):
     allow_namespaces: list[str] = Field(default_factory=list)
 
     rbac: ClassVar = (
-        # get and update: a policy of that name someone else made is made the isolating one.
-        RbacRule("networking.k8s.io", ("networkpolicies",), ("create", "get", "update")),
+        # get and update: a policy of that name someone else made is made the isolating one;
+        # list: the others that let the pod's traffic through anyway.
+        RbacRule("networking.k8s.io", ("networkpolicies",), ("create", "get", "list", "update")),
         *LabelPod.rbac,
     )
     description: ClassVar[str] = (
@@ -45,7 +52,9 @@ class IsolatePod(BaseAction):
         f"`{ISOLATION_LABEL}`, then gives the pod that label; the pod stays for forensics. "
         "Isolation only tightens, and a label proves nothing: a pod already carrying another "
         "isolation value (the workload's owner could have set it) is isolated by the deny-all "
-        "policy (other NetworkPolicies in the namespace still add their allowances)"
+        "policy. NetworkPolicies add up: another one selecting the pod and allowing traffic "
+        "(anyone with `edit` may make one) lets that traffic through, and the outcome names "
+        "it (`isolation_leaks`)"
     )
     idempotent: ClassVar[str] = (
         "the policy's name is deterministic: one already there counts as done once its spec "
@@ -113,7 +122,7 @@ class IsolatePod(BaseAction):
         target = str(ctx.pod_ref)
         current = (ctx.pod.metadata.labels or {}).get(ISOLATION_LABEL)
         isolation = self if current in (None, self.variant) else DENY_ALL
-        tightened = (
+        notes = (
             ""
             if isolation is self
             else f"; the pod carried {ISOLATION_LABEL}={current}: isolation is never loosened"
@@ -135,13 +144,51 @@ class IsolatePod(BaseAction):
             if changed:
                 where += " (it existed with another spec: replaced)"
         label = LabelPod(action="label_pod", add={ISOLATION_LABEL: isolation.variant}).run(ctx)
-        if label.outcome is ActionStatus.ALREADY_DONE and not changed:
-            return self.result(
-                target, ActionStatus.ALREADY_DONE, f"already isolated by {where}{tightened}"
-            )
         if label.outcome is ActionStatus.SKIPPED:
             return self.result(target, ActionStatus.SKIPPED, label.reason)
-        return self.done(ctx, target, f"isolated by {where}{tightened}", f"isolate with {where}")
+        labels = {**(ctx.pod.metadata.labels or {}), ISOLATION_LABEL: isolation.variant}
+        notes += self._leaks(ctx, policy, labels)
+        if label.outcome is ActionStatus.ALREADY_DONE and not changed:
+            return self.result(
+                target, ActionStatus.ALREADY_DONE, f"already isolated by {where}{notes}"
+            )
+        return self.done(ctx, target, f"isolated by {where}{notes}", f"isolate with {where}{notes}")
+
+    def _leaks(self, ctx: ActionContext, ours: "V1NetworkPolicy", labels: dict[str, str]) -> str:
+        """What the outcome adds when other NetworkPolicies let the pod's traffic through
+        (and the line the alert policy matches); empty when none do."""
+        mine = isolating_spec(ctx.apis.client.sanitize_for_serialization(ours.spec))
+        policies, complete = _namespace_policies(ctx)
+        others = [
+            p
+            for p in policies
+            if p["metadata"]["name"] != ours.metadata.name or isolating_spec(p.get("spec")) != mine
+        ]
+        found = leaks(others, labels)
+        if not found and complete:
+            return ""
+        said = ""
+        if found:
+            named = ", ".join(f"{n} ({', '.join(d).lower()})" for n, d in sorted(found.items()))
+            verbs = "selects the pod and allows" if len(found) == 1 else "select it and allow"
+            said = f"not cut off: NetworkPolicies add up, and {named} also {verbs} traffic"
+        if not complete:
+            unread = (
+                f"more than {LEAK_CHECK_PAGE * LEAK_CHECK_PAGES} NetworkPolicies in the "
+                "namespace, the rest not read: any may let traffic through"
+            )
+            said = f"{said}; {unread}" if said else unread
+        log_rail(
+            ISOLATION_LEAKS,
+            f"{self.name} on {ctx.pod_ref}: {said}",
+            alert_id=ctx.alert.alert_id,
+            rule=ctx.alert.rule,
+            action=self.name,
+            cluster=ctx.cluster,
+            dry_run=ctx.dry_run,
+            policies=sorted(found),
+        )
+        return f"; {said}"
 
     def _replace_unless_isolating(self, ctx: ActionContext, policy: "V1NetworkPolicy") -> bool:
         """The policy of that name already exists: replace it (True) unless its spec
@@ -174,6 +221,30 @@ class IsolatePod(BaseAction):
                 ) from exc
             raise
         return True
+
+
+def _namespace_policies(ctx: ActionContext) -> tuple[list[dict[str, Any]], bool]:
+    """The NetworkPolicies of the pod's namespace as JSON, up to LEAK_CHECK_PAGES pages,
+    and whether that was all of them."""
+    policies: list[dict[str, Any]] = []
+    token = None
+    for _ in range(LEAK_CHECK_PAGES):
+        answer = ctx.apis.networking.list_namespaced_network_policy(
+            ctx.pod_ref.namespace,
+            limit=LEAK_CHECK_PAGE,
+            _continue=token,
+            _request_timeout=ctx.timeout,
+            _preload_content=False,
+        )
+        try:
+            page = json.loads(answer.data)
+        finally:
+            answer.release_conn()
+        policies += page.get("items") or []
+        token = (page.get("metadata") or {}).get("continue")
+        if not token:
+            return policies, True
+    return policies, False
 
 
 def isolating_spec(spec: dict[str, Any] | None) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from responder.actions.event import COMPONENT, event_name
 from responder.actions.evidence import LOG_READ_FACTOR
 from responder.actions.isolate import ISOLATION_LABEL, POLICY_PREFIX
 from responder.circuit_breaker import CONFIGMAP, DATA_KEY
+from responder.outcome import ISOLATION_LEAKS
 from responder.policy import BUILT_IN_PROTECTED_NAMESPACES, parse_policy
 from shared import config
 from shared.k8s_names import dns1123_subdomain_error
@@ -223,6 +224,34 @@ class TestTenantWithEdit:
         assert not stored["spec"].get("ingress") and not stored["spec"].get("egress")
         labels = adversary.kube.get_pod(tenant.namespace, pod["metadata"]["name"])["metadata"]
         assert labels["labels"][ISOLATION_LABEL] == "true"
+
+    # A NetworkPolicy of another name letting the pod out: policies add up.
+
+    def test_a_network_policy_of_the_tenants_letting_the_pod_out_is_named(
+        self, adversary, tenant, unique
+    ):
+        pod = old_pod(adversary, tenant.namespace, f"web-{unique}")
+        let_out = client.V1NetworkPolicy(
+            metadata=client.V1ObjectMeta(name="let-me-out"),
+            spec=client.V1NetworkPolicySpec(
+                pod_selector=client.V1LabelSelector(),
+                policy_types=["Egress"],
+                egress=[client.V1NetworkPolicyEgressRule()],
+            ),
+        )
+        with tenant.networking() as networking:
+            networking.create_namespaced_network_policy(tenant.namespace, let_out)
+        alert = _alert(tenant, pod, "isolate")
+        record = _respond(adversary, alert)
+        [action] = record["actions"]
+        assert (action["outcome"], action["reason"]) == (
+            "done",
+            f"isolated by network policy {POLICY_PREFIX}; not cut off: NetworkPolicies add "
+            "up, and let-me-out (egress) also selects the pod and allows traffic",
+        )
+        lines = [json.loads(x) for x in adversary.responder.log_text().splitlines() if x[:1] == "{"]
+        leaks = [x for x in lines if x.get("event") == ISOLATION_LEAKS]
+        assert [x["policies"] for x in leaks if x["alert_id"] == alert["uuid"]] == [["let-me-out"]]
 
     # The isolation label put on the pod by its owner, with no policy behind it.
 

@@ -20,6 +20,7 @@ from localdev.local_stack import functions
 from responder.handler import ActionFailedError, OutcomeRecord
 from responder.outcome import (
     CIRCUIT_BREAKER_OPEN,
+    ISOLATION_LEAKS,
     PROTECTED_NAMESPACE_REFUSED,
     Decision,
     Outcome,
@@ -931,6 +932,7 @@ LOG_ALERTS = {
         "alert_on_circuit_breaker_open",
         f'jsonPayload.event="{CIRCUIT_BREAKER_OPEN}"',
     ),
+    "isolation_leaks": ("alert_on_isolation_leaks", f'jsonPayload.event="{ISOLATION_LEAKS}"'),
     "protected_namespace_refused": (
         "alert_on_protected_namespace",
         f'jsonPayload.event="{PROTECTED_NAMESPACE_REFUSED}"',
