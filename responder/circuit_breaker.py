@@ -113,7 +113,7 @@ class Breaker:
             "circuit_breaker_conflicts",
         )
 
-    def _refusal(self, admitted: dict[str, str], namespace: str) -> str | None:
+    def _refusal(self, admitted: dict[str, str], namespace: str | None) -> str | None:
         """Why one more change may not be counted: the cluster's or the namespace's full."""
         settings, window = self.settings, self.settings.window
         if len(admitted) >= settings.max_actions:
