@@ -55,6 +55,7 @@ from localdev.local_stack.bench_latency import (
     first_action_from_cold,
     percentile,
 )
+from localdev.local_stack.bench_pods import create_bench_pod
 from localdev.local_stack.bench_split import Split, room_above_floor, room_for_ours
 from localdev.local_stack.cpu_time import CpuReading, read_cpu, this_process
 from localdev.local_stack.fixtures import aimed_at, fixture
@@ -240,7 +241,7 @@ def _delete_alerts(prefix: str, count: int) -> list[tuple[bytes, dict[str, str]]
 def _create_pods(stack: LocalStack, prefix: str, count: int) -> None:
     created = datetime.now(UTC) - timedelta(minutes=5)
     for i in range(count):
-        stack.kube.create_pod("default", f"{prefix}-{i}", creation_timestamp=created)
+        create_bench_pod(stack.kube, f"{prefix}-{i}", created)
 
 
 @dataclass

@@ -25,6 +25,7 @@ from typing import Any
 
 import requests
 
+from localdev.local_stack.bench_pods import create_bench_pod
 from localdev.local_stack.fixtures import aimed_at
 from localdev.local_stack.functions import responder_service
 from localdev.local_stack.processes import Service
@@ -103,7 +104,7 @@ def first_action_from_cold(
     created = datetime.now(UTC) - timedelta(minutes=5)
     for round_ in range(COLD_ROUNDS):
         pod = f"cold-{round_}"
-        stack.kube.create_pod("default", pod, creation_timestamp=created)
+        create_bench_pod(stack.kube, pod, created)
         alert = delete_alert("default", pod)
         service, url = responder_service(stack.responder_env)
         mark = len(stack.kube.requests)
@@ -174,7 +175,7 @@ def event_to_kill(stack: LocalStack, floor_ingest_url: str, markers: Path) -> Ev
 
     for i in range(EVENT_TO_KILL_WARM_UP + EVENT_TO_KILL_ALERTS):
         pod = f"e2k-{i}"
-        stack.kube.create_pod("default", pod, creation_timestamp=created)
+        create_bench_pod(stack.kube, pod, created)
         mark = len(stack.kube.requests)
         sent = post(stack.ingest_url, delete_alert("default", pod))
         deleted_at, emulator_seconds = _pod_deleted_at(stack, mark, pod)
