@@ -17,14 +17,14 @@ from responder.workloads import count_ready_pods, owning_workload
 from shared.alert import FalcoAlert, PodRef
 
 if TYPE_CHECKING:
-    from kubernetes.client import V1Pod
+    from responder.pods import ReadPod
 
 OPT_OUT_VALUE = "true"
 # An alert this far in the future defeats both replay guards (age and creation time).
 FUTURE_TOLERANCE = timedelta(minutes=2)
 
 
-def replacement_reason(pod: V1Pod, ref: PodRef, alert: FalcoAlert) -> str | None:
+def replacement_reason(pod: ReadPod, ref: PodRef, alert: FalcoAlert) -> str | None:
     """Why the pod now under the alert's name is not the one Falco saw, or None.
 
     A pod recreated under the same name (a StatefulSet, a bare pod re-applied) must
@@ -84,7 +84,7 @@ def precheck(alert: FalcoAlert, ref: PodRef, safety: Safety, now: datetime) -> s
 
 def check(
     apis: KubeApis,
-    pod: V1Pod,
+    pod: ReadPod,
     ref: PodRef,
     alert: FalcoAlert,
     safety: Safety,
@@ -111,7 +111,7 @@ def check(
     return _owner_verdict(apis, pod, safety, timeout)
 
 
-def _owner_verdict(apis: KubeApis, pod: V1Pod, safety: Safety, timeout: float) -> Verdict:
+def _owner_verdict(apis: KubeApis, pod: ReadPod, safety: Safety, timeout: float) -> Verdict:
     workload = owning_workload(apis, pod, timeout)
     if workload is None:
         if safety.ignore_standalone_pods:

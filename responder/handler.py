@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from responder import k8s
 from responder.actions import ActionContext, BaseAction, KubeApis, breaker_fallback
@@ -38,6 +38,7 @@ from responder.outcome import (
     summarize,
     to_json,
 )
+from responder.pods import ReadPod, read_pod
 from responder.policy import Policy, Rule, Safety
 from shared import config
 from shared.alert import FalcoAlert, PodRef, parse_alert
@@ -51,9 +52,6 @@ from shared.errors import PermanentError, TransientError
 from shared.pubsub import publish_confirmed
 from shared.structured_log import bind_trace, log
 from shared.tracing import TRACE_ATTRIBUTE, trace_id_from_attribute
-
-if TYPE_CHECKING:
-    from kubernetes.client import V1Pod
 
 logger = logging.getLogger("falco_responder.responder")
 
@@ -367,11 +365,9 @@ class Responder:
                 f"cannot load Kubernetes credentials: {exc!r}", "kube_credentials_unavailable"
             ) from exc
 
-    def _read_pod(self, apis: KubeApis, ref: PodRef) -> V1Pod | None:
+    def _read_pod(self, apis: KubeApis, ref: PodRef) -> ReadPod | None:
         try:
-            return apis.core.read_namespaced_pod(
-                ref.name, ref.namespace, _request_timeout=self.settings.kube_timeout
-            )
+            return read_pod(apis.core, ref.name, ref.namespace, self.settings.kube_timeout)
         except k8s.ApiException as exc:
             if exc.status == 404:
                 return None

@@ -14,6 +14,8 @@ from responder.actions.base import KubeApis
 if TYPE_CHECKING:
     from kubernetes.client import V1LabelSelector, V1Pod
 
+    from responder.pods import ReadPod
+
 # Kinds whose pods a responder may reason about; anything else counts as "other".
 SCALABLE = ("Deployment", "StatefulSet")
 
@@ -38,7 +40,7 @@ def _controller(metadata: object) -> object | None:
     return next((r for r in references if r.controller), None)
 
 
-def owning_workload(apis: KubeApis, pod: V1Pod, timeout: float) -> Workload | None:
+def owning_workload(apis: KubeApis, pod: ReadPod, timeout: float) -> Workload | None:
     """The pod's top controller, or None for a standalone pod."""
     namespace = pod.metadata.namespace
     owner = _controller(pod.metadata)

@@ -18,7 +18,9 @@ from responder.outcome import ActionResult, ActionStatus
 from shared.alert import FalcoAlert, PodRef
 
 if TYPE_CHECKING:
-    from kubernetes.client import ApiClient, AppsV1Api, CoreV1Api, NetworkingV1Api, V1Pod
+    from kubernetes.client import ApiClient, AppsV1Api, CoreV1Api, NetworkingV1Api
+
+    from responder.pods import ReadPod
 
 # Server-side dry run: the API server authorizes and checks the request, changes nothing.
 SERVER_DRY_RUN = "All"
@@ -67,7 +69,7 @@ class ActionContext:
     apis: KubeApis
     alert: FalcoAlert
     pod_ref: PodRef
-    pod: "V1Pod"
+    pod: "ReadPod"
     dry_run: bool
     timeout: float
     # The cluster the policy named (None: single-cluster mode), and the message's bytes

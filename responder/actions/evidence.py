@@ -177,10 +177,9 @@ class CaptureEvidence(BaseAction):
     def collect(self, ctx: ActionContext) -> Evidence:
         """Everything the manifest lists: reads only, each bounded in bytes."""
         evidence = Evidence()
-        serialize = ctx.apis.client.sanitize_for_serialization
         alert = ctx.received or _json(ctx.alert.model_dump(mode="json", by_alias=True))
         evidence.add("alert.json", alert)
-        evidence.add("pod.json", _json(serialize(ctx.pod)))
+        evidence.add("pod.json", _json(ctx.pod.document))  # as the API server sent it
         self._events(ctx, evidence)
         evidence.add("owners.json", _json(self._owners(ctx, evidence)))
         for container, restarted in self._containers(ctx):

@@ -11,7 +11,7 @@ from responder.actions.base import ActionContext, BaseAction, Change, CountedAct
 from responder.outcome import ActionResult, ActionStatus
 
 if TYPE_CHECKING:
-    from kubernetes.client import V1Pod
+    from responder.pods import ReadPod
 
 # What the outcome says when a terminating pod's grace period was cut to the policy's.
 GRACE_PERIOD_SHORTENED = "grace_period_shortened"
@@ -45,7 +45,7 @@ class _RemovePod(CountedAction):
     def _grace(self) -> str:
         raise NotImplementedError
 
-    def policy_grace(self, pod: "V1Pod") -> int:
+    def policy_grace(self, pod: "ReadPod") -> int:
         """The longest grace period the policy allows this pod (the pod's own if unset)."""
         if self.grace_period_seconds is not None:
             return self.grace_period_seconds

@@ -11,6 +11,7 @@ from localdev.k8s_api_emulator import KubeApiEmulator
 from responder.actions import ActionContext, KubeApis, isolate
 from responder.actions.isolate import ISOLATION_LABEL, IsolatePod
 from responder.outcome import ISOLATION_LEAKS
+from responder.pods import read_pod
 from shared.alert import PodRef, alert_from_document
 from shared.structured_log import _FIELDS_ATTR
 from tests.conftest import kube_api_client
@@ -37,7 +38,7 @@ def _policy(name: str, spec: dict) -> dict:
 
 def _isolate(emulator: KubeApiEmulator, apis: KubeApis, name: str):
     emulator.create_pod(NAMESPACE, name, labels={"app": "web"})
-    pod = apis.core.read_namespaced_pod(name, NAMESPACE)
+    pod = read_pod(apis.core, name, NAMESPACE, 10.0)
     alert = alert_from_document(
         {
             "output": "x",
