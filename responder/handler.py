@@ -474,14 +474,8 @@ class Responder:
                     )
                 ]
             if tripped:
-                log_rail(
-                    CIRCUIT_BREAKER_OPEN,
-                    f"{action.name} on {target} held back: {tripped}",
-                    alert_id=context.alert.alert_id,
-                    rule=context.alert.rule,
-                    action=action.name,
-                    cluster=context.cluster,
-                    dry_run=context.dry_run,
+                action.log_rail(
+                    CIRCUIT_BREAKER_OPEN, context, f"{action.name} on {target} held back: {tripped}"
                 )
                 return breaker_fallback(action, context, tripped)
         if self.read_only:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from responder import k8s
 from responder.namespaces import NamespaceLabels
-from responder.outcome import ActionResult, ActionStatus
+from responder.outcome import ActionResult, ActionStatus, log_rail
 from shared.alert import FalcoAlert, PodRef
 
 if TYPE_CHECKING:
@@ -124,6 +124,19 @@ class BaseAction(BaseModel):
     def result(self, target: str, status: ActionStatus, reason: str) -> ActionResult:
         """This action's result for `target`."""
         return ActionResult(action=self.name, target=target, outcome=status, reason=reason)
+
+    def log_rail(self, event: str, ctx: ActionContext, message: str, **fields: Any) -> None:
+        """A rail's line (`event`) about this action on ctx's pod, with the alert's ids."""
+        log_rail(
+            event,
+            message,
+            alert_id=ctx.alert.alert_id,
+            rule=ctx.alert.rule,
+            action=self.name,
+            cluster=ctx.cluster,
+            dry_run=ctx.dry_run,
+            **fields,
+        )
 
     def done(self, ctx: ActionContext, target: str, did: str, would: str) -> ActionResult:
         """DONE saying `did`, or in dry run DRY_RUN saying `would` (the server accepted it)."""

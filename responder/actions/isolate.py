@@ -16,7 +16,7 @@ from responder import k8s
 from responder.actions.base import ActionContext, BaseAction, RbacRule
 from responder.actions.pod import LabelPod
 from responder.network_policies import leaks
-from responder.outcome import ISOLATION_LEAKS, ActionResult, ActionStatus, log_rail
+from responder.outcome import ISOLATION_LEAKS, ActionResult, ActionStatus
 from shared.errors import TransientError
 
 if TYPE_CHECKING:
@@ -178,15 +178,8 @@ class IsolatePod(BaseAction):
                 "namespace, the rest not read: any may let traffic through"
             )
             said = f"{said}; {unread}" if said else unread
-        log_rail(
-            ISOLATION_LEAKS,
-            f"{self.name} on {ctx.pod_ref}: {said}",
-            alert_id=ctx.alert.alert_id,
-            rule=ctx.alert.rule,
-            action=self.name,
-            cluster=ctx.cluster,
-            dry_run=ctx.dry_run,
-            policies=sorted(found),
+        self.log_rail(
+            ISOLATION_LEAKS, ctx, f"{self.name} on {ctx.pod_ref}: {said}", policies=sorted(found)
         )
         return f"; {said}"
 
