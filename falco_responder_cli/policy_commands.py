@@ -63,11 +63,13 @@ def tenant_escape_warnings(policy: Policy) -> list[str]:
     `edit` may label its pods, create DaemonSets, StatefulSets, bare pods, one-replica
     workloads and PodDisruptionBudgets: a rail sparing any of these lets a tenant choose
     to be spared, and a budget allowing no disruption holds an eviction back for good.
-    A rule whose `match.namespaces.include` names its namespaces is left to its author.
+    A rule whose `match.namespaces.include` names its namespaces, each by its exact name,
+    is left to its author; a glob (`team-*`) names namespaces nobody has made yet.
     """
     warnings = []
     for rule, safety in zip(policy.rules, rule_safeties(policy), strict=True):
-        if rule.match.namespaces is not None and rule.match.namespaces.include:
+        named = rule.match.namespaces.include if rule.match.namespaces else []
+        if named and not any(set(pattern) & set("*?[") for pattern in named):
             continue
         escapes = []
         if safety.allow_pod_opt_out:
@@ -79,8 +81,9 @@ def tenant_escape_warnings(policy: Policy) -> list[str]:
         if escapes:
             warnings.append(
                 f"warning: rule {rule.name!r}: a tenant with `edit` in a namespace it matches can "
-                f"{'; or '.join(escapes)}; name the namespaces where none can "
-                "(match.namespaces.include), or use delete_pod with no owner-aware rail"
+                f"{'; or '.join(escapes)}; name the namespaces where none can, without globs "
+                "(match.namespaces.include), or turn those settings off (delete_pod with no "
+                "owner-aware rail, no allow_pod_opt_out)"
             )
     return warnings
 

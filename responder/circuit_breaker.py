@@ -93,8 +93,10 @@ class Breaker:
             moment = self.now()
             cutoff = moment - self.settings.window
             admitted = {k: t for k, t in _entries(stored).items() if _after(t, cutoff)}
-            counted = key in admitted
-            refusal = None if counted else self._refusal(admitted, _namespace_of(key))
+            # The change, whichever namespace's alert counted it (a node is no namespace's),
+            # or counted before namespaces were (no prefix).
+            counted = _split(key)[1] in {_split(k)[1] for k in admitted}
+            refusal = None if counted else self._refusal(admitted, _split(key)[0])
             if counted or refusal:
                 if not fresh:
                     known = False  # never decide without writing on a cached copy
@@ -121,7 +123,7 @@ class Breaker:
                 f"circuit breaker open: {len(admitted)} destructive actions in the last "
                 f"{window} in this cluster (max {settings.max_actions})"
             )
-        taken = sum(1 for k in admitted if _namespace_of(k) == namespace)
+        taken = sum(1 for k in admitted if _split(k)[0] == namespace)
         if taken >= settings.max_actions_per_namespace:
             return (
                 f"circuit breaker open for namespace {namespace}: {taken} of the last "
@@ -198,10 +200,10 @@ def _json(answer: Any) -> ConfigMap:
         answer.release_conn()
 
 
-def _namespace_of(key: str) -> str | None:
-    """The namespace a stored key is counted for; None for a key from before prefixes."""
-    namespace, separator, _ = key.partition(NAMESPACE_SEPARATOR)
-    return namespace if separator else None
+def _split(key: str) -> tuple[str | None, str]:
+    """A stored key's namespace (None for a key from before prefixes) and the change."""
+    namespace, separator, change = key.partition(NAMESPACE_SEPARATOR)
+    return (namespace, change) if separator else (None, key)
 
 
 def _after(text: str, cutoff: datetime) -> bool:

@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -290,7 +291,8 @@ class CircuitBreaker(_Strict):
     @property
     def max_actions_per_namespace(self) -> int:
         """The actions one namespace's alerts may take per window: its share, at least 1."""
-        return max(1, math.floor(self.max_actions * self.namespace_share))
+        # Exact decimal arithmetic: as floats, 100 * 0.29 is 28.999... and would round to 28.
+        return max(1, math.floor(Fraction(str(self.namespace_share)) * self.max_actions))
 
 
 class Safety(_Strict):

@@ -46,7 +46,7 @@ locals {
       name     = "isolation leaks"
       severity = "ERROR"
       filter   = "${local.responder_logs} AND jsonPayload.event=\"isolation_leaks\""
-      text     = "isolate_pod labelled a pod and made its deny-all NetworkPolicy, but other NetworkPolicies in the namespace select the pod and allow traffic (the `policies` field names them): NetworkPolicies add up, so the pod is not cut off from that traffic. Whoever may edit NetworkPolicies there (a tenant with `edit`) may have made them: delete the pod, or remove those policies."
+      text     = "isolate_pod isolated a pod (in dry run: would have), but other NetworkPolicies in its namespace select it and allow traffic (the `policies` field names them), or could not all be read (the message says why): NetworkPolicies add up, so the pod is not cut off from that traffic. Whoever may edit NetworkPolicies there (a tenant with `edit`) may have made them: delete the pod, or remove those policies."
     }
     protected_namespace_refused = {
       enabled  = var.alert_on_protected_namespace

@@ -435,7 +435,7 @@ variable "alert_on_circuit_breaker_open" {
 }
 
 variable "alert_on_isolation_leaks" {
-  description = "Alert policy (log match): notify when isolate_pod isolated a pod that another NetworkPolicy still lets traffic reach or leave (NetworkPolicies add up)."
+  description = "Alert policy (log match): notify when isolate_pod isolated a pod that another NetworkPolicy still lets traffic reach or leave (NetworkPolicies add up), or could not read them all, dry runs included."
   type        = bool
   default     = true
 }

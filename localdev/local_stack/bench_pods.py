@@ -18,7 +18,6 @@ LABELS = {
     "app.kubernetes.io/instance": "web-prod",
     "app.kubernetes.io/version": "1.24.3",
     "app.kubernetes.io/component": "frontend",
-    "pod-template-hash": "7d9c5b6f8",
 }
 ANNOTATIONS = {
     "kubectl.kubernetes.io/restartedAt": "2026-11-30T09:12:44Z",

@@ -15,6 +15,7 @@ from pydantic import Field, field_validator
 from responder import k8s
 from responder.actions.base import ActionContext, BaseAction, RbacRule
 from responder.actions.pod import LabelPod
+from responder.failures import classify
 from responder.network_policies import leaks
 from responder.outcome import ISOLATION_LEAKS, ActionResult, ActionStatus
 from shared.errors import TransientError
@@ -155,16 +156,18 @@ class IsolatePod(BaseAction):
         return self.done(ctx, target, f"isolated by {where}{notes}", f"isolate with {where}{notes}")
 
     def _leaks(self, ctx: ActionContext, ours: "V1NetworkPolicy", labels: dict[str, str]) -> str:
-        """What the outcome adds when other NetworkPolicies let the pod's traffic through
-        (and the line the alert policy matches); empty when none do."""
-        mine = isolating_spec(ctx.apis.client.sanitize_for_serialization(ours.spec))
-        policies, complete = _namespace_policies(ctx)
-        others = [
-            p
-            for p in policies
-            if p["metadata"]["name"] != ours.metadata.name or isolating_spec(p.get("spec")) != mine
-        ]
-        found = leaks(others, labels)
+        """What the outcome adds when other NetworkPolicies let the pod's traffic through,
+        or could not all be read (and the line the alert policy matches); empty when none
+        do. Only ever a note: the isolation is in place, and a failed check must not hold
+        back the rule's next action (a delete, say)."""
+        try:
+            policies, complete = _namespace_policies(ctx)
+        except Exception as exc:
+            failure = classify(exc)  # a 403 (RBAC from before this check) is logged loudly
+            said = f"other NetworkPolicies not checked ({getattr(failure, 'detail', exc)!s})"
+            return self._leaked(ctx, f"{said}: any may let traffic through", [])
+        # Ours is made the isolating one (or, in dry run, would be): never a leak.
+        found = leaks((p for p in policies if p["metadata"]["name"] != ours.metadata.name), labels)
         if not found and complete:
             return ""
         said = ""
@@ -178,9 +181,12 @@ class IsolatePod(BaseAction):
                 "namespace, the rest not read: any may let traffic through"
             )
             said = f"{said}; {unread}" if said else unread
-        self.log_rail(
-            ISOLATION_LEAKS, ctx, f"{self.name} on {ctx.pod_ref}: {said}", policies=sorted(found)
-        )
+        return self._leaked(ctx, said, sorted(found))
+
+    def _leaked(self, ctx: ActionContext, said: str, policies: list[str]) -> str:
+        """The line the alert policy matches, and the note the outcome gets."""
+        message = f"{self.name} on {ctx.pod_ref}: {said}"
+        self.log_rail(ISOLATION_LEAKS, ctx, message, policies=policies)
         return f"; {said}"
 
     def _replace_unless_isolating(self, ctx: ActionContext, policy: "V1NetworkPolicy") -> bool:

@@ -577,6 +577,28 @@ def test_one_namespace_takes_at_most_its_share_of_the_breaker():
     assert CircuitBreaker(max_actions=1).max_actions_per_namespace == 1  # never none
 
 
+def test_a_change_counted_once_is_not_counted_again_from_another_namespace():
+    """A node is no namespace's: cordoned through pods of two namespaces, one slot. A
+    change counted before namespaces were (no prefix) is counted already."""
+    with KubeApiEmulator() as emulator:
+        emulator.add_token("t", verbs="*")
+        emulator.create_namespace("falco-responder")
+        apis = KubeApis(kube_api_client(emulator, "t"))
+        moment = datetime.now(UTC).isoformat()
+        apis.core.create_namespaced_config_map(
+            "falco-responder",
+            {"metadata": {"name": CONFIGMAP}, "data": {"admitted": json.dumps({"pod/x": moment})}},
+        )
+        breaker = Breaker(apis, CircuitBreaker(max_actions=2, namespace_share=1), timeout=10)
+        assert breaker.admit("node/n1", "shop", dry_run=False) is None
+        assert breaker.admit("node/n1", "bank", dry_run=False) is None  # counted already
+        assert breaker.admit("pod/x", "shop", dry_run=False) is None  # counted already
+        assert _counted_keys_in(emulator) == ["pod/x", "shop:node/n1"]
+        assert breaker.admit("pod/y", "shop", dry_run=False).startswith(
+            "circuit breaker open: 2 destructive actions"
+        )
+
+
 # Clusters.
 
 

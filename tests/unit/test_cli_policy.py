@@ -324,6 +324,8 @@ def test_validate_warns_of_each_way_a_tenant_can_step_around_a_rule(tmp_path):
         "  - {name: kill, match: {}, actions: [{action: delete_pod}]}\n"
         "  - {name: scoped, match: {namespaces: {include: [monitoring]}}, "
         "actions: [{action: delete_pod}]}\n"
+        "  - {name: globbed, match: {namespaces: {include: [team-*]}}, "
+        "actions: [{action: delete_pod}]}\n"
         "  - {name: excluding, match: {namespaces: {exclude: [shop]}}, "
         "actions: [{action: delete_pod}]}\n"
         "  - {name: labels-only, match: {}, actions: [{action: label_pod, add: {a: b}}]}\n"
@@ -335,13 +337,14 @@ def test_validate_warns_of_each_way_a_tenant_can_step_around_a_rule(tmp_path):
     result = _run("policy", "validate", path)
     assert result.exit_code == 0, result.output
     advice = (
-        "; name the namespaces where none can (match.namespaces.include), or use delete_pod "
-        "with no owner-aware rail"
+        "; name the namespaces where none can, without globs (match.namespaces.include), or "
+        "turn those settings off (delete_pod with no owner-aware rail, no allow_pod_opt_out)"
     )
     tenant = "a tenant with `edit` in a namespace it matches can"
     shape = "give its workload the shape ignore_daemonset_pods spares"
     assert result.stderr.splitlines() == [
         f"warning: rule 'kill': {tenant} {shape}{advice}",
+        f"warning: rule 'globbed': {tenant} {shape}{advice}",
         f"warning: rule 'excluding': {tenant} {shape}{advice}",
         f"warning: rule 'keep-two': {tenant} label its pod "
         "falco-responder/ignore=true (allow_pod_opt_out); or give its workload the shape "

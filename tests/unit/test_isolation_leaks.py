@@ -118,3 +118,22 @@ def test_past_the_pages_it_reads_it_says_the_rest_went_unread(apis, caplog, monk
     )
     [line] = _leak_lines(caplog)
     assert line["policies"] == []
+
+
+def test_a_check_that_cannot_read_the_policies_is_a_note_never_a_failure(apis, caplog):
+    # RBAC applied before the check existed has no `list` on NetworkPolicies: the pod is
+    # still isolated, and the rule's next action (a delete, say) still runs.
+    emulator, _ = apis
+    emulator.add_token("no-list", verbs={"get", "create", "update", "patch"})
+    kube = KubeApis(kube_api_client(emulator, "no-list"))
+    with caplog.at_level(logging.WARNING):
+        result, _ = _isolate(emulator, kube, "web")
+    assert result.outcome.value == "done"
+    assert result.reason.startswith(
+        f"isolated by network policy {isolate.POLICY_PREFIX}; other NetworkPolicies not "
+        "checked (Kubernetes answered 403: "
+    )
+    assert result.reason.endswith("): any may let traffic through")
+    [line] = _leak_lines(caplog)
+    assert line["policies"] == []
+    assert emulator.get_pod(NAMESPACE, "web")["metadata"]["labels"][ISOLATION_LABEL] == "true"

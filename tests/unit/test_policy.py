@@ -522,7 +522,16 @@ def test_a_cluster_name_is_one_path_segment_of_safe_characters(name):
 
 @pytest.mark.parametrize(
     ("max_actions", "share", "per_namespace"),
-    [(10, 0.5, 5), (7, 0.5, 3), (1, 0.5, 1), (10, 1, 10), (100_000, 0.5, 50_000), (3, 0.1, 1)],
+    [
+        (10, 0.5, 5),
+        (7, 0.5, 3),
+        (1, 0.5, 1),
+        (10, 1, 10),
+        (100_000, 0.5, 50_000),
+        (3, 0.1, 1),
+        (100, 0.29, 29),  # 28.999... as floats
+        (100, 0.57, 57),
+    ],
 )
 def test_a_namespaces_share_of_the_breaker_rounds_down_to_at_least_one(
     max_actions, share, per_namespace
