@@ -82,7 +82,7 @@ class Breaker:
         run nothing is written: the answer is what would happen, on a fresh read.
         """
         with self.last_seen.lock:
-            return self._admit(f"{namespace}{NAMESPACE_SEPARATOR}{key}", dry_run)
+            return self._admit(stored_key(namespace, key), dry_run)
 
     def _admit(self, key: str, dry_run: bool) -> str | None:
         known, stored = self.last_seen.known, self.last_seen.configmap
@@ -198,6 +198,11 @@ def _json(answer: Any) -> ConfigMap:
         return json.loads(answer.data)
     finally:
         answer.release_conn()
+
+
+def stored_key(namespace: str, change: str) -> str:
+    """The key a change is counted under in the ConfigMap: the alert's namespace first."""
+    return f"{namespace}{NAMESPACE_SEPARATOR}{change}"
 
 
 def _split(key: str) -> tuple[str | None, str]:

@@ -24,7 +24,7 @@ from cloudevents.http import CloudEvent
 from google.pubsub_v1 import PubsubMessage
 
 from responder import k8s
-from responder.circuit_breaker import CONFIGMAP, DATA_KEY, NAMESPACE_SEPARATOR
+from responder.circuit_breaker import CONFIGMAP, DATA_KEY, stored_key
 from responder.kube import kube_api_client_class
 from shared import config
 from shared.pubsub import PUBLISH_RETRY, PUBLISH_TIMEOUT_SECONDS, publisher, topic_path
@@ -69,7 +69,7 @@ STORED = _read()
 COUNT: dict[str, str] = json.loads(STORED["data"][DATA_KEY])
 COUNT.update(
     {
-        f"default{NAMESPACE_SEPARATOR}pod/filler-{i}": datetime.now(UTC).isoformat()
+        stored_key("default", f"pod/filler-{i}"): datetime.now(UTC).isoformat()
         for i in range(COUNT_ENTRIES - len(COUNT))
     }
 )
@@ -79,7 +79,7 @@ def _count(namespace: str, uid: str) -> None:
     """Write the count with this pod in it, keyed as the responder keys it; read again only
     if someone wrote first."""
     global STORED
-    COUNT[f"{namespace}{NAMESPACE_SEPARATOR}pod/{uid}"] = datetime.now(UTC).isoformat()
+    COUNT[stored_key(namespace, f"pod/{uid}")] = datetime.now(UTC).isoformat()
     COUNT.pop(next(iter(COUNT)))  # the same size: one in, one out
     while True:
         body = {**STORED, "data": {DATA_KEY: json.dumps(COUNT, sort_keys=True)}}

@@ -33,6 +33,9 @@ NETWORK_POLICY_CONTENDED = "network_policy_contended"
 # LEAK_CHECK_PAGES calls: a tenant can create any number of them.
 LEAK_CHECK_PAGE = 100
 LEAK_CHECK_PAGES = 10
+# Policies named in the outcome and the log line, at most: their names are the tenant's,
+# up to 253 characters each.
+LEAKS_NAMED = 10
 
 
 class IsolatePod(BaseAction):
@@ -164,15 +167,19 @@ class IsolatePod(BaseAction):
             policies, complete = _namespace_policies(ctx)
         except Exception as exc:
             failure = classify(exc)  # a 403 (RBAC from before this check) is logged loudly
+            if failure is exc:
+                raise  # not a failure of the cluster: a bug, never a note
             said = f"other NetworkPolicies not checked ({getattr(failure, 'detail', exc)!s})"
             return self._leaked(ctx, f"{said}: any may let traffic through", [])
         # Ours is made the isolating one (or, in dry run, would be): never a leak.
         found = leaks((p for p in policies if p["metadata"]["name"] != ours.metadata.name), labels)
         if not found and complete:
             return ""
-        said = ""
+        said, shown = "", sorted(found.items())[:LEAKS_NAMED]
         if found:
-            named = ", ".join(f"{n} ({', '.join(d).lower()})" for n, d in sorted(found.items()))
+            named = ", ".join(f"{n} ({', '.join(d).lower()})" for n, d in shown)
+            if len(found) > len(shown):
+                named += f" and {len(found) - len(shown)} more"
             verbs = "selects the pod and allows" if len(found) == 1 else "select it and allow"
             said = f"not cut off: NetworkPolicies add up, and {named} also {verbs} traffic"
         if not complete:
@@ -181,7 +188,7 @@ class IsolatePod(BaseAction):
                 "namespace, the rest not read: any may let traffic through"
             )
             said = f"{said}; {unread}" if said else unread
-        return self._leaked(ctx, said, sorted(found))
+        return self._leaked(ctx, said, [name for name, _ in shown])
 
     def _leaked(self, ctx: ActionContext, said: str, policies: list[str]) -> str:
         """The line the alert policy matches, and the note the outcome gets."""

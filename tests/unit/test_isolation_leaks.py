@@ -137,3 +137,29 @@ def test_a_check_that_cannot_read_the_policies_is_a_note_never_a_failure(apis, c
     [line] = _leak_lines(caplog)
     assert line["policies"] == []
     assert emulator.get_pod(NAMESPACE, "web")["metadata"]["labels"][ISOLATION_LABEL] == "true"
+
+
+def test_at_most_ten_leaking_policies_are_named(apis, caplog):
+    # Their names are the tenant's, 253 characters each at most: never a line without end.
+    emulator, kube = apis
+    for number in range(12):
+        allow = {"podSelector": {}, "ingress": [{}]}
+        emulator.create_object("networkpolicies", _policy(f"allow-{number:02d}", allow))
+    with caplog.at_level(logging.WARNING):
+        result, _ = _isolate(emulator, kube, "web")
+    assert result.reason.endswith(
+        "allow-08 (ingress), allow-09 (ingress) and 2 more also select it and allow traffic"
+    )
+    [line] = _leak_lines(caplog)
+    assert line["policies"] == [f"allow-{n:02d}" for n in range(10)]
+
+
+def test_a_bug_in_the_check_is_raised_not_noted(apis, monkeypatch):
+    emulator, kube = apis
+
+    def broken(ctx):
+        raise KeyError("items")
+
+    monkeypatch.setattr(isolate, "_namespace_policies", broken)
+    with pytest.raises(KeyError):
+        _isolate(emulator, kube, "web")
