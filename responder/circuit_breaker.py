@@ -16,7 +16,8 @@ is already counted, the breaker is open) is always made on a fresh read.
 
 The ConfigMap goes to and from the API server as plain JSON: the client's V1ConfigMap
 model would be built from every answer and serialized back for every write, once per
-destructive action, to change one string.
+destructive action, to change one string. The count in it is parsed only when read:
+after its own write, the instance knows what it wrote (responder.breaker_count).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 
 from responder import k8s
 from responder.actions.base import KubeApis
+from responder.breaker_count import Count, split_key, stored_key
 from responder.policy import CircuitBreaker
 from shared.errors import TransientError
 
@@ -38,22 +40,21 @@ ConfigMap = dict[str, Any]
 
 CONFIGMAP = "falco-responder-circuit-breaker"
 DATA_KEY = "admitted"
-# Between a key's namespace and the key: never in a namespace's name, nor in the keys
-# (pod/UID, kind/namespace/name, node/name).
-NAMESPACE_SEPARATOR = ":"
 # Concurrent instances conflicting this often in a row is an outage, not bad luck.
 MAX_CONFLICTS = 8
 
 
 @dataclass
 class LastSeen:
-    """The count's ConfigMap as this instance last read or wrote it (None: absent).
+    """The count's ConfigMap as this instance last read or wrote it (None: absent), and
+    the count it holds.
 
     `lock` lets one thread of the instance at a time count: threads of one instance
     would only conflict with each other, each conflict costing a read and a write more.
     """
 
     configmap: ConfigMap | None = None
+    count: Count = field(default_factory=Count)
     known: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -85,18 +86,19 @@ class Breaker:
             return self._admit(stored_key(namespace, key), dry_run)
 
     def _admit(self, key: str, dry_run: bool) -> str | None:
-        known, stored = self.last_seen.known, self.last_seen.configmap
-        fresh = False
+        namespace, change = split_key(key)
+        known, fresh = self.last_seen.known, False
         for _ in range(MAX_CONFLICTS):
             if dry_run or not known:
-                stored, known, fresh = self._read(), True, True
+                self._read()
+                known, fresh = True, True
             moment = self.now()
-            cutoff = moment - self.settings.window
-            admitted = {k: t for k, t in _entries(stored).items() if _after(t, cutoff)}
+            count = self.last_seen.count
+            count.forget_until(moment - self.settings.window)
             # The change, whichever namespace's alert counted it (a node is no namespace's),
             # or counted before namespaces were (no prefix).
-            counted = _split(key)[1] in {_split(k)[1] for k in admitted}
-            refusal = None if counted else self._refusal(admitted, _split(key)[0])
+            counted = count.counts(change)
+            refusal = None if counted else self._refusal(count, namespace)
             if counted or refusal:
                 if not fresh:
                     known = False  # never decide without writing on a cached copy
@@ -104,10 +106,10 @@ class Breaker:
                 return refusal
             if dry_run:
                 return None
-            admitted[key] = moment.isoformat()
-            written = self._write(stored, admitted)
+            written = self._write(self.last_seen.configmap, count.texts_with(key, moment))
             if written is not None:
-                self._remember(written)
+                count.add(key, moment)
+                self._remember(written, count)
                 return None
             known, fresh = False, False  # someone wrote first: read again
         raise TransientError(
@@ -115,7 +117,7 @@ class Breaker:
             "circuit_breaker_conflicts",
         )
 
-    def _refusal(self, admitted: dict[str, str], namespace: str | None) -> str | None:
+    def _refusal(self, admitted: Count, namespace: str | None) -> str | None:
         """Why one more change may not be counted: the cluster's or the namespace's full."""
         settings, window = self.settings, self.settings.window
         if len(admitted) >= settings.max_actions:
@@ -123,7 +125,7 @@ class Breaker:
                 f"circuit breaker open: {len(admitted)} destructive actions in the last "
                 f"{window} in this cluster (max {settings.max_actions})"
             )
-        taken = sum(1 for k in admitted if _split(k)[0] == namespace)
+        taken = admitted.taken(namespace)
         if taken >= settings.max_actions_per_namespace:
             return (
                 f"circuit breaker open for namespace {namespace}: {taken} of the last "
@@ -147,11 +149,13 @@ class Breaker:
             if exc.status != 404:
                 raise
             stored = None
-        self._remember(stored)
-        return stored
+        data = stored.get("data") if stored else None
+        self._remember(stored, Count.from_json((data or {}).get(DATA_KEY)))
 
-    def _remember(self, configmap: ConfigMap | None) -> None:
-        self.last_seen.configmap, self.last_seen.known = configmap, True
+    def _remember(self, configmap: ConfigMap | None, count: Count) -> None:
+        """`count`: what `configmap` holds."""
+        seen = self.last_seen
+        seen.configmap, seen.count, seen.known = configmap, count, True
 
     def _write(self, stored: ConfigMap | None, admitted: dict[str, str]) -> ConfigMap | None:
         """Create, or replace at `stored`'s resourceVersion; what the server stored, or
@@ -198,32 +202,3 @@ def _json(answer: Any) -> ConfigMap:
         return json.loads(answer.data)
     finally:
         answer.release_conn()
-
-
-def stored_key(namespace: str, change: str) -> str:
-    """The key a change is counted under in the ConfigMap: the alert's namespace first."""
-    return f"{namespace}{NAMESPACE_SEPARATOR}{change}"
-
-
-def _split(key: str) -> tuple[str | None, str]:
-    """A stored key's namespace (None for a key from before prefixes) and the change."""
-    namespace, separator, change = key.partition(NAMESPACE_SEPARATOR)
-    return (namespace, change) if separator else (None, key)
-
-
-def _after(text: str, cutoff: datetime) -> bool:
-    try:
-        return datetime.fromisoformat(text) > cutoff
-    except (TypeError, ValueError):
-        return False
-
-
-def _entries(stored: ConfigMap | None) -> dict[str, str]:
-    data = stored.get("data") if stored else None
-    if not data:
-        return {}
-    try:
-        entries = json.loads(data.get(DATA_KEY, "{}"))
-    except ValueError:
-        return {}  # a hand-edited, broken count starts again rather than blocking forever
-    return entries if isinstance(entries, dict) else {}

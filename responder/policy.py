@@ -11,6 +11,7 @@ MAX_MATCHED_CHARS of a field: a longer value is refused, never half-matched.
 """
 
 import fnmatch
+import functools
 import math
 import operator
 import re
@@ -288,7 +289,7 @@ class CircuitBreaker(_Strict):
     namespace: str = "falco-responder"
     namespace_share: float = Field(default=0.5, gt=0, le=1)
 
-    @property
+    @functools.cached_property
     def max_actions_per_namespace(self) -> int:
         """The actions one namespace's alerts may take per window: its share, at least 1."""
         # Exact decimal arithmetic: as floats, 100 * 0.29 is 28.999... and would round to 28.

@@ -24,7 +24,8 @@ from cloudevents.http import CloudEvent
 from google.pubsub_v1 import PubsubMessage
 
 from responder import k8s
-from responder.circuit_breaker import CONFIGMAP, DATA_KEY, stored_key
+from responder.breaker_count import stored_key
+from responder.circuit_breaker import CONFIGMAP, DATA_KEY
 from responder.kube import kube_api_client_class
 from shared import config
 from shared.pubsub import PUBLISH_RETRY, PUBLISH_TIMEOUT_SECONDS, publisher, topic_path
