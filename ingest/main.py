@@ -1,26 +1,29 @@
 """HTTP function `ingest`: Falcosidekick's webhook output in, Pub/Sub messages out."""
 
-import json
-import logging
+from shared.collector import collector_paused
 
-import flask
-import functions_framework
+with collector_paused():  # the libraries load
+    import json
+    import logging
 
-from ingest.auth import start_reading_the_secret, token_configured
-from ingest.body import answer, read_body, stop_reading
-from ingest.service import Settings, handle
-from shared import config, structured_log
-from shared.tracing import trace_id_from_headers
+    import flask
+    import functions_framework
 
-structured_log.configure()
-SETTINGS = Settings.from_env()
-if not token_configured():
-    structured_log.log(
-        logging.getLogger("falco_responder.ingest"),
-        logging.WARNING,
-        f"neither {config.INGEST_TOKEN} nor {config.INGEST_TOKEN_SECRET} is set: "
-        "every request is accepted, so only Cloud Run IAM keeps senders out",
-    )
+    from ingest.auth import start_reading_the_secret, token_configured
+    from ingest.body import answer, read_body, stop_reading
+    from ingest.service import Settings, handle
+    from shared import config, structured_log
+    from shared.tracing import trace_id_from_headers
+
+    structured_log.configure()
+    SETTINGS = Settings.from_env()
+    if not token_configured():
+        structured_log.log(
+            logging.getLogger("falco_responder.ingest"),
+            logging.WARNING,
+            f"neither {config.INGEST_TOKEN} nor {config.INGEST_TOKEN_SECRET} is set: "
+            "every request is accepted, so only Cloud Run IAM keeps senders out",
+        )
 # During the cold start, not in the first request.
 start_reading_the_secret()
 
