@@ -106,9 +106,13 @@ class Breaker:
                 return refusal
             if dry_run:
                 return None
-            written = self._write(self.last_seen.configmap, count.texts_with(key, moment))
+            text = json.dumps(count.texts_with(key, moment), sort_keys=True)
+            written = self._write(self.last_seen.configmap, text)
             if written is not None:
-                count.add(key, moment)
+                if _count_text(written) == text:  # as sent: no need to parse it back
+                    count.add(key, moment)
+                else:
+                    count = Count.from_json(_count_text(written))
                 self._remember(written, count)
                 return None
             known, fresh = False, False  # someone wrote first: read again
@@ -149,18 +153,17 @@ class Breaker:
             if exc.status != 404:
                 raise
             stored = None
-        data = stored.get("data") if stored else None
-        self._remember(stored, Count.from_json((data or {}).get(DATA_KEY)))
+        self._remember(stored, Count.from_json(_count_text(stored)))
 
     def _remember(self, configmap: ConfigMap | None, count: Count) -> None:
         """`count`: what `configmap` holds."""
         seen = self.last_seen
         seen.configmap, seen.count, seen.known = configmap, count, True
 
-    def _write(self, stored: ConfigMap | None, admitted: dict[str, str]) -> ConfigMap | None:
+    def _write(self, stored: ConfigMap | None, text: str) -> ConfigMap | None:
         """Create, or replace at `stored`'s resourceVersion; what the server stored, or
         None when what we saw is out of date (someone else wrote or deleted it first)."""
-        data = {DATA_KEY: json.dumps(admitted, sort_keys=True)}
+        data = {DATA_KEY: text}
         namespace = self.settings.namespace
         try:
             if stored is None:
@@ -202,3 +205,9 @@ def _json(answer: Any) -> ConfigMap:
         return json.loads(answer.data)
     finally:
         answer.release_conn()
+
+
+def _count_text(configmap: ConfigMap | None) -> str | None:
+    """The count as the ConfigMap stores it (None: no count)."""
+    data = configmap.get("data") if configmap else None
+    return data.get(DATA_KEY) if isinstance(data, dict) else None

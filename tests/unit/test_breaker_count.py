@@ -1,12 +1,18 @@
-"""The breaker's count between writes: what it holds, what leaves the window, the totals."""
+"""The breaker's count between writes: what it holds, what leaves the window, the totals,
+and that the breaker keeps the count the server stored."""
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from kubernetes.client import ApiException
 
 from responder.breaker_count import Count, split_key, stored_key
+from responder.circuit_breaker import DATA_KEY, Breaker
+from responder.policy import CircuitBreaker
 
 T0 = datetime(2026, 12, 7, 4, 0, tzinfo=UTC)
 
@@ -118,3 +124,46 @@ def test_the_kept_totals_are_those_of_the_changes_in_the_window(adds, cutoff_sec
         assert count.taken(namespace) == sum(1 for k in live if split_key(k)[0] == namespace)
     for change in (f"pod/{n}" for n in range(6)):
         assert count.counts(change) == any(split_key(k)[1] == change for k in live)
+
+
+class _Answer:
+    def __init__(self, document: dict) -> None:
+        self.data = json.dumps(document).encode()
+
+    def release_conn(self) -> None:
+        pass
+
+
+class _StoresItsOwnCount:
+    """An API server that answers a write with a count other than the one sent (a
+    mutating admission webhook, say): the breaker must keep what was stored."""
+
+    def __init__(self, stored_count: dict[str, str]) -> None:
+        self.stored_count = stored_count
+        self.version = 0
+
+    def _stored(self, body: dict) -> _Answer:
+        self.version += 1
+        metadata = {**body["metadata"], "resourceVersion": str(self.version)}
+        data = {DATA_KEY: json.dumps(self.stored_count)}
+        return _Answer({**body, "metadata": metadata, "data": data})
+
+    def read_namespaced_config_map(self, *_: object, **__: object) -> _Answer:
+        raise ApiException(status=404)
+
+    def create_namespaced_config_map(self, _namespace: str, body: dict, **_: object) -> _Answer:
+        return self._stored(body)
+
+    def replace_namespaced_config_map(self, _n: str, _ns: str, body: dict, **_: object) -> _Answer:
+        return self._stored(body)
+
+
+def test_the_breaker_keeps_the_count_the_server_stored_not_the_one_it_sent():
+    stored = {"other:pod/x": T0.isoformat(), "other:pod/y": T0.isoformat()}
+    settings = CircuitBreaker(max_actions=3, window="1h", namespace_share=1)
+    breaker = Breaker(SimpleNamespace(core=_StoresItsOwnCount(stored)), settings, 5, now=lambda: T0)
+    assert breaker.admit("pod/a", "shop", dry_run=False) is None
+    assert breaker.last_seen.count.texts == stored
+    # Two stored, one more fits; the one sent (pod/a) is not counted.
+    assert breaker.admit("pod/b", "shop", dry_run=False) is None
+    assert breaker.admit("pod/x", "shop", dry_run=False) is None  # stored: counted
