@@ -16,8 +16,12 @@ is already counted, the breaker is open) is always made on a fresh read.
 
 The ConfigMap goes to and from the API server as plain JSON: the client's V1ConfigMap
 model would be built from every answer and serialized back for every write, once per
-destructive action, to change one string. The count in it is parsed only when read:
-after its own write, the instance knows what it wrote (responder.breaker_count).
+destructive action, to change one string. The count in it is parsed when read, and kept
+parsed after the instance's own write, which it knows (responder.breaker_count).
+
+Rules may count in one ConfigMap over windows of their own: a change stays in it until
+the longest of them (`LastSeen.keep`) has passed, so a rule with a short window never
+drops what one with a longer window still counts.
 """
 
 from __future__ import annotations
@@ -26,12 +30,12 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from responder import k8s
 from responder.actions.base import KubeApis
-from responder.breaker_count import Count, split_key, stored_key
+from responder.breaker_count import Count, InWindow, split_key, stored_key
 from responder.policy import CircuitBreaker
 from shared.errors import TransientError
 
@@ -49,13 +53,16 @@ class LastSeen:
     """The count's ConfigMap as this instance last read or wrote it (None: absent), and
     the count it holds.
 
-    `lock` lets one thread of the instance at a time count: threads of one instance
-    would only conflict with each other, each conflict costing a read and a write more.
+    `keep`: the longest window any rule counts over in this ConfigMap (None: the
+    breaker's own). `lock` lets one thread of the instance at a time count: threads of
+    one instance would only conflict with each other, each conflict costing a read and a
+    write more.
     """
 
     configmap: ConfigMap | None = None
     count: Count = field(default_factory=Count)
     known: bool = False
+    keep: timedelta | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -94,11 +101,13 @@ class Breaker:
                 known, fresh = True, True
             moment = self.now()
             count = self.last_seen.count
-            count.forget_until(moment - self.settings.window)
+            window = self.settings.window
+            count.forget_until(moment - max(window, self.last_seen.keep or window))
+            admitted = count.since(moment - window)
             # The change, whichever namespace's alert counted it (a node is no namespace's),
             # or counted before namespaces were (no prefix).
-            counted = count.counts(change)
-            refusal = None if counted else self._refusal(count, namespace)
+            counted = admitted.counts(change)
+            refusal = None if counted else self._refusal(admitted, namespace)
             if counted or refusal:
                 if not fresh:
                     known = False  # never decide without writing on a cached copy
@@ -121,7 +130,7 @@ class Breaker:
             "circuit_breaker_conflicts",
         )
 
-    def _refusal(self, admitted: Count, namespace: str | None) -> str | None:
+    def _refusal(self, admitted: InWindow, namespace: str | None) -> str | None:
         """Why one more change may not be counted: the cluster's or the namespace's full."""
         settings, window = self.settings, self.settings.window
         if len(admitted) >= settings.max_actions:
@@ -139,7 +148,8 @@ class Breaker:
             )
         return None
 
-    def _read(self) -> ConfigMap | None:
+    def _read(self) -> None:
+        """Read the ConfigMap, and keep it and the count it holds."""
         try:
             stored = _json(
                 self.apis.core.read_namespaced_config_map(

@@ -155,6 +155,7 @@ class Responder:
         self.read_only = read_only or apis is None
         # Each breaker's count as last seen, by cluster and namespace (circuit_breaker.py).
         self._counts: dict[tuple[str | None, str], LastSeen] = {}
+        self._breaker_windows = policy.breaker_windows()
         self._counts_lock = threading.Lock()
 
     def handle_event_data(
@@ -378,7 +379,10 @@ class Responder:
         if settings is None:
             return None
         with self._counts_lock:
-            seen = self._counts.setdefault((cluster, settings.namespace), LastSeen())
+            seen = self._counts.get((cluster, settings.namespace))
+            if seen is None:
+                seen = LastSeen(keep=self._breaker_windows.get(settings.namespace))
+                self._counts[(cluster, settings.namespace)] = seen
         return Breaker(apis, settings, self.settings.kube_timeout, seen)
 
     def _run_rule(

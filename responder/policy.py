@@ -11,7 +11,6 @@ MAX_MATCHED_CHARS of a field: a longer value is refused, never half-matched.
 """
 
 import fnmatch
-import functools
 import math
 import operator
 import re
@@ -289,7 +288,7 @@ class CircuitBreaker(_Strict):
     namespace: str = "falco-responder"
     namespace_share: float = Field(default=0.5, gt=0, le=1)
 
-    @functools.cached_property
+    @property
     def max_actions_per_namespace(self) -> int:
         """The actions one namespace's alerts may take per window: its share, at least 1."""
         # Exact decimal arithmetic: as floats, 100 * 0.29 is 28.999... and would round to 28.
@@ -494,6 +493,17 @@ class Policy(_Strict):
                 if not rule.continue_:
                     break
         return found
+
+    def breaker_windows(self) -> dict[str, timedelta]:
+        """The longest window any rule counts over, by the breaker's ConfigMap namespace:
+        a change is kept in the count until no rule's window holds it."""
+        windows: dict[str, timedelta] = {}
+        rules = (self.safety.overridden_by(rule.safety) for rule in self.rules)
+        for breaker in (s.circuit_breaker for s in (self.safety, *rules)):
+            if breaker is not None:
+                kept = windows.get(breaker.namespace, breaker.window)
+                windows[breaker.namespace] = max(kept, breaker.window)
+        return windows
 
     def cluster_of(self, alert: FalcoAlert) -> str | None:
         """The cluster the alert names in `cluster_field`, if it names one."""
