@@ -7,6 +7,7 @@ read-only), so what it prints is what the responder would do, not a second opini
 """
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,41 @@ def tenant_escape_warnings(policy: Policy) -> list[str]:
                 f"{'; or '.join(escapes)}; name the namespaces where none can, without globs "
                 "(match.namespaces.include), or turn those settings off (delete_pod with no "
                 "owner-aware rail, no allow_pod_opt_out)"
+            )
+    return warnings
+
+
+# The API server refuses a ConfigMap over 1 MiB (pkg/apis/core/validation, ValidateConfigMap);
+# a counted change, `"namespace:pod/UID": "time"`, takes about 100 bytes of it.
+CONFIGMAP_MAX_BYTES = 1024 * 1024
+COUNTED_CHANGE_BYTES = 100
+
+
+def breaker_capacity_warnings(policy: Policy) -> list[str]:
+    """Where the breakers counting in one ConfigMap could, at their limits, fill it.
+
+    A change stays counted until the longest window counting there has passed, so each
+    breaker may hold its `max_actions` for every one of its windows in that time.
+    """
+    breakers = {
+        (b.namespace, b.max_actions, b.window)
+        for b in (s.circuit_breaker for s in (policy.safety, *rule_safeties(policy)))
+        if b is not None
+    }
+    warnings = []
+    for namespace, longest in policy.breaker_windows().items():
+        most = sum(
+            actions * math.ceil(longest / window)
+            for where, actions, window in breakers
+            if where == namespace
+        )
+        if most * COUNTED_CHANGE_BYTES > CONFIGMAP_MAX_BYTES:
+            warnings.append(
+                f"warning: the circuit breaker's count in namespace {namespace} may hold up to "
+                f"{most} changes (max_actions for each window in {longest}); past about "
+                f"{CONFIGMAP_MAX_BYTES // COUNTED_CHANGE_BYTES} its ConfigMap is over the API "
+                "server's 1 MiB limit, and every destructive action fails, dead-lettered, "
+                "until changes leave the window: lower max_actions or the windows"
             )
     return warnings
 
@@ -277,7 +313,7 @@ def validate_command(file: Path) -> None:
     click.echo(f"valid: {count} rule{'' if count == 1 else 's'}")
     if warning := cluster_warning(policy):
         click.echo(warning, err=True)
-    for warning in tenant_escape_warnings(policy):
+    for warning in [*tenant_escape_warnings(policy), *breaker_capacity_warnings(policy)]:
         click.echo(warning, err=True)
     protected = protected_namespaces(policy, policy.rules)
     click.echo(f"protected namespaces: {', '.join(protected['policy'])}")

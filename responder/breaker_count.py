@@ -36,7 +36,7 @@ def split_key(key: str) -> tuple[str | None, str]:
     return (namespace, change) if separator else (None, key)
 
 
-def parse_time(text: Any) -> datetime | None:
+def _aware_time(text: Any) -> datetime | None:
     """An aware time, or None: a naive one cannot be compared with the window's cutoff."""
     try:
         when = datetime.fromisoformat(text)
@@ -82,7 +82,7 @@ class Count:
         self.changes: Counter[str] = Counter()
         self.namespaces: Counter[str | None] = Counter()
         for key, text in (texts or {}).items():
-            when = parse_time(text)
+            when = _aware_time(text)
             if when is not None:
                 self._by_time.append((when, key))
                 self._note(key, text, 1)

@@ -293,3 +293,36 @@ def test_a_rules_share_is_its_own_even_after_the_policys_was_read():
     assert policy.safety.circuit_breaker.max_actions_per_namespace == 5
     rule_safety = policy.safety.overridden_by(policy.rules[0].safety)
     assert rule_safety.circuit_breaker.max_actions_per_namespace == 1
+
+
+def test_a_count_past_the_configmaps_limit_fails_the_action_for_good():
+    """What `policy validate` warns of: the API server refuses a ConfigMap over 1 MiB
+    (ValidateConfigMap), so the breaker's write fails and the action with it, never
+    going uncounted."""
+    from localdev.k8s_api_emulator import KubeApiEmulator
+    from localdev.k8s_api_emulator.validate_core import MAX_CONFIGMAP_SIZE
+    from responder import k8s
+    from responder.failures import classify
+    from shared.errors import PermanentError
+    from tests.conftest import kube_api_client
+
+    def change(i: int) -> str:
+        return stored_key("shop", f"pod/{i:036d}")
+
+    # Each entry takes the same room, `"key": "time", `: as many as fit, and no more.
+    room = len(json.dumps({change(0): T0.isoformat()}))
+    full = json.dumps({change(i): T0.isoformat() for i in range(MAX_CONFIGMAP_SIZE // room)})
+    assert MAX_CONFIGMAP_SIZE - room < len(full) <= MAX_CONFIGMAP_SIZE
+    with KubeApiEmulator().start() as emulator:
+        emulator.add_token("admin", verbs="*")
+        emulator.create_namespace("falco-responder")
+        with kube_api_client(emulator, "admin") as api_client:
+            core = k8s.CoreV1Api(api_client)
+            body = {"metadata": {"name": CONFIGMAP}, "data": {DATA_KEY: full}}
+            core.create_namespaced_config_map("falco-responder", body)
+            settings = CircuitBreaker(max_actions=10_000_000, window="1h", namespace_share=1)
+            breaker = Breaker(SimpleNamespace(core=core), settings, 5, now=lambda: at(1))
+            with pytest.raises(ApiException) as refused:
+                breaker.admit("pod/one-more", "shop", dry_run=False)
+    assert refused.value.status == 422
+    assert isinstance(classify(refused.value), PermanentError)

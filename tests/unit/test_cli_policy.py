@@ -365,3 +365,27 @@ def test_validate_refuses_captures_the_instance_memory_cannot_hold(tmp_path):
     assert refused.exit_code == 1
     assert "rules (keep).capture_evidence: 4 captures at once may hold 520 MiB" in refused.output
     assert _run("policy", "validate", path, env={"RESPONDER_MEMORY": "1Gi"}).exit_code == 0
+
+
+def test_validate_warns_where_the_breakers_could_fill_their_configmap(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        "cluster_name: prod\n"
+        "safety: {circuit_breaker: {max_actions: 100, window: 1h}}\n"
+        "rules:\n"
+        "  - {name: fast, match: {rule: a}, actions: [{action: delete_pod}], "
+        "safety: {circuit_breaker: {max_actions: 500, window: 1m}}}\n"
+        "  - {name: apart, match: {rule: b}, actions: [{action: delete_pod}], "
+        "safety: {circuit_breaker: {max_actions: 500, window: 1m, namespace: other}}}\n"
+    )
+    result = _run("policy", "validate", path)
+    assert result.exit_code == 0, result.output
+    # 100 for the hour, and 500 for each of its 60 minutes; `other` holds only its own.
+    assert result.stderr.splitlines() == [
+        "warning: the circuit breaker's count in namespace falco-responder may hold up to "
+        "30100 changes (max_actions for each window in 1:00:00); past about 10485 its "
+        "ConfigMap is over the API server's 1 MiB limit, and every destructive action "
+        "fails, dead-lettered, until changes leave the window: lower max_actions or the "
+        "windows"
+    ]
+    assert "circuit breaker" not in _run("policy", "validate", DEFAULT_POLICY_FILE).stderr
