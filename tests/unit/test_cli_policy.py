@@ -1,9 +1,10 @@
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from falco_responder_cli.main import cli
 from falco_responder_cli.sample_alerts import SAMPLE_ALERTS as FIXTURES
@@ -315,9 +316,18 @@ def test_validate_warns_when_the_policy_cannot_tell_clusters_apart(tmp_path):
     assert (served.exit_code, served.stderr) == (0, "")
 
 
-def test_validate_warns_of_each_way_a_tenant_can_step_around_a_rule(tmp_path):
+def _validated(tmp_path: Path, policy: str) -> Result:
+    """`policy validate` of `policy`, which it must accept (warnings aside)."""
     path = tmp_path / "p.yaml"
-    path.write_text(
+    path.write_text(policy)
+    result = _run("policy", "validate", path)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_validate_warns_of_each_way_a_tenant_can_step_around_a_rule(tmp_path):
+    result = _validated(
+        tmp_path,
         "cluster_name: prod\n"
         "safety: {ignore_daemonset_pods: true}\n"
         "rules:\n"
@@ -332,10 +342,8 @@ def test_validate_warns_of_each_way_a_tenant_can_step_around_a_rule(tmp_path):
         "  - {name: keep-two, match: {}, safety: {ignore_daemonset_pods: false, "
         "min_healthy_replicas: 2, allow_pod_opt_out: true}, actions: [{action: evict_pod}]}\n"
         "  - {name: plain, match: {}, safety: {ignore_daemonset_pods: false}, "
-        "actions: [{action: isolate_pod}, {action: delete_pod}]}\n"
+        "actions: [{action: isolate_pod}, {action: delete_pod}]}\n",
     )
-    result = _run("policy", "validate", path)
-    assert result.exit_code == 0, result.output
     advice = (
         "; name the namespaces where none can, without globs (match.namespaces.include), or "
         "turn those settings off (delete_pod with no owner-aware rail, no allow_pod_opt_out)"
@@ -368,18 +376,16 @@ def test_validate_refuses_captures_the_instance_memory_cannot_hold(tmp_path):
 
 
 def test_validate_warns_where_the_breakers_could_fill_their_configmap(tmp_path):
-    path = tmp_path / "p.yaml"
-    path.write_text(
+    result = _validated(
+        tmp_path,
         "cluster_name: prod\n"
         "safety: {circuit_breaker: {max_actions: 100, window: 1h}}\n"
         "rules:\n"
         "  - {name: fast, match: {rule: a}, actions: [{action: delete_pod}], "
         "safety: {circuit_breaker: {max_actions: 500, window: 1m}}}\n"
         "  - {name: apart, match: {rule: b}, actions: [{action: delete_pod}], "
-        "safety: {circuit_breaker: {max_actions: 500, window: 1m, namespace: other}}}\n"
+        "safety: {circuit_breaker: {max_actions: 500, window: 1m, namespace: other}}}\n",
     )
-    result = _run("policy", "validate", path)
-    assert result.exit_code == 0, result.output
     # 100 for the hour, and 500 for each of its 60 minutes; `other` holds only its own.
     assert result.stderr.splitlines() == [
         "warning: the circuit breaker's count in namespace falco-responder may hold up to "
