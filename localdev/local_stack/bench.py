@@ -21,6 +21,8 @@ a ratio says what our code costs rather than how fast this machine is:
   empty handler (bench_latency.py), and without the emulator's time answering the calls;
 - first action from cold: a new responder process to its first pod deleted, beside a new
   empty handler to its first answer, and split by the import of the libraries it needs;
+- what Google bills for each alert of event to kill (Pub/Sub bytes and requests, log
+  bytes, Cloud Run requests), and its list price (bench_billing.py);
 - import time of each function's module, the responder's beside the libraries it cannot
   start without (no goal: the first action from cold is what a user waits for); peak
   RSS of each function's process.
@@ -47,10 +49,17 @@ import requests
 from google.cloud import pubsub_v1
 
 from localdev.k8s_api_emulator.requestinfo import parse_request_info
+from localdev.local_stack.bench_billing import (
+    PUBSUB_MIN_REQUEST_BYTES,
+    RUN_BILLING_GRANULARITY_SECONDS,
+    AlertBill,
+    BillMeter,
+)
 from localdev.local_stack.bench_chart import cdf_svg
 from localdev.local_stack.bench_latency import (
     COLD_ROUNDS,
     EVENT_TO_KILL_ALERTS,
+    EVENT_TO_KILL_WARM_UP,
     event_to_kill,
     first_action_from_cold,
     percentile,
@@ -589,7 +598,9 @@ def event_latency(stack: LocalStack) -> list[Row]:
             }
         )
         try:
-            measured = event_to_kill(stack, floor_url, markers)
+            with BillMeter(stack) as meter:
+                measured = event_to_kill(stack, floor_url, markers)
+                bill = meter.bill(EVENT_TO_KILL_WARM_UP + EVENT_TO_KILL_ALERTS)
         finally:
             floor_ingest.stop()
             handler.stop()
@@ -625,6 +636,31 @@ def event_latency(stack: LocalStack) -> list[Row]:
             ratio <= 1.5,
         ),
         split,
+        *billing_rows(bill),
+    ]
+
+
+def billing_rows(bill: AlertBill) -> list[Row]:
+    """What an alert of event to kill cost in billed units, and in list-price dollars."""
+    alerts = EVENT_TO_KILL_WARM_UP + EVENT_TO_KILL_ALERTS
+    dollars = bill.dollars_per_million()
+    parts = ", ".join(f"{name} {amount:.2f}" for name, amount in dollars.items())
+    return [
+        Row(
+            f"billed units per alert, POST to ingest through a delete ({alerts} alerts one at "
+            "a time; no goal: what Google bills, bench_billing.py)",
+            f"Pub/Sub {bill.pubsub_bytes:,.0f} bytes in {bill.pubsub_requests:.1f} requests; "
+            f"logs {bill.log_bytes:,.0f} bytes; Cloud Run {bill.ingest_requests:.1f} + "
+            f"{bill.responder_requests:.1f} requests (ingest + responder)",
+            f"Pub/Sub bills each request at least {PUBSUB_MIN_REQUEST_BYTES:,} bytes",
+        ),
+        Row(
+            "dollars per million alerts at list prices beyond the free tiers, each alert "
+            "alone on its instances (no goal)",
+            f"${sum(dollars.values()):.2f}: {parts}",
+            f"each request alone billed {RUN_BILLING_GRANULARITY_SECONDS * 1000:.0f} ms of "
+            "its instance; in a storm requests share it, and the CPU per alert is billed",
+        ),
     ]
 
 

@@ -2,7 +2,7 @@
 the bare-calls handler reads the pod, counts it in the breaker's ConfigMap, deletes it on
 its UID and publishes an outcome-sized message, through the responder's client libraries
 and credentials, each call with the responder's deadline, with nothing of ours in
-between."""
+between. And its bill counts what Google bills for each alert."""
 
 import json
 import uuid
@@ -12,8 +12,15 @@ import pytest
 from google.cloud import pubsub_v1
 
 from localdev.local_stack.bench import BARE_TOPIC, start_bare_calls
+from localdev.local_stack.bench_billing import BillMeter, message_bytes, request_bytes
 from localdev.local_stack.processes import Service
-from localdev.local_stack.stack import KUBE_TIMEOUT_SECONDS, RESPONDER_USER, LocalStack
+from localdev.local_stack.stack import (
+    KUBE_TIMEOUT_SECONDS,
+    RESPONDER_USER,
+    Collector,
+    LocalStack,
+    Received,
+)
 from localdev.local_stack.wait import wait_until
 from responder.circuit_breaker import CONFIGMAP, DATA_KEY
 from tests.conftest import as_bytes, shell_alert
@@ -86,3 +93,49 @@ def test_the_bare_calls_have_the_responders_deadline(
         hang / 2,
         f"the delete after the first read gave up at its {KUBE_TIMEOUT_SECONDS} s deadline",
     )
+
+
+def test_the_bill_counts_each_alerts_publish_push_outcome_and_log_lines(
+    stack: LocalStack, unique, published
+):
+    # A first alert, so lines written once (credentials loaded) are not in the bill.
+    first = old_pod(stack, "default", f"bench-bill-first-{unique}")["metadata"]["name"]
+    first_alert = shell_alert(first)
+    assert stack.post(first_alert).status_code == 202
+    stack.wait_for_outcome(first_alert["uuid"])
+    alerts = [
+        shell_alert(old_pod(stack, "default", f"bench-bill-{unique}-{i}")["metadata"]["name"])
+        for i in range(3)
+    ]
+    with BillMeter(stack) as meter:
+        for alert in alerts:
+            assert stack.post(alert).status_code == 202
+        bill = meter.bill(len(alerts))
+    ids = {alert["uuid"] for alert in alerts}
+
+    def every(collector: Collector) -> list[Received]:
+        found = [m for alert_id in ids for m in collector.where(alert_id=alert_id)]
+        return found if len(found) == len(alerts) else []
+
+    sent = wait_until(lambda: every(published), 60, "the collector to see each alert")
+    recorded = wait_until(lambda: every(stack.outcomes), 60, "the collector to see each outcome")
+
+    def billed(message: Received) -> int:
+        volume = message_bytes(message.data, message.attributes, message.message_id)
+        return request_bytes([volume])
+
+    # Each alert: published by ingest, pushed to the responder, its outcome published.
+    assert bill.pubsub_requests == 3
+    assert bill.pubsub_bytes * len(alerts) == sum(2 * billed(m) for m in sent) + sum(
+        billed(m) for m in recorded
+    )
+    assert bill.ingest_requests == bill.responder_requests == 1
+    # What the functions logged meanwhile: ingest's line and the responder's per alert.
+    lines = [
+        line
+        for service in (stack.ingest, stack.responder)
+        for line in service.log_text().splitlines(keepends=True)
+        if any(alert_id in line for alert_id in ids)
+    ]
+    assert len(lines) == 2 * len(alerts)
+    assert bill.log_bytes * len(alerts) == sum(len(line.encode()) for line in lines)

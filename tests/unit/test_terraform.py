@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from localdev.local_stack import functions
+from localdev.local_stack import bench_billing, functions
 from responder.handler import ActionFailedError, OutcomeRecord
 from responder.outcome import (
     CIRCUIT_BREAKER_OPEN,
@@ -612,6 +612,15 @@ def test_ingest_is_told_its_memory_to_bound_the_bodies_it_parses_at_once():
     ingest = block(tf().resource("google_cloudfunctions2_function", "ingest"), "service_config")
     assert expr(ingest["environment_variables"][config.INGEST_MEMORY]) == "var.ingest_memory"
     assert tf().default("ingest_memory") == functions.INGEST_MEMORY  # as the local stack runs
+
+
+@pytest.mark.parametrize(
+    ("function", "instance"),
+    [("ingest", bench_billing.INGEST_INSTANCE), ("responder", bench_billing.RESPONDER_INSTANCE)],
+)
+def test_the_bench_bills_the_instance_terraform_gives_each_function(function, instance):
+    assert tf().default(f"{function}_cpu") == f"{instance.vcpus:g}"
+    assert tf().default(f"{function}_memory") == f"{instance.memory_gib * 1024:g}Mi"
 
 
 # --- IAM ---------------------------------------------------------------------------
