@@ -641,25 +641,27 @@ def event_latency(stack: LocalStack) -> list[Row]:
 
 
 def billing_rows(bill: AlertBill) -> list[Row]:
-    """What an alert of event to kill cost in billed units, and in list-price dollars."""
-    alerts = EVENT_TO_KILL_WARM_UP + EVENT_TO_KILL_ALERTS
+    """What the alerts of event to kill cost in billed units, and in list-price dollars."""
     dollars = bill.dollars_per_million()
     parts = ", ".join(f"{name} {amount:.2f}" for name, amount in dollars.items())
     return [
         Row(
-            f"billed units per alert, POST to ingest through a delete ({alerts} alerts one at "
-            "a time; no goal: what Google bills, bench_billing.py)",
-            f"Pub/Sub {bill.pubsub_bytes:,.0f} bytes in {bill.pubsub_requests:.1f} requests; "
-            f"logs {bill.log_bytes:,.0f} bytes; Cloud Run {bill.ingest_requests:.1f} + "
-            f"{bill.responder_requests:.1f} requests (ingest + responder)",
+            f"billed units per alert, POST to ingest through a delete ({bill.alerts} alerts one "
+            "at a time; no goal: what Google bills, bench_billing.py)",
+            f"Pub/Sub {bill.per_alert(bill.pubsub_bytes):,.0f} bytes in "
+            f"{bill.per_alert(bill.pubsub_requests):.1f} requests; logs "
+            f"{bill.per_alert(bill.log_bytes):,.0f} bytes; Cloud Run "
+            f"{bill.per_alert(bill.ingest_requests):.1f} + "
+            f"{bill.per_alert(bill.responder_requests):.1f} requests (ingest + responder)",
             f"Pub/Sub bills each request at least {PUBSUB_MIN_REQUEST_BYTES:,} bytes",
         ),
         Row(
             "dollars per million alerts at list prices beyond the free tiers, each alert "
-            "alone on its instances (no goal)",
+            "alone on its instances (no goal; log entries' metadata and Cloud Run's request "
+            "logs not counted)",
             f"${sum(dollars.values()):.2f}: {parts}",
             f"each request alone billed {RUN_BILLING_GRANULARITY_SECONDS * 1000:.0f} ms of "
-            "its instance; in a storm requests share it, and the CPU per alert is billed",
+            "its instance; in a storm requests share it, billed at least their CPU",
         ),
     ]
 

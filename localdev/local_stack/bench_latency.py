@@ -167,8 +167,12 @@ def event_to_kill(stack: LocalStack, floor_ingest_url: str, markers: Path) -> Ev
     measured = EventToKill([], [], [])
 
     def post(url: str, alert: dict[str, Any]) -> float:
+        # Cloud Run gives every request a trace, which ingest carries on to the responder.
+        trace = {"traceparent": f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01"}
         sent = time.time()
-        response = session.post(f"{url}/", data=json.dumps(alert), headers=_HEADERS, timeout=30)
+        response = session.post(
+            f"{url}/", data=json.dumps(alert), headers={**_HEADERS, **trace}, timeout=30
+        )
         if response.status_code != 202:
             raise RuntimeError(f"ingest answered {response.status_code}: {response.text}")
         return sent
