@@ -116,13 +116,11 @@ class AlertBill:
             self.ingest_requests * ingest.dollars_per_second(prices)
             + self.responder_requests * responder.dollars_per_second(prices)
         )
-        requests = (
-            self.ingest_requests + self.responder_requests
-        ) * prices.run_per_million_requests
+        requests = self.ingest_requests + self.responder_requests
         per_million = 1e6 / self.alerts
         return {
             "Cloud Run instance time": alone * per_million,
-            "Cloud Run requests": requests / self.alerts,
+            "Cloud Run requests": requests / self.alerts * prices.run_per_million_requests,
             "Cloud Logging": self.log_bytes / GIB * prices.logging_per_gib * per_million,
             "Pub/Sub": self.pubsub_bytes / TIB * prices.pubsub_per_tib * per_million,
         }
@@ -156,7 +154,9 @@ class BillMeter:
 
     A pull subscription of its own on the alerts topic and one on the responses topic
     read what ingest and the responder published; the functions' log files, what they
-    wrote meanwhile.
+    wrote meanwhile. The subscriptions are read only at the end (not streamed, as the
+    stack's Collector does), so the meter takes none of the emulator's time while the
+    alerts are being timed.
     """
 
     stack: LocalStack
