@@ -121,9 +121,14 @@ class Count:
         return {**self.texts, key: moment.isoformat()}
 
     def add(self, key: str, moment: datetime) -> None:
-        """Count `key` at `moment`; a key counted already stays as it was."""
-        if key in self.texts:
-            return
+        """Count `key` at `moment`, as `texts_with` writes it. A key counted already (a
+        change made again after its rule's window, kept for a longer one) moves to
+        `moment`: kept at its old time, the count would leave the window early and the
+        next write would put the old time back, admitting past the limit."""
+        counted = self.texts.get(key)
+        if counted is not None:
+            self._by_time.remove((datetime.fromisoformat(counted), key))
+            self._note(key, None, -1)
         bisect.insort(self._by_time, (moment, key), key=_WHEN)
         self._note(key, moment.isoformat(), 1)
 

@@ -99,9 +99,11 @@ def test_an_added_change_is_written_and_counted_as_stored():
     }
     assert not count.since(BEFORE_ALL).counts("pod/b")  # what would be written counts nothing
     count.add("blog:pod/b", at(3))
-    count.add("blog:pod/b", at(4))  # counted already: as it was
+    assert count.texts == count.texts_with("blog:pod/b", at(3))
+    count.add("blog:pod/b", at(4))  # counted again: at the time written
+    assert count.texts == count.texts_with("blog:pod/b", at(4))
     assert count.since(BEFORE_ALL).taken("blog") == 1
-    assert count.texts["blog:pod/b"] == at(3).isoformat()
+    assert count.since(at(3)).counts("pod/b")
     assert Count(count.texts).texts == count.texts
 
 
@@ -138,7 +140,7 @@ def test_a_windows_totals_are_those_counted_again_from_every_kept_change(steps, 
             _, namespace, second, change = step
             key = stored_key(namespace, f"pod/{change}")
             count.add(key, at(second))
-            kept.setdefault(key, at(second))
+            kept[key] = at(second)
         elif step[0] == "forget":
             count.forget_until(at(step[1]))
             kept = {k: t for k, t in kept.items() if t > at(step[1])}
@@ -240,6 +242,28 @@ def test_a_short_windows_rule_never_drops_what_a_longer_window_counts():
     assert refusal is not None and "2 destructive actions in the last 1:00:00" in refusal
     assert short.admit("pod/fourth", "a", dry_run=False) is None  # 1 in its 10 minutes
     assert set(server.count()) == {"a:pod/old", "a:pod/new", "a:pod/fourth"}
+
+
+def test_a_change_made_again_after_its_window_is_counted_at_its_new_time():
+    """A node cordoned again 15 minutes after the first time, under a 10 minute window
+    while another rule keeps an hour: the change is counted anew, the instance's copy as
+    the server stored it, so two more changes in the next 10 minutes are one too many.
+    Kept at its old time, the next write put it back, and the third was admitted."""
+    server = _ConfigMaps()
+    seen = LastSeen(keep=timedelta(hours=1))
+
+    def admit(minute: int, change: str) -> str | None:
+        now = T0 + timedelta(minutes=minute)
+        breaker = _breaker(server, seen, now, max_actions=2, window="10m")
+        return breaker.admit(change, "a", dry_run=False)
+
+    assert admit(0, "node/n1") is None
+    assert admit(15, "node/n1") is None  # out of its window: counted again
+    assert seen.count.texts == server.count()
+    assert admit(16, "node/n2") is None
+    assert server.count()["a:node/n1"] == (T0 + timedelta(minutes=15)).isoformat()
+    refusal = admit(17, "node/n3")
+    assert refusal is not None and "2 destructive actions in the last 0:10:00" in refusal
 
 
 def test_a_change_leaves_the_count_once_no_rules_window_holds_it():
