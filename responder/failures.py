@@ -59,6 +59,18 @@ def classify(exc: Exception) -> Exception:
     return exc
 
 
+def classify_vanishing(exc: Exception, what: str) -> Exception:
+    """The failure to raise for an exception from reading or changing `what`, found
+    through the alert's pod after the pod was read (its namespace, its controller, the
+    workload to scale). A 404 there means it went away meanwhile (a rollout, a deletion,
+    an orphaning delete): retried, as by the next delivery the pod is gone too or what
+    it leads to has settled, and is read again. Anything else as `classify` has it.
+    """
+    if isinstance(exc, k8s.ApiException) and exc.status == 404:
+        return TransientError(f"{what} vanished: {exc.reason}", "kube_target_vanished")
+    return classify(exc)
+
+
 # Where the Cloud Storage client's exceptions come from (google-api-core, google-auth,
 # google-resumable-media, requests: the Kubernetes client uses urllib3 directly); matched
 # by module so this file never imports the client.

@@ -21,7 +21,7 @@ from responder.actions import ActionContext, BaseAction, KubeApis, breaker_fallb
 from responder.actions.base import Change, CountedAction
 from responder.circuit_breaker import Breaker, LastSeen
 from responder.decision import Plan, plan
-from responder.failures import classify
+from responder.failures import classify, classify_vanishing
 from responder.guards import Verdict, check, precheck
 from responder.outcome import (
     CIRCUIT_BREAKER_OPEN,
@@ -401,17 +401,8 @@ class Responder:
             verdict = check(
                 apis, context.pod, context.pod_ref, context.alert, safety, timeout, destructive
             )
-        except k8s.ApiException as exc:
-            if exc.status == 404:
-                # The namespace or the controller went away after the pod was read (a
-                # rollout, a deletion): retry; by then the pod is gone too, or settled.
-                raise TransientError(
-                    f"the pod's namespace or controller vanished: {exc.reason}",
-                    "kube_target_vanished",
-                ) from exc
-            raise classify(exc) from exc
         except Exception as exc:
-            raise classify(exc) from exc
+            raise classify_vanishing(exc, "the pod's namespace or controller") from exc
         if verdict.refuse_all:
             refusals.append(verdict.refuse_all)
             return _skipped(rule.actions, target, verdict.refuse_all)

@@ -2,7 +2,9 @@
 
 from typing import ClassVar, Literal
 
+from responder import k8s
 from responder.actions.base import ActionContext, Change, CountedAction, RbacRule
+from responder.failures import classify_vanishing
 from responder.outcome import ActionResult, ActionStatus
 from responder.workloads import SCALABLE, Workload, owning_workload
 
@@ -25,7 +27,10 @@ class ScaleToZero(CountedAction):
     def plan(self, ctx: ActionContext) -> Change | ActionResult:
         """The owning workload, found through owner references: one change however many
         of its pods are alerted on; nothing to do without one, or when it is at zero."""
-        workload = owning_workload(ctx.apis, ctx.pod, ctx.timeout)
+        try:
+            workload = owning_workload(ctx.apis, ctx.pod, ctx.timeout)
+        except k8s.ApiException as exc:
+            raise classify_vanishing(exc, "the pod's controller") from exc
         if workload is None or workload.kind not in SCALABLE:
             owner = f"its owner is {workload}" if workload else "it is a standalone pod"
             return self.result(
@@ -39,23 +44,24 @@ class ScaleToZero(CountedAction):
         return Change(target, target, workload)
 
     def apply(self, ctx: ActionContext, change: Change) -> ActionResult:
-        """Patch spec.replicas to 0."""
+        """Patch spec.replicas to 0. A workload deleted since it was read is not taken
+        as scaled: an orphaning delete leaves its pods running, which the next delivery
+        finds."""
         workload: Workload = change.found
         patch = {"spec": {"replicas": 0}}
-        if workload.kind == "Deployment":
-            ctx.apis.apps.patch_namespaced_deployment(
+        scale = (
+            ctx.apis.apps.patch_namespaced_deployment
+            if workload.kind == "Deployment"
+            else ctx.apis.apps.patch_namespaced_stateful_set
+        )
+        try:
+            scale(
                 workload.name,
                 workload.namespace,
                 patch,
                 dry_run=ctx.dry_run_param,
                 _request_timeout=ctx.timeout,
             )
-        else:
-            ctx.apis.apps.patch_namespaced_stateful_set(
-                workload.name,
-                workload.namespace,
-                patch,
-                dry_run=ctx.dry_run_param,
-                _request_timeout=ctx.timeout,
-            )
+        except k8s.ApiException as exc:
+            raise classify_vanishing(exc, change.target) from exc
         return self.done(ctx, change.target, f"scaled from {workload.desired} to 0", "scale to 0")
