@@ -391,6 +391,16 @@ class KubeApiEmulator:
     def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self.get_object("pods", name, namespace=namespace)
 
+    def pod_deleted(self, namespace: str, name: str) -> bool:
+        """Gone, or terminating: a DELETE was accepted and its grace period runs (the
+        kubelet stand-in removes it when that ends)."""
+        pod = self.get_pod(namespace, name)
+        return pod is None or bool(pod["metadata"].get("deletionTimestamp"))
+
+    def pod_running(self, namespace: str, name: str) -> bool:
+        """There and not terminating: no DELETE of it was accepted."""
+        return not self.pod_deleted(namespace, name)
+
     def list_objects(self, resource: str, namespace: str | None = None) -> list[dict[str, Any]]:
         """Objects sorted by namespace and name; every namespace when ``namespace`` is None.
         Unlike list items on the wire, each carries ``kind`` and ``apiVersion``."""

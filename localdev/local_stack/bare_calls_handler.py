@@ -6,12 +6,12 @@ same push path), and for each message makes the calls the responder makes for a 
 through the same client libraries, configured as the responder configures them and in
 the forms it uses: GET the pod (decoded: the actions read it), PUT the breaker's
 ConfigMap (plain JSON, at the resourceVersion last written, one thread at a time, with a
-count as large as the responder's), DELETE the pod with its UID precondition (the answer
-undecoded), and one awaited Publish of an outcome-sized message. Its process CPU per
-message, beside the empty handler's, is what those calls cost at the responder's
-concurrency: the client libraries' own work, gRPC's threads, and the threads handing the
-GIL to each other. The pod is named by the message's `pod` attribute, so not even the
-alert is parsed.
+count as large as the responder's), DELETE the pod on its UID and resourceVersion with the
+default policy's grace period (the answer undecoded), and one awaited Publish of an
+outcome-sized message. Its process CPU per message, beside the empty handler's, is what
+those calls cost at the responder's concurrency: the client libraries' own work, gRPC's
+threads, and the threads handing the GIL to each other. The pod is named by the
+message's `pod` attribute, so not even the alert is parsed.
 """
 
 import json
@@ -24,6 +24,7 @@ from cloudevents.http import CloudEvent
 from google.pubsub_v1 import PubsubMessage
 
 from responder import k8s
+from responder.actions.pod import MIN_GRACE_SECONDS
 from responder.breaker_count import stored_key
 from responder.circuit_breaker import CONFIGMAP, DATA_KEY
 from responder.kube import kube_api_client_class
@@ -102,22 +103,26 @@ def _count(namespace: str, uid: str) -> None:
 
 @functions_framework.cloud_event
 def bare(event: CloudEvent) -> None:
-    """GET the pod, count it, DELETE it on its UID, publish an outcome; return (ack)."""
+    """GET the pod, count it, DELETE it as read, publish an outcome; return (ack)."""
     attributes = event.data["message"]["attributes"]
     name, namespace = attributes["pod"], attributes["namespace"]
     answer = CORE.read_namespaced_pod(
         name, namespace, _request_timeout=TIMEOUT, _preload_content=False
     )
     try:
-        uid = json.loads(answer.data)["metadata"]["uid"]
+        metadata = json.loads(answer.data)["metadata"]
     finally:
         answer.release_conn()
+    uid, version = metadata["uid"], metadata["resourceVersion"]
     with LOCK:
         _count(namespace, uid)
     answer = CORE.delete_namespaced_pod(
         name,
         namespace,
-        body={"gracePeriodSeconds": 0, "preconditions": {"uid": uid}},
+        body={
+            "gracePeriodSeconds": MIN_GRACE_SECONDS,
+            "preconditions": {"uid": uid, "resourceVersion": version},
+        },
         _request_timeout=TIMEOUT,
         _preload_content=False,
     )

@@ -260,7 +260,9 @@ def _create_pods(stack: LocalStack, prefix: str, count: int) -> None:
 
 @dataclass
 class DeleteCounter:
-    """Pods the responder deleted since request `mark` (grace 0: gone on the answer).
+    """Pods the responder deleted since request `mark`: each DELETE answered 200 (the pod
+    then terminating for the policy's grace period, a second, until the kubelet stand-in
+    removes it).
 
     Read from the emulator's request log, keeping its place: polling the pods themselves,
     or copying the whole log on every poll, would take the emulator's own lock and CPU

@@ -158,9 +158,11 @@ class Soak:
         return self._report(ledger, elapsed)
 
     def _gone(self) -> set[str]:
+        """The pods to delete that are gone, or terminating: a DELETE of each was accepted
+        (the kubelet stand-in removes it when its grace period ends)."""
         kube = self.stack.kube
         pods = {s.pod for s in self.sent if s.kind is Kind.ACT}
-        return {pod for pod in pods if kube.get_pod(NAMESPACE, pod) is None}
+        return {pod for pod in pods if kube.pod_deleted(NAMESPACE, pod)}
 
     def _wait(self, condition: Callable[[], bool], what: str) -> None:
         wait_until(condition, 60 + self.count * SECONDS_PER_ALERT, what, interval=0.2)

@@ -4,11 +4,13 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from responder import k8s
 from responder.actions.base import ActionContext, BaseAction, Change, CountedAction, RbacRule
 from responder.outcome import ActionResult, ActionStatus
+from responder.pods import read_pod
+from shared.errors import TransientError
 
 if TYPE_CHECKING:
     from responder.pods import ReadPod
@@ -17,13 +19,26 @@ if TYPE_CHECKING:
 GRACE_PERIOD_SHORTENED = "grace_period_shortened"
 # A pod spec's terminationGracePeriodSeconds when it gives none (the API server's default).
 DEFAULT_TERMINATION_GRACE_SECONDS = 30
+# The shortest grace period a removal asks for. 0 is a force delete: the API server forgets
+# the pod at once, while kubelets since 1.22 (kubernetes#115819, #120449) read a deletion
+# grace period of 0 as none given and stop the containers with the pod's own
+# terminationGracePeriodSeconds, which its owner sets: a process ignoring SIGTERM would
+# live on unseen, outside every NetworkPolicy. 1 s is honoured by every kubelet, and the
+# pod stays in the API, terminating, until its containers have stopped.
+MIN_GRACE_SECONDS = 1
+# A pod changed by someone else this often in a row, between a read and a removal, is
+# retried later.
+MAX_CONFLICTS = 5
 
 
 class _RemovePod(CountedAction):
-    """Delete or evict: guarded by the pod's UID, so a replacement is never touched.
+    """Delete or evict: on condition that the pod is still as read (its UID and
+    resourceVersion), so a replacement is never touched.
 
-    404 (gone) and 409 (UID precondition failed: replaced since it was read) mean the
-    alert's pod is already gone: already handled. A pod already terminating with a longer
+    404 (gone) means the alert's pod is already gone: already handled. 409 (changed since
+    it was read) sends it to be read again: replaced, or removed meanwhile (another
+    delivery of the alert), it is already handled; otherwise planned again. A pod already
+    terminating with a longer
     grace period than the policy's (its owner deleted it with `--grace-period=999999` and
     ignores SIGTERM) is removed again with the policy's: the API server accepts a shorter
     grace period on a second delete (rest.BeforeDelete), never a longer one.
@@ -31,15 +46,29 @@ class _RemovePod(CountedAction):
 
     destructive: ClassVar[bool] = True
     idempotent: ClassVar[str] = (
-        "404, a failed precondition and a pod terminating within the grace period are "
-        '"already done"; one terminating with a longer grace period is removed again with '
-        "this one (`grace_period_shortened`)"
+        "404, a pod replaced since it was read and a pod terminating within the grace "
+        'period are "already done"; one terminating with a longer grace period is removed '
+        "again with this one (`grace_period_shortened`); one changed since it was read is "
+        "read again, so of two deliveries racing only one removes it"
     )
     verb: ClassVar[str]  # "delete"
     past: ClassVar[str]  # "deleted"
 
-    def _remove(self, ctx: ActionContext, grace: int | None) -> None:
-        """Delete or evict the pod with `grace` on condition that its UID is still ctx.pod's."""
+    @field_validator("grace_period_seconds", check_fields=False)
+    @classmethod
+    def _not_a_force_delete(cls, grace: int | None) -> int | None:
+        if grace is not None and grace < MIN_GRACE_SECONDS:
+            raise ValueError(
+                f"must be at least {MIN_GRACE_SECONDS}: 0 is a force delete, which the API "
+                "server forgets at once while the pod's node may stop it only after the "
+                "pod's own terminationGracePeriodSeconds (kubernetes#115819); every "
+                f"kubelet honours {MIN_GRACE_SECONDS}"
+            )
+        return grace
+
+    def _remove(self, ctx: ActionContext, pod: "ReadPod", grace: int | None) -> None:
+        """Delete or evict the pod with `grace`, on condition that it is still `pod` as
+        read: its UID and its resourceVersion."""
         raise NotImplementedError
 
     def _grace(self) -> str:
@@ -56,12 +85,14 @@ class _RemovePod(CountedAction):
         """The pod, by UID (delete and evict of one pod are one change). A pod already
         terminating within the policy's grace period is on its way out: nothing to do;
         with a longer one, the change is to shorten it."""
-        target = str(ctx.pod_ref)
-        metadata = ctx.pod.metadata
+        return self._plan_for(ctx.pod, str(ctx.pod_ref))
+
+    def _plan_for(self, pod: "ReadPod", target: str) -> Change | ActionResult:
+        metadata = pod.metadata
         if not metadata.deletion_timestamp:
             return Change(f"pod/{metadata.uid}", target)
         current = metadata.deletion_grace_period_seconds
-        allowed = self.policy_grace(ctx.pod)
+        allowed = self.policy_grace(pod)
         if current is None or current <= allowed:
             return self.result(
                 target,
@@ -71,27 +102,57 @@ class _RemovePod(CountedAction):
         return Change(f"pod/{metadata.uid}", target, Shortening(current, allowed))
 
     def apply(self, ctx: ActionContext, change: Change) -> ActionResult:
-        """Remove the pod, on condition that its UID is still the one read."""
-        target = change.target
-        shortening = change.found if isinstance(change.found, Shortening) else None
+        """Remove the pod, on condition that it is still as read. If it changed (409), it
+        is read again and planned again: so of two deliveries of one alert racing, only
+        one removes it and says so (a second removal of a terminating pod would be
+        answered 200 too), and a pod replaced since is left alone."""
+        target, pod = change.target, ctx.pod
+        planned: Change | ActionResult = change
+        for _ in range(MAX_CONFLICTS):
+            if isinstance(planned, ActionResult):
+                return planned
+            shortening = planned.found if isinstance(planned.found, Shortening) else None
+            try:
+                self._remove(ctx, pod, shortening.to if shortening else self.grace_period_seconds)
+            except k8s.ApiException as exc:
+                if exc.status == 404:
+                    return self._gone(target)
+                if exc.status != 409:
+                    raise
+                again = self._read_again(ctx, pod, target)
+                if isinstance(again, ActionResult):
+                    return again
+                pod, planned = again, self._plan_for(again, target)
+                continue
+            if shortening:
+                return self.done(ctx, target, shortening.reason, f"shorten: {shortening.reason}")
+            grace = self._grace()
+            return self.done(ctx, target, f"{self.past}, {grace}", f"{self.verb}, {grace}")
+        raise TransientError(
+            f"{target} changed {MAX_CONFLICTS} times in a row while being {self.past}",
+            "kube_conflicts",
+        )
+
+    def _read_again(
+        self, ctx: ActionContext, read: "ReadPod", target: str
+    ) -> "ReadPod | ActionResult":
+        """The pod as it is now (ReadPod), or the result when it is gone or replaced."""
         try:
-            self._remove(ctx, shortening.to if shortening else self.grace_period_seconds)
+            pod = read_pod(ctx.apis.core, ctx.pod_ref.name, ctx.pod_ref.namespace, ctx.timeout)
         except k8s.ApiException as exc:
             if exc.status == 404:
-                return self.result(
-                    target, ActionStatus.ALREADY_DONE, f"pod gone before it could be {self.past}"
-                )
-            if exc.status == 409:
-                return self.result(
-                    target,
-                    ActionStatus.ALREADY_DONE,
-                    "UID precondition failed: the pod was replaced after it was read",
-                )
+                return self._gone(target)
             raise
-        if shortening:
-            return self.done(ctx, target, shortening.reason, f"shorten: {shortening.reason}")
-        grace = self._grace()
-        return self.done(ctx, target, f"{self.past}, {grace}", f"{self.verb}, {grace}")
+        if pod.metadata.uid != read.metadata.uid:
+            return self.result(
+                target, ActionStatus.ALREADY_DONE, "the pod was replaced after it was read"
+            )
+        return pod
+
+    def _gone(self, target: str) -> ActionResult:
+        return self.result(
+            target, ActionStatus.ALREADY_DONE, f"pod gone before it could be {self.past}"
+        )
 
 
 @dataclass(frozen=True)
@@ -111,20 +172,21 @@ class DeletePod(_RemovePod):
     """Delete the pod."""
 
     action: Literal["delete_pod"]
-    grace_period_seconds: int = Field(default=0, ge=0, le=3600)
+    grace_period_seconds: int = Field(default=MIN_GRACE_SECONDS, le=3600)
 
     rbac: ClassVar = (RbacRule("", ("pods",), ("get", "delete")),)
     description: ClassVar[str] = "deletes the pod with a UID precondition"
-    example: ClassVar = {"action": "delete_pod", "grace_period_seconds": 0}
+    example: ClassVar = {"action": "delete_pod", "grace_period_seconds": 1}
     verb: ClassVar[str] = "delete"
     past: ClassVar[str] = "deleted"
 
-    def _remove(self, ctx: ActionContext, grace: int | None) -> None:
+    def _remove(self, ctx: ActionContext, pod: "ReadPod", grace: int | None) -> None:
         # DeleteOptions as a plain body: a client model built by hand first deep-copies
         # the client's default configuration, on every alert.
+        metadata = pod.metadata
         options = {
             "gracePeriodSeconds": grace,
-            "preconditions": {"uid": ctx.pod.metadata.uid},
+            "preconditions": {"uid": metadata.uid, "resourceVersion": metadata.resource_version},
             "dryRun": ctx.dry_run_option,
         }
         # The answer is the deleted pod, which nothing needs: read, never decoded (decoding
@@ -152,7 +214,7 @@ class EvictPod(_RemovePod):
 
     action: Literal["evict_pod"]
     grace_period_seconds: int | None = Field(
-        default=None, ge=0, le=3600, description="default: the pod's own"
+        default=None, le=3600, description="default: the pod's own"
     )
 
     rbac: ClassVar = (RbacRule("", ("pods/eviction",), ("create",)),)
@@ -164,8 +226,11 @@ class EvictPod(_RemovePod):
     verb: ClassVar[str] = "evict"
     past: ClassVar[str] = "evicted"
 
-    def _remove(self, ctx: ActionContext, grace: int | None) -> None:
-        preconditions = k8s.V1Preconditions(uid=ctx.pod.metadata.uid)
+    def _remove(self, ctx: ActionContext, pod: "ReadPod", grace: int | None) -> None:
+        metadata = pod.metadata
+        preconditions = k8s.V1Preconditions(
+            uid=metadata.uid, resource_version=metadata.resource_version
+        )
         eviction = k8s.V1Eviction(
             metadata=k8s.V1ObjectMeta(name=ctx.pod_ref.name, namespace=ctx.pod_ref.namespace),
             delete_options=k8s.V1DeleteOptions(

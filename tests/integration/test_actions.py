@@ -24,7 +24,7 @@ from tests.integration.conftest import (
 POLICY = {
     "safety": {"circuit_breaker": {"max_actions": 100_000}},
     "rules": [
-        policy_rule("evict", {"action": "evict_pod", "grace_period_seconds": 0}),
+        policy_rule("evict", {"action": "evict_pod", "grace_period_seconds": 1}),
         policy_rule(
             "label", {"action": "label_pod", "add": {"suspicious": "true"}, "remove": ["team"]}
         ),
@@ -96,7 +96,7 @@ def test_evict_pod_honours_the_disruption_budget_and_is_idempotent(acting, uniqu
     name = pods[0]["metadata"]["name"]
     records = send(acting, "evict", name)
     assert statuses(records) == [["done"], ["already_done"]]
-    assert acting.kube.get_pod("default", name) is None
+    assert acting.kube.pod_deleted("default", name)
     assert [r.status for r in acting.kube.requests if r.path.endswith(f"/{name}/eviction")] == [201]
 
 
@@ -107,7 +107,7 @@ def test_eviction_refused_by_the_budget_is_retried_then_dead_lettered(acting, un
     alert = rule_alert(name, "evict")
     acting.publish(as_bytes(alert))
     dead_lettered_by_pubsub(acting, alert)
-    assert acting.kube.get_pod("default", name) is not None
+    assert acting.kube.pod_running("default", name)
     refusals = [r.status for r in acting.kube.requests if r.path.endswith(f"/{name}/eviction")]
     assert refusals == [429] * config.MAX_DELIVERY_ATTEMPTS
 
@@ -229,7 +229,7 @@ def test_dry_run_rule_checks_every_action_and_changes_nothing(acting, unique):
     # label, network policy + label (isolate), node, scale, event, eviction
     assert len(writes) == 7
     assert all(r.query.get("dryRun") == ["All"] for r in writes), writes
-    assert acting.kube.get_pod("default", name) is not None
+    assert acting.kube.pod_running("default", name)
 
 
 def test_a_failed_action_stops_the_rest_and_the_alert_is_dead_lettered(acting, unique):
@@ -243,7 +243,7 @@ def test_a_failed_action_stops_the_rest_and_the_alert_is_dead_lettered(acting, u
     [record] = outcomes(acting, alert["uuid"], 1)
     assert (record["decision"], record["error_reason"]) == ("dead_letter", "action_failed")
     assert [a["outcome"] for a in record["actions"]] == ["failed", "skipped"]
-    assert acting.kube.get_pod("default", name) is not None
+    assert acting.kube.pod_running("default", name)
     wait_until(lambda: acting.dead_letters.where(error_reason="action_failed"), 30, "dead letter")
 
 
@@ -257,7 +257,7 @@ def test_continue_on_failure_runs_the_next_action(acting, unique):
     acting.publish(as_bytes(alert))
     [record] = outcomes(acting, alert["uuid"], 1)
     assert [a["outcome"] for a in record["actions"]] == ["failed", "done"]
-    assert acting.kube.get_pod("default", name) is None
+    assert acting.kube.pod_deleted("default", name)
 
 
 def test_a_rule_with_continue_lets_the_next_matching_rule_run(acting, unique):
@@ -266,4 +266,4 @@ def test_a_rule_with_continue_lets_the_next_matching_rule_run(acting, unique):
     [record] = send(acting, "mark", name, times=1)
     assert [a["action"] for a in record["actions"]] == ["label_pod", "delete_pod"]
     assert record["reason"] == "policy rules mark, then-delete"
-    assert acting.kube.get_pod("default", name) is None
+    assert acting.kube.pod_deleted("default", name)

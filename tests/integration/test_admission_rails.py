@@ -52,4 +52,4 @@ def test_a_kube_system_delete_with_the_responders_token_is_refused(stack, respon
         f'pods "{name}" {DENIED}'
         "falco-responder may not change anything in the protected namespace kube-system"
     )
-    assert stack.kube.get_pod("kube-system", name) is not None
+    assert stack.kube.pod_running("kube-system", name)

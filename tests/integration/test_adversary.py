@@ -78,7 +78,7 @@ TENANT_POLICY = {
     "cluster_name": CLUSTER,
     "safety": {"circuit_breaker": {"max_actions": 100_000}},
     "rules": [
-        policy_rule("delete", {"action": "delete_pod", "grace_period_seconds": 0}),
+        policy_rule("delete", {"action": "delete_pod", "grace_period_seconds": 3}),
         policy_rule("evict", {"action": "evict_pod", "grace_period_seconds": 5}),
         policy_rule("isolate", {"action": "isolate_pod"}),
         policy_rule(
@@ -117,7 +117,7 @@ class TestTenantWithEdit:
 
     # A huge grace period, and SIGTERM ignored.
 
-    @pytest.mark.parametrize(("rule", "policy_grace"), [("delete", 0), ("evict", 5)])
+    @pytest.mark.parametrize(("rule", "policy_grace"), [("delete", 3), ("evict", 5)])
     def test_a_pod_deleting_itself_with_a_huge_grace_period_is_cut_short(
         self, adversary, tenant, unique, rule, policy_grace
     ):
@@ -131,9 +131,8 @@ class TestTenantWithEdit:
             "done",
             f"grace_period_shortened from 999999s to {policy_grace}s",
         )
-        if policy_grace:
-            left = adversary.kube.get_pod(tenant.namespace, name)
-            assert left["metadata"]["deletionGracePeriodSeconds"] == policy_grace
+        left = adversary.kube.get_pod(tenant.namespace, name)
+        assert left["metadata"]["deletionGracePeriodSeconds"] == policy_grace
         wait_until(
             lambda: adversary.kube.get_pod(tenant.namespace, name) is None,
             policy_grace + 10,
@@ -159,7 +158,7 @@ class TestTenantWithEdit:
         pod = old_pod(adversary, tenant.namespace, f"{name}-x", owner=daemonset)
         record = _respond(adversary, _alert(tenant, pod, "delete"))
         assert [a["outcome"] for a in record["actions"]] == ["done"]
-        assert adversary.kube.get_pod(tenant.namespace, f"{name}-x") is None
+        assert adversary.kube.pod_deleted(tenant.namespace, f"{name}-x")
 
     # The pod's own opt-out label.
 
@@ -175,7 +174,7 @@ class TestTenantWithEdit:
         assert refused.value.status == 403
         record = _respond(adversary, _alert(tenant, pod, "delete"))
         assert (record["decision"], record["outcome"]) == ("act", "acted")
-        assert adversary.kube.get_pod(tenant.namespace, name) is None
+        assert adversary.kube.pod_deleted(tenant.namespace, name)
 
     # An alert from another cluster's Falco, through the same ingest.
 
@@ -192,7 +191,7 @@ class TestTenantWithEdit:
         assert record["reason"].endswith(
             f"this responder serves only '{CLUSTER}' (cluster_name): not acted on"
         )
-        assert adversary.kube.get_pod(tenant.namespace, pod["metadata"]["name"]) is not None
+        assert adversary.kube.pod_running(tenant.namespace, pod["metadata"]["name"])
         assert not _responder_requests(adversary, f"/namespaces/{tenant.namespace}/")
 
     # A NetworkPolicy made first under the name isolate_pod uses.
@@ -290,7 +289,7 @@ class TestTenantWithEdit:
         alert = _alert(tenant, pod, "capture-then-delete")
         record = _respond(adversary, alert)
         assert [a["outcome"] for a in record["actions"]] == ["done", "done"]
-        assert adversary.kube.get_pod(tenant.namespace, name) is None
+        assert adversary.kube.pod_deleted(tenant.namespace, name)
         [read] = _responder_requests(adversary, f"/pods/{name}/log")
         assert read.query["limitBytes"] == [str(CAPTURE["max_bytes"] * LOG_READ_FACTOR)]
         # stored where `falco-responder evidence` finds it: the pod as read, the alert's id
@@ -352,7 +351,7 @@ class TestTenantWithEdit:
         )
         assert dead.attributes["error_reason"] == "invalid_alert"
         assert not _responder_requests(adversary, f"/namespaces/{tenant.namespace}/")
-        assert adversary.kube.get_pod(tenant.namespace, victim["metadata"]["name"]) is not None
+        assert adversary.kube.pod_running(tenant.namespace, victim["metadata"]["name"])
 
     @pytest.mark.parametrize("bad", ["..", "Tenant", "a.b", "x/"])
     def test_a_namespace_that_is_no_dns_label_never_reaches_the_api_server(
@@ -379,7 +378,7 @@ class TestTenantWithEdit:
         [record] = outcomes(adversary, tag, 1)
         assert (record["decision"], record["error_reason"]) == ("dead_letter", "invalid_alert")
         assert record["reason"].startswith("field 'uuid': ")
-        assert adversary.kube.get_pod(tenant.namespace, pod["metadata"]["name"]) is not None
+        assert adversary.kube.pod_running(tenant.namespace, pod["metadata"]["name"])
 
     def test_a_rule_name_too_long_to_log_is_invalid_and_its_record_stays_small(
         self, adversary, tenant, unique
@@ -392,7 +391,7 @@ class TestTenantWithEdit:
         assert (record["decision"], record["error_reason"]) == ("dead_letter", "invalid_alert")
         assert record["reason"].startswith("field 'rule': ")
         assert len(json.dumps(record)) < 16 * 1024  # Cloud Logging takes 256 KB an entry
-        assert adversary.kube.get_pod(tenant.namespace, pod["metadata"]["name"]) is not None
+        assert adversary.kube.pod_running(tenant.namespace, pod["metadata"]["name"])
 
 
 # ============================================================================================
@@ -403,7 +402,7 @@ ADMIN = "adversary-rails-admin"
 BREAKER_NAMESPACE = "falco-responder"
 SUSPECT = {"security/suspect": "true"}
 THIEF_RULES = [
-    policy_rule("delete", {"action": "delete_pod", "grace_period_seconds": 0}),
+    policy_rule("delete", {"action": "delete_pod", "grace_period_seconds": 1}),
     policy_rule("label", {"action": "label_pod", "add": SUSPECT}),
     policy_rule("isolate", {"action": "isolate_pod"}),
     policy_rule("cordon", {"action": "cordon_node"}),
@@ -603,7 +602,7 @@ class TestThiefWithTheRespondersToken:
         assert message == (
             "falco-responder may not change anything in the protected namespace gke-managed-foo"
         )
-        assert guarded.kube.get_pod("gke-managed-foo", name) is not None
+        assert guarded.kube.pod_running("gke-managed-foo", name)
 
     def test_deleting_a_daemonset_pod_is_refused(self, guarded, thief, unique):
         name = f"agent-{unique}"
@@ -611,7 +610,7 @@ class TestThiefWithTheRespondersToken:
         old_pod(guarded, "default", f"{name}-x", owner=daemonset)
         message = refused(lambda: thief.core.delete_namespaced_pod(f"{name}-x", "default"))
         assert message == admission.DAEMONSET_POD_MESSAGE
-        assert guarded.kube.get_pod("default", f"{name}-x") is not None
+        assert guarded.kube.pod_running("default", f"{name}-x")
 
     # The responder running the stripped policy.
 
@@ -636,7 +635,7 @@ class TestThiefWithTheRespondersToken:
         assert (labels["security/suspect"], labels[ISOLATION_LABEL]) == ("true", "true")
         assert guarded.kube.get_object("nodes", "node-victim")["spec"]["unschedulable"] is True
         assert guarded.kube.get_object("deployments", name, "default")["spec"]["replicas"] == 0
-        assert guarded.kube.get_pod("default", f"{name}-bare") is None
+        assert guarded.kube.pod_deleted("default", f"{name}-bare")
 
     @pytest.mark.parametrize("namespace", ["gke-managed-foo", "default"])
     def test_a_responder_without_its_own_rails_is_still_held_by_the_clusters(
@@ -657,7 +656,7 @@ class TestThiefWithTheRespondersToken:
         )
         deletes = [r for r in guarded.kube.requests if r.method == "DELETE" and r.path == path]
         assert {r.status for r in deletes} == {403}
-        assert guarded.kube.get_pod(namespace, pod) is not None
+        assert guarded.kube.pod_running(namespace, pod)
 
 
 # ============================================================================================

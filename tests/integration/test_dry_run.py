@@ -31,7 +31,7 @@ def test_dry_run_checks_everything_and_deletes_nothing(dry_stack, unique):
     record = dry_stack.wait_for_outcome(alert["uuid"])
     assert (record["outcome"], record["dry_run"]) == ("dry_run", True)
     assert record["actions"][0]["outcome"] == "dry_run"
-    assert dry_stack.kube.get_pod("default", name) is not None
+    assert dry_stack.kube.pod_running("default", name)
     # The delete went to the API server, as a dry run: permissions and preconditions checked.
     [delete] = [r for r in dry_stack.kube.requests if r.method == "DELETE"]
     assert delete.status == 200

@@ -83,7 +83,7 @@ def test_captured_then_deleted_and_a_redelivery_writes_nothing(capturing, unique
         ["done", "done"],
         ["already_done", "already_done"],
     ]
-    assert capturing.kube.get_pod("default", name) is None
+    assert capturing.kube.pod_deleted("default", name)
     objects = capturing.evidence(alert["uuid"])
     manifest = manifest_of(objects)
     assert json.loads(objects["alert.json"]) == alert
@@ -149,7 +149,7 @@ def test_a_redelivery_finds_the_evidence_stored_and_goes_on_to_the_delete(
     local.publish(as_bytes(alert))
     [record] = outcomes(local, alert["uuid"], 1)
     assert [a["outcome"] for a in record["actions"]] == ["already_done", "done"]
-    assert local.kube.get_pod("default", name) is None
+    assert local.kube.pod_deleted("default", name)
     objects = local.evidence(alert["uuid"])
     manifest = manifest_of(objects)
     assert all(entry["sha256"] for entry in manifest["objects"])  # the first attempt's
@@ -208,7 +208,7 @@ def test_dry_run_reads_everything_and_writes_nothing(capturing, unique):
     alert, [record] = send(capturing, "capture-dry", name)
     assert [a["outcome"] for a in record["actions"]] == ["dry_run", "dry_run"]
     assert capturing.evidence(alert["uuid"]) == {}
-    assert capturing.kube.get_pod("default", name) is not None
+    assert capturing.kube.pod_running("default", name)
     reads = [r.path for r in capturing.kube.requests if r.path.endswith(f"/{name}/log")]
     assert reads
 
@@ -243,7 +243,7 @@ def test_a_bucket_that_refuses_us_holds_the_kill_then_dead_letters(refused, uniq
     alert = rule_alert(name, "capture-then-delete")
     refused.publish(as_bytes(alert))
     dead_lettered_by_pubsub(refused, alert)
-    assert refused.kube.get_pod("default", name) is not None
+    assert refused.kube.pod_running("default", name)
     assert not [r for r in refused.kube.requests if r.method == "DELETE" and name in r.path]
     log = refused.responder.log_text()
     # Logged at CRITICAL on every attempt: a configuration fault, never skipped quietly.
@@ -261,7 +261,7 @@ def test_continue_on_failure_kills_without_evidence_and_dead_letters_at_once(ref
     assert (record["decision"], record["error_reason"]) == ("dead_letter", "action_failed")
     assert [a["outcome"] for a in record["actions"]] == ["failed", "done"]
     assert "Cloud Storage answered 403" in record["actions"][0]["reason"]
-    assert refused.kube.get_pod("default", name) is None
+    assert refused.kube.pod_deleted("default", name)
 
 
 def test_the_evidence_command_lists_verifies_and_downloads(capturing, unique, tmp_path):

@@ -173,7 +173,7 @@ def test_past_the_circuit_breaker_it_says_the_pod_would_be_labelled_instead(
     assert delete["outcome"] == "dry_run"
     assert delete["reason"].startswith("circuit breaker open: 1 destructive actions")
     assert delete["reason"].endswith("would label and record instead")
-    assert emulator.get_pod("default", name) is not None
+    assert emulator.pod_running("default", name)
 
 
 def test_a_pod_already_gone_would_be_already_handled(emulator, files, unique):

@@ -76,4 +76,4 @@ def test_a_403_on_every_attempt_is_dead_lettered_once_as_kube_forbidden(stack, d
     assert record["event_to_outcome_seconds"] >= 30  # shell_alert is dated 30 s ago
     reads = [r for r in stack.kube.requests if r.method == "GET" and r.path == pod_path]
     assert len(reads) == config.MAX_DELIVERY_ATTEMPTS
-    assert stack.kube.get_pod("default", name) is not None
+    assert stack.kube.pod_running("default", name)

@@ -65,7 +65,7 @@ def test_shell_alert_posted_to_ingest_deletes_the_pod(stack, pod):
             "action": "delete_pod",
             "target": f"pod/default/{name}",
             "outcome": "done",
-            "reason": "deleted, grace period 0s",
+            "reason": "deleted, grace period 1s",
         }
     ]
 
@@ -165,7 +165,7 @@ def test_replay_without_a_uid_leaves_a_pod_created_after_the_alert(stack, pod):
     wait_until(lambda: len(stack.outcomes_for(alert["uuid"])) == 2, 60, "the replay's outcome")
     replay = stack.outcomes_for(alert["uuid"])[1]
     assert (replay["decision"], replay["outcome"]) == ("refuse", "skipped")
-    assert stack.kube.get_pod("default", name) is not None
+    assert stack.kube.pod_running("default", name)
 
 
 # Bad input.
@@ -251,7 +251,7 @@ def test_kubernetes_failing_every_time_dead_letters_after_five_deliveries(stack,
         config.RESPONDER_PUSH_SUBSCRIPTION
     )
     assert json.loads(dead.data) == alert
-    assert stack.kube.get_pod("default", name) is not None
+    assert stack.kube.pod_running("default", name)
     assert deletes_of(stack, "default", name) == []
     reads = [
         r for r in stack.kube.requests if r.method == "GET" and r.path == pod_path("default", name)
@@ -290,7 +290,7 @@ def test_a_delete_done_but_its_answer_lost_is_already_handled_on_redelivery(stac
     stack.publish(as_bytes(alert))
     record = stack.wait_for_outcome(alert["uuid"])
     assert record["outcome"] == "already_handled", record
-    assert stack.kube.get_pod("default", name) is None
+    assert stack.kube.pod_deleted("default", name)
     [delete] = deletes_of(stack, "default", name)  # one delete: no double action
     assert delete.status == 504
     assert [r["outcome"] for r in stack.outcomes_for(alert["uuid"])] == ["already_handled"]
@@ -322,7 +322,7 @@ def test_protected_namespace_is_never_touched(stack, unique):
         "skipped",
         "namespace kube-system is protected",
     )
-    assert stack.kube.get_pod("kube-system", name) is not None
+    assert stack.kube.pod_running("kube-system", name)
     assert not [r for r in stack.kube.requests if r.path == pod_path("kube-system", name)]
 
 
@@ -400,7 +400,7 @@ def test_responder_accepts_eventarc_binary_and_structured_events(stack, unique):
         headers, body = convert(_eventarc_event(stack, shell_alert(name)))
         response = requests.post(f"{stack.responder_url}/", data=body, headers=headers, timeout=30)
         assert response.status_code == 200, response.text
-        assert stack.kube.get_pod("default", name) is None
+        assert stack.kube.pod_deleted("default", name)
 
 
 def test_ingest_answers_503_when_pubsub_cannot_confirm(stack):

@@ -83,7 +83,7 @@ def test_adding_a_protected_namespace_keeps_the_built_in_ones(guarded, unique, n
     # a redelivery is refused the same way, and the pod is never even read
     again = send(guarded, alert, count=2)
     assert (again["decision"], again["reason"]) == ("refuse", record["reason"])
-    assert guarded.kube.get_pod(namespace, name) is not None
+    assert guarded.kube.pod_running(namespace, name)
     assert not _pod_reads(guarded, namespace, name)
 
 
@@ -92,7 +92,7 @@ def test_a_rule_unprotects_a_built_in_namespace_only_by_name(guarded, unique):
     old_pod(guarded, "falco", name)
     record = send(guarded, rule_alert(name, "delete-in-falco", namespace="falco"))
     assert (record["decision"], record["outcome"]) == ("act", "acted")
-    assert guarded.kube.get_pod("falco", name) is None
+    assert guarded.kube.pod_deleted("falco", name)
 
 
 @pytest.fixture
@@ -114,14 +114,14 @@ def test_the_cluster_refuses_a_namespace_every_rule_protects(
     assert status_of(caught.value)["message"].endswith(
         f"falco-responder may not change anything in the protected namespace {namespace}"
     )
-    assert guarded.kube.get_pod(namespace, name) is not None
+    assert guarded.kube.pod_running(namespace, name)
 
 
 def test_the_cluster_allows_a_namespace_one_rule_unprotects(guarded, responder_api, unique):
     name = f"agent-{unique}"
     old_pod(guarded, "falco", name)
     responder_api.delete_namespaced_pod(name, "falco", grace_period_seconds=0)
-    assert guarded.kube.get_pod("falco", name) is None
+    assert guarded.kube.pod_deleted("falco", name)
 
 
 def test_in_dry_run_a_protected_namespace_is_refused_too(guarded_dry, unique):
@@ -166,7 +166,7 @@ def test_an_alert_naming_another_cluster_or_none_is_refused_not_acted_on(
     )
     # redelivered (a replay), it is refused again, and the pod is never read
     send(guarded, alert, count=2)
-    assert guarded.kube.get_pod("default", name) is not None
+    assert guarded.kube.pod_running("default", name)
     assert not _pod_reads(guarded, "default", name)
 
 
@@ -184,7 +184,7 @@ def test_an_alert_naming_our_cluster_is_acted_on(guarded, unique):
     old_pod(guarded, "default", name)
     record = send(guarded, rule_alert(name, "delete"))
     assert (record["decision"], record["outcome"], record["cluster"]) == ("act", "acted", CLUSTER)
-    assert guarded.kube.get_pod("default", name) is None
+    assert guarded.kube.pod_deleted("default", name)
 
 
 # The matcher: linear whatever the input, a clear refusal past the cap.
@@ -204,7 +204,7 @@ def test_a_backtracking_pattern_answers_and_the_instance_keeps_answering(guarded
     for cmdline in ("a" * 27 + "!", "ab " * (MAX_MATCHED_CHARS // 3 - 1) + "!"):
         record = send(guarded, _cmdline_alert(name, cmdline))
         assert (record["decision"], record["reason"]) == ("skip", "no policy rule matches")
-    assert guarded.kube.get_pod("default", name) is not None
+    assert guarded.kube.pod_running("default", name)
     record = send(guarded, _cmdline_alert(name, "curl kubernetes"))
     assert (record["decision"], record["outcome"]) == ("act", "acted")
 
@@ -219,6 +219,6 @@ def test_a_value_longer_than_the_matcher_reads_is_refused(guarded, unique):
         f"output field 'proc.cmdline' is {1024 * 1024 + 5} characters, over the "
         f"{MAX_MATCHED_CHARS} the policy matcher reads: not matched, so not acted on"
     )
-    assert guarded.kube.get_pod("default", name) is not None
+    assert guarded.kube.pod_running("default", name)
     # redelivered, the same refusal
     assert send(guarded, alert, count=2)["decision"] == "refuse"

@@ -10,6 +10,7 @@ import pytest
 
 from localdev.k8s_api_emulator import KubeApiEmulator
 from localdev.local_stack.stack import LocalStack
+from localdev.local_stack.wait import wait_until
 from responder.actions import KubeApis
 from responder.circuit_breaker import CONFIGMAP, Breaker, LastSeen
 from responder.outcome import CIRCUIT_BREAKER_OPEN
@@ -72,7 +73,7 @@ def test_an_opt_out_label_on_the_pod_counts_only_where_the_policy_allows_it(rail
     old_pod(railed, "default", name, labels={"falco-responder/ignore": "true"})
     record = respond(railed, "delete", name)
     assert (record["decision"], record["outcome"]) == ("act", "acted")
-    assert railed.kube.get_pod("default", name) is None
+    assert railed.kube.pod_deleted("default", name)
 
 
 def test_an_opt_out_label_on_the_pod_is_respected_when_allowed(railed, unique):
@@ -81,7 +82,7 @@ def test_an_opt_out_label_on_the_pod_is_respected_when_allowed(railed, unique):
     record = respond(railed, "delete-pod-opt-out", name)
     assert (record["decision"], record["outcome"]) == ("refuse", "skipped")
     assert record["reason"] == "pod is labelled falco-responder/ignore=true"
-    assert railed.kube.get_pod("default", name) is not None
+    assert railed.kube.pod_running("default", name)
 
 
 def test_an_opt_out_label_on_the_namespace_is_respected(railed, unique):
@@ -90,7 +91,7 @@ def test_an_opt_out_label_on_the_namespace_is_respected(railed, unique):
     old_pod(railed, namespace, "web")
     record = respond(railed, "delete", "web", namespace=namespace)
     assert record["reason"] == f"namespace {namespace} is labelled falco-responder/ignore=true"
-    assert railed.kube.get_pod(namespace, "web") is not None
+    assert railed.kube.pod_running(namespace, "web")
 
 
 def test_a_daemonsets_pod_is_deleted_like_any_other_by_default(railed, unique):
@@ -100,7 +101,7 @@ def test_a_daemonsets_pod_is_deleted_like_any_other_by_default(railed, unique):
     old_pod(railed, "default", name, owner=daemonset)
     record = respond(railed, "delete", name)
     assert record["actions"][0]["outcome"] == "done"
-    assert railed.kube.get_pod("default", name) is None
+    assert railed.kube.pod_deleted("default", name)
 
 
 def test_with_no_owner_aware_rail_on_the_pods_controller_is_not_read(railed, unique):
@@ -134,7 +135,7 @@ def test_statefulset_pods_when_a_rule_says_so(railed, unique):
     old_pod(railed, "default", f"db-{unique}-0", owner=statefulset)
     record = respond(railed, "delete-no-sts", f"db-{unique}-0")
     assert "(ignore_statefulset_pods)" in record["actions"][0]["reason"]
-    assert railed.kube.get_pod("default", f"db-{unique}-0") is not None
+    assert railed.kube.pod_running("default", f"db-{unique}-0")
     # the default policy's rails allow them
     record = respond(railed, "delete", f"db-{unique}-0")
     assert record["actions"][0]["outcome"] == "done"
@@ -156,7 +157,7 @@ def test_min_healthy_replicas_as_a_percentage_counts_only_ready_pods(railed, uni
         f"refused: min_healthy_replicas 50%: acting would leave 1 ready pod(s) of "
         f"deployment/default/api-{unique} (4 desired), 2 required"
     )
-    assert railed.kube.get_pod("default", ready) is not None
+    assert railed.kube.pod_running("default", ready)
     # An unready pod leaves both ready ones: allowed.
     allowed = respond(railed, "delete-keep-half", unready)
     assert allowed["actions"][0]["outcome"] == "done"
@@ -217,7 +218,7 @@ def test_an_alert_dated_in_the_future_is_not_acted_on(railed, unique):
     record = respond(railed, "delete", name, time=datetime.now(UTC) + timedelta(hours=1))
     assert (record["decision"], record["outcome"]) == ("refuse", "skipped")
     assert "in the future" in record["reason"]
-    assert railed.kube.get_pod("default", name) is not None
+    assert railed.kube.pod_running("default", name)
 
 
 def test_a_controller_gone_while_checking_is_retried_not_dead_lettered_at_once(railed, unique):
@@ -236,7 +237,7 @@ def test_a_controller_gone_while_checking_is_retried_not_dead_lettered_at_once(r
     alert = rule_alert(name, "delete-no-sts")  # an owner-aware rail: the owner is read
     railed.publish(as_bytes(alert))
     dead_lettered_by_pubsub(railed, alert)
-    assert railed.kube.get_pod("default", name) is not None
+    assert railed.kube.pod_running("default", name)
 
 
 def test_a_stale_alert_is_logged_not_acted_on(railed, unique):
@@ -247,7 +248,7 @@ def test_a_stale_alert_is_logged_not_acted_on(railed, unique):
     record = respond(railed, "delete", name, time=datetime.now(UTC) - timedelta(hours=2))
     assert (record["decision"], record["outcome"]) == ("refuse", "skipped")
     assert "over max_alert_age 1:00:00: not acted on" in record["reason"]
-    assert railed.kube.get_pod("default", name) is not None
+    assert railed.kube.pod_running("default", name)
     assert not [r for r in railed.kube.requests if r.path.endswith(f"/pods/{name}")]
     # a rule may lift the limit
     record = respond(railed, "delete-any-age", name, time=datetime.now(UTC) - timedelta(hours=2))
@@ -287,7 +288,7 @@ def test_past_the_breaker_destructive_actions_become_a_label_and_an_event(breaki
     assert held[0]["reason"].endswith("labelled and recorded instead")
     third = breaking.kube.get_pod("default", names[2])
     assert third["metadata"]["labels"]["falco-responder/quarantine"] == "circuit-breaker"
-    assert [breaking.kube.get_pod("default", n) for n in names[:2]] == [None, None]
+    assert all(breaking.kube.pod_deleted("default", n) for n in names[:2])
     events = [
         e
         for e in breaking.kube.list_objects("events", namespace="default")
@@ -303,7 +304,11 @@ def test_past_the_breaker_destructive_actions_become_a_label_and_an_event(breaki
     held_back = [line for line in lines if line.get("event") == CIRCUIT_BREAKER_OPEN]
     assert [line["alert_id"] for line in held_back] == [alerts[2]["uuid"]]
     assert held_back[0]["action"] == "delete_pod"
-    # A redelivery of an admitted alert is admitted again without counting twice.
+    # A redelivery of an admitted alert is admitted again without counting twice (once
+    # its pod's second of grace is over: within it, the pod is found terminating).
+    wait_until(
+        lambda: breaking.kube.get_pod("default", names[0]) is None, 10, "the first pod to go"
+    )
     breaking.publish(as_bytes(alerts[0]))
     redelivered = outcomes(breaking, alerts[0]["uuid"], 2)[1]
     assert redelivered["actions"][0]["reason"] == "pod not found: already gone"
@@ -337,7 +342,7 @@ def test_one_namespace_cannot_open_the_breaker_for_the_others(stack, unique):
         assert labels["falco-responder/quarantine"] == "circuit-breaker"
         victim = respond(local, "delete", f"victim-{unique}")
         assert victim["actions"][0]["outcome"] == "done"
-        assert local.kube.get_pod("default", f"victim-{unique}") is None
+        assert local.kube.pod_deleted("default", f"victim-{unique}")
 
 
 def test_alerts_about_a_pod_already_going_take_no_breaker_slot(breaking, unique):
@@ -634,4 +639,4 @@ def test_an_unknown_or_missing_cluster_is_refused_never_the_default(clustered, u
     record = outcomes(clustered, alert["uuid"], 1)[0]
     assert (record["decision"], record["outcome"]) == ("refuse", "skipped")
     assert record["reason"].endswith("the policy serves emulated: not acted on")
-    assert clustered.kube.get_pod("default", name) is not None
+    assert clustered.kube.pod_running("default", name)

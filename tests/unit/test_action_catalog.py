@@ -60,7 +60,7 @@ def test_a_field_description_only_ever_says_the_default_in_words(cls):
 
 
 def test_parameters_and_defaults_come_from_the_fields():
-    assert action_catalog.parameters(DeletePod) == [("grace_period_seconds", "0")]
+    assert action_catalog.parameters(DeletePod) == [("grace_period_seconds", "1")]
     assert action_catalog.parameters(EvictPod) == [("grace_period_seconds", "the pod's own")]
     assert action_catalog.parameters(ScaleToZero) == []
     assert dict(action_catalog.parameters(CaptureEvidence)) == {

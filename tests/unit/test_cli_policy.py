@@ -129,7 +129,7 @@ def test_explain_a_shell_in_a_pod_deletes_it_unless_the_cluster_says_no():
             {
                 "rule": "kill-interactive-compromise",
                 "action": "delete_pod",
-                "grace_period_seconds": 0,
+                "grace_period_seconds": 1,
                 "outcome": "dry_run",
                 "reason": UNCHECKED,
             }
@@ -222,7 +222,7 @@ def test_explain_reads_the_alert_from_stdin_and_prints_text():
     ) in lines
     assert "decision:  act" in lines
     assert (
-        f"  - [kill-interactive-compromise] delete_pod grace_period_seconds=0: dry_run: {UNCHECKED}"
+        f"  - [kill-interactive-compromise] delete_pod grace_period_seconds=1: dry_run: {UNCHECKED}"
         in lines
     )
 

@@ -75,7 +75,7 @@ with KubeApiEmulator() as kube:
         message = ReceivedMessage(json.dumps(alert).encode())
         record = responder.main.RESPONDER.handle(message)
         seen.append([what, record.decision, record.outcome, "kubernetes" in sys.modules])
-    seen.append(["pod left", kube.get_pod("default", "web") is not None])
+    seen.append(["pod left", kube.pod_running("default", "web")])
 print(json.dumps(seen))
 """
 

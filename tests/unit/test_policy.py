@@ -49,7 +49,7 @@ def _matches(match: dict, alert=None, cluster: str | None = None) -> bool:
 def test_default_policy_deletes_a_shell_in_a_container():
     [rule] = load_policy(DEFAULT_POLICY_FILE).matching_rules(_alert(), None)
     assert [a.action for a in rule.actions] == ["delete_pod"]
-    assert rule.actions[0].grace_period_seconds == 0
+    assert rule.actions[0].grace_period_seconds == 1
 
 
 def test_default_policy_rails_are_on():
@@ -462,7 +462,15 @@ def test_clusters_and_the_field_that_names_them():
         ({"actions": [{"action": "explode"}]}, "rules[0] (r1).actions[0]: Input tag 'explode'"),
         (
             {"actions": [{"action": "delete_pod", "grace_period_seconds": -1}]},
-            "rules[0] (r1).actions[0].delete_pod.grace_period_seconds: Input should be greater",
+            "rules[0] (r1).actions[0].delete_pod.grace_period_seconds: must be at least 1",
+        ),
+        (
+            {"actions": [{"action": "delete_pod", "grace_period_seconds": 0}]},
+            "delete_pod.grace_period_seconds: must be at least 1: 0 is a force delete",
+        ),
+        (
+            {"actions": [{"action": "evict_pod", "grace_period_seconds": 0}]},
+            "evict_pod.grace_period_seconds: must be at least 1: 0 is a force delete",
         ),
         ({"actions": [{"action": "label_pod"}]}, "give keys to add or to remove"),
         (

@@ -1,0 +1,124 @@
+"""What the responder asks the API server when it removes a pod: never a grace period of
+0 (a force delete, which a node may stop only after the pod's own
+terminationGracePeriodSeconds), and only the pod as read (its UID and resourceVersion),
+read again when it changed meanwhile."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from localdev.k8s_api_emulator import KubeApiEmulator
+from localdev.local_stack.wait import wait_until
+from responder import handler
+from responder.actions import KubeApis
+from responder.actions.base import ActionContext
+from responder.actions.pod import MAX_CONFLICTS, DeletePod, EvictPod
+from responder.handler import DEFAULT_POLICY_FILE, Responder, Settings
+from responder.pods import read_pod
+from responder.policy import load_policy
+from shared.alert import PodRef
+from shared.envelope import ReceivedMessage
+from shared.errors import TransientError
+from tests.conftest import as_bytes, kube_api_client, shell_alert
+
+NOW = datetime.now(UTC)
+
+
+@pytest.fixture
+def published(monkeypatch) -> list[tuple[str, list]]:
+    """What the responder publishes, confirmed at once."""
+    sent: list[tuple[str, list]] = []
+    monkeypatch.setattr(
+        handler, "publish_confirmed", lambda topic, items: sent.append((topic, items))
+    )
+    return sent
+
+
+@pytest.fixture
+def emulator() -> KubeApiEmulator:
+    with KubeApiEmulator() as kube:
+        kube.add_token("t", verbs="*")
+        kube.create_namespace("falco-responder")  # the breaker's count
+        yield kube
+
+
+def _default_responder(emulator: KubeApiEmulator) -> Responder:
+    settings = Settings("dead", None, DEFAULT_POLICY_FILE, False, kube_timeout=5)
+    apis = KubeApis(kube_api_client(emulator, "t"))
+    return Responder(settings, load_policy(DEFAULT_POLICY_FILE), lambda cluster: apis)
+
+
+def _message(pod: str) -> ReceivedMessage:
+    alert = shell_alert(pod, time=NOW - timedelta(seconds=30))
+    return ReceivedMessage(as_bytes(alert), {"alert_id": alert["uuid"]}, "m-1")
+
+
+def test_the_default_delete_leaves_the_pod_terminating_for_a_second(emulator, published):
+    emulator.create_pod("default", "web-1", creation_timestamp=NOW - timedelta(minutes=5))
+    record = _default_responder(emulator).handle(_message("web-1"), 1)
+    assert [(a.outcome, a.reason) for a in record.actions] == [("done", "deleted, grace period 1s")]
+    [delete] = [r for r in emulator.requests if r.method == "DELETE"]
+    assert delete.status == 200
+    # Still in the API, terminating: its node has a second to stop it, then removes it.
+    pod = emulator.get_pod("default", "web-1")
+    assert pod is not None and pod["metadata"]["deletionGracePeriodSeconds"] == 1
+    wait_until(lambda: emulator.get_pod("default", "web-1") is None, 10, "the pod to go")
+
+
+# A pod changed between the read and the removal: read again, planned again.
+
+
+def _stale_read(emulator: KubeApiEmulator) -> tuple[ActionContext, KubeApis]:
+    """A context holding the pod `web-1` as read now; the test then changes it."""
+    emulator.create_pod("default", "web-1", creation_timestamp=NOW - timedelta(minutes=5))
+    apis = KubeApis(kube_api_client(emulator, "t"))
+    pod = read_pod(apis.core, "web-1", "default", 5)
+    ref = PodRef("default", "web-1", None)
+    return ActionContext(apis, None, ref, pod, False, 5.0, None, b""), apis  # type: ignore[arg-type]
+
+
+def _deletes_since(emulator: KubeApiEmulator, mark: int) -> list[int]:
+    return [r.status for r in emulator.requests_since(mark) if r.method == "DELETE"]
+
+
+def test_a_pod_changed_since_it_was_read_is_read_again_and_deleted(emulator):
+    ctx, apis = _stale_read(emulator)
+    apis.core.patch_namespaced_pod("web-1", "default", {"metadata": {"labels": {"app": "web"}}})
+    mark = len(emulator.requests)
+    result = DeletePod(action="delete_pod").run(ctx)
+    assert (result.outcome, result.reason) == ("done", "deleted, grace period 1s")
+    assert _deletes_since(emulator, mark) == [409, 200]
+    assert emulator.pod_deleted("default", "web-1")
+
+
+def test_of_two_deliveries_racing_only_one_deletes_the_pod_and_says_so(emulator):
+    ctx, _ = _stale_read(emulator)
+    mark = len(emulator.requests)
+    first = DeletePod(action="delete_pod").run(ctx)  # the other delivery, on the same read
+    second = DeletePod(action="delete_pod").run(ctx)
+    assert (first.outcome, second.outcome) == ("done", "already_done")
+    assert second.reason == "pod is already terminating (grace period 1s, within 1s)"
+    assert _deletes_since(emulator, mark) == [200, 409]
+
+
+def test_a_pod_replaced_since_it_was_read_is_left_alone(emulator):
+    ctx, apis = _stale_read(emulator)
+    apis.core.delete_namespaced_pod("web-1", "default", grace_period_seconds=0)
+    emulator.create_pod("default", "web-1", creation_timestamp=NOW - timedelta(minutes=1))
+    result = EvictPod(action="evict_pod", grace_period_seconds=1).run(ctx)
+    assert (result.outcome, result.reason) == (
+        "already_done",
+        "the pod was replaced after it was read",
+    )
+    assert emulator.pod_running("default", "web-1")
+
+
+def test_a_pod_that_keeps_changing_is_retried_later(emulator):
+    ctx, _ = _stale_read(emulator)
+    mark = len(emulator.requests)
+    emulator.inject_fault(method="DELETE", status=409, count=None)
+    with pytest.raises(TransientError) as raised:
+        DeletePod(action="delete_pod").run(ctx)
+    assert raised.value.reason == "kube_conflicts"
+    assert _deletes_since(emulator, mark) == [409] * MAX_CONFLICTS
+    assert emulator.pod_running("default", "web-1")
