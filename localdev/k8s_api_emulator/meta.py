@@ -39,13 +39,37 @@ def validate_metadata(meta: Mapping[str, Any]) -> list[FieldError]:
     size = sum(len(k.encode()) + len(v.encode()) for k, v in annotations.items())
     if size > TOTAL_ANNOTATION_SIZE:
         errors.append(FieldError.too_long("metadata.annotations", TOTAL_ANNOTATION_SIZE))
-    for ref in meta.get("ownerReferences") or []:
+    references = meta.get("ownerReferences") or []
+    for ref in references:
         for name, detail in _OWNER_FIELDS:
             value = ref.get(name) if isinstance(ref, dict) else None
             if not value:
                 field = f"metadata.ownerReferences.{name}"
                 errors.append(FieldError.invalid(field, value or "", detail))
+    errors += _controller_errors(references)
     return errors + finalizer_errors(meta.get("finalizers"))
+
+
+def _controller_errors(references: list[Any]) -> list[FieldError]:
+    """ValidateOwnerReferences: at most one reference with `controller: true`. (Go prints
+    the whole list as the value, %#v; it is abbreviated here.)"""
+    errors, first = [], ""
+    for ref in references:
+        if not isinstance(ref, dict) or ref.get("controller") is not True:
+            continue
+        current = f"{ref.get('kind')}/{ref.get('name')}"
+        if not first:
+            first = current
+            continue
+        errors.append(
+            FieldError.invalid_rendered(
+                "metadata.ownerReferences",
+                "[]v1.OwnerReference{...}",
+                'Only one reference can have Controller set to true. Found "true" in '
+                f"references for {first} and {current}",
+            )
+        )
+    return errors
 
 
 def finalizer_errors(finalizers: Any) -> list[FieldError]:

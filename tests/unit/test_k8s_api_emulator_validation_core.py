@@ -1432,3 +1432,51 @@ def test_no_json_type_in_any_field_makes_a_500(resource, body, namespace):
                 server.updates.update(kind, namespace, "again", changed)
             except ApiError as error:
                 assert error.code in (400, 409, 422), (path, value, error.message)
+
+
+# --- Owner references: TestValidateObjectMetaOwnerReferences --------------------------------
+# (k8s.io/apimachinery pkg/api/validation/objectmeta_test.go), its controller cases: at
+# most one reference with `controller: true`, whatever object carries them.
+
+
+def _reference(kind: str, uid: str, controller: bool | None) -> dict[str, Any]:
+    reference = {"apiVersion": "customresourceVersion", "kind": kind, "name": "name", "uid": uid}
+    return reference if controller is None else {**reference, "controller": controller}
+
+
+OWNER_REFERENCES = [
+    (
+        "simple controller ref success - one reference with Controller set",
+        [
+            _reference("customresourceKind", "1", False),
+            _reference("customresourceKind", "2", True),
+            _reference("customresourceKind", "3", False),
+            _reference("customresourceKind", "4", None),
+        ],
+        [],
+    ),
+    (
+        "simple controller ref failure - two references with Controller set",
+        [
+            _reference("customresourceKind1", "1", False),
+            _reference("customresourceKind2", "2", True),
+            _reference("customresourceKind3", "3", True),
+            _reference("customresourceKind4", "4", None),
+        ],
+        [
+            (
+                "metadata.ownerReferences",
+                'Only one reference can have Controller set to true. Found "true" in '
+                "references for customresourceKind2/name and customresourceKind3/name",
+            )
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "references", "expected"), OWNER_REFERENCES, ids=[c[0] for c in OWNER_REFERENCES]
+)
+def test_owner_references_name_at_most_one_controller(server, name, references, expected):
+    body = {"metadata": {"name": "cfg", "namespace": "shop", "ownerReferences": references}}
+    assert_causes(causes_of(lambda: server.create("configmaps", body, "shop")), expected)
