@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from responder.actions.base import KubeApis
 from responder.policy import Safety
-from responder.workloads import count_ready_pods, owning_workload
+from responder.workloads import OwnerMismatchError, count_ready_pods, owning_workload
 from shared.alert import FalcoAlert, PodRef
 
 if TYPE_CHECKING:
@@ -112,7 +112,12 @@ def check(
 
 
 def _owner_verdict(apis: KubeApis, pod: ReadPod, safety: Safety, timeout: float) -> Verdict:
-    workload = owning_workload(apis, pod, timeout)
+    try:
+        workload = owning_workload(apis, pod, timeout)
+    except OwnerMismatchError:
+        # Named as owned by a workload that does not control it: no owner-aware rail
+        # spares it (as one spared by a real owner could be), nor counts it for one.
+        return Verdict()
     if workload is None:
         if safety.ignore_standalone_pods:
             return _refuse_both("a standalone pod (ignore_standalone_pods)")

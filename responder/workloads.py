@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from responder.actions.base import KubeApis
+from responder.network_policies import selects
 
 if TYPE_CHECKING:
     from kubernetes.client import V1LabelSelector, V1Pod
@@ -40,9 +41,23 @@ def _controller(metadata: object) -> object | None:
     return next((r for r in references if r.controller), None)
 
 
+class OwnerMismatchError(Exception):
+    """The pod's owner references name a workload that does not control it."""
+
+
 def owning_workload(apis: KubeApis, pod: ReadPod, timeout: float) -> Workload | None:
-    """The pod's top controller, or None for a standalone pod."""
+    """The pod's top controller, or None for a standalone pod.
+
+    A ReplicaSet, Deployment or StatefulSet is read, and taken as the controller only if
+    it is the one the reference names (its UID) and its selector selects the pod: owner
+    references are the pod's own metadata, which whoever may edit the pod can point
+    anywhere, while a controller keeps only the pods its selector selects (upstream's
+    ControllerRefManager.ClaimPods releases the others). Raises OwnerMismatchError if
+    not; a Deployment named as a pod's controller is never one (its pods are its
+    ReplicaSets'). Other kinds are named as the reference names them, unread.
+    """
     namespace = pod.metadata.namespace
+    labels = pod.metadata.labels or {}
     owner = _controller(pod.metadata)
     if owner is None:
         return None
@@ -50,19 +65,41 @@ def owning_workload(apis: KubeApis, pod: ReadPod, timeout: float) -> Workload | 
         replica_set = apis.apps.read_namespaced_replica_set(
             owner.name, namespace, _request_timeout=timeout
         )
+        _check_controls(apis, owner, replica_set, labels)
         parent = _controller(replica_set.metadata)
         if parent is None or parent.kind != "Deployment":
             return _described("ReplicaSet", replica_set, namespace)
         deployment = apis.apps.read_namespaced_deployment(
             parent.name, namespace, _request_timeout=timeout
         )
+        _check_controls(apis, parent, deployment, labels)
         return _described("Deployment", deployment, namespace)
     if owner.kind == "StatefulSet":
         statefulset = apis.apps.read_namespaced_stateful_set(
             owner.name, namespace, _request_timeout=timeout
         )
+        _check_controls(apis, owner, statefulset, labels)
         return _described("StatefulSet", statefulset, namespace)
+    if owner.kind == "Deployment":
+        raise OwnerMismatchError(
+            f"the pod names deployment/{namespace}/{owner.name} its controller, which a "
+            "Deployment never is (its pods are its ReplicaSets')"
+        )
     return Workload(owner.kind, owner.name, namespace)
+
+
+def _check_controls(
+    apis: KubeApis, reference: object, workload: object, labels: dict[str, str]
+) -> None:
+    """Raise OwnerMismatchError unless `workload` is the one `reference` names and its
+    selector selects a pod with `labels`."""
+    metadata, spec = workload.metadata, workload.spec  # type: ignore[attr-defined]
+    named = f"{reference.kind.lower()}/{metadata.namespace}/{metadata.name}"  # type: ignore[attr-defined]
+    if metadata.uid != reference.uid:  # type: ignore[attr-defined]
+        raise OwnerMismatchError(f"{named} is not the one the owner reference names (its UID)")
+    selector = apis.client.sanitize_for_serialization(spec.selector)
+    if not spec.selector or not selects(selector, labels):
+        raise OwnerMismatchError(f"{named} does not select the pod (its selector)")
 
 
 _OPERATORS = {"In": "in", "NotIn": "notin"}

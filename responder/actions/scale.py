@@ -6,7 +6,8 @@ from responder import k8s
 from responder.actions.base import ActionContext, Change, CountedAction, RbacRule
 from responder.failures import classify_vanishing
 from responder.outcome import ActionResult, ActionStatus
-from responder.workloads import SCALABLE, Workload, owning_workload
+from responder.workloads import SCALABLE, OwnerMismatchError, Workload, owning_workload
+from shared.errors import PermanentError
 
 
 class ScaleToZero(CountedAction):
@@ -20,7 +21,10 @@ class ScaleToZero(CountedAction):
         RbacRule("apps", ("replicasets",), ("get",)),
         RbacRule("apps", ("deployments", "statefulsets"), ("get", "patch")),
     )
-    description: ClassVar[str] = "scales the owning Deployment or StatefulSet to 0"
+    description: ClassVar[str] = (
+        "scales the owning Deployment or StatefulSet to 0; one the pod's owner references "
+        "name but that does not control the pod (its UID, its selector) fails loudly"
+    )
     idempotent: ClassVar[str] = '0 replicas is "already done"'
     example: ClassVar = {"action": "scale_to_zero"}
 
@@ -31,6 +35,12 @@ class ScaleToZero(CountedAction):
             workload = owning_workload(ctx.apis, ctx.pod, ctx.timeout)
         except k8s.ApiException as exc:
             raise classify_vanishing(exc, "the pod's controller") from exc
+        except OwnerMismatchError as exc:
+            # Whoever may edit the pod can point its owner references at another
+            # workload: scaling that one would leave this pod running. Fail loudly.
+            raise PermanentError(
+                "owner_mismatch", f"not scaled: {exc} (its owner references may be forged)"
+            ) from exc
         if workload is None or workload.kind not in SCALABLE:
             owner = f"its owner is {workload}" if workload else "it is a standalone pod"
             return self.result(

@@ -84,6 +84,7 @@ TENANT_POLICY = {
         policy_rule(
             "isolate-loosely", {"action": "isolate_pod", "allow_namespaces": ["forensics"]}
         ),
+        policy_rule("scale", {"action": "scale_to_zero"}),
         policy_rule("event-then-delete", {"action": "record_event"}, {"action": "delete_pod"}),
         policy_rule("capture-then-delete", CAPTURE, {"action": "delete_pod"}),
     ],
@@ -159,6 +160,42 @@ class TestTenantWithEdit:
         record = _respond(adversary, _alert(tenant, pod, "delete"))
         assert [a["outcome"] for a in record["actions"]] == ["done"]
         assert adversary.kube.pod_deleted(tenant.namespace, f"{name}-x")
+
+    # Its pod's owner references pointed at a decoy.
+
+    def test_scale_to_zero_is_not_turned_on_a_decoy_by_the_pods_owner_references(
+        self, adversary, tenant, unique
+    ):
+        kube, namespace = adversary.kube, tenant.namespace
+        kube.create_deployment(namespace, f"web-{unique}", 2, {"app": f"web-{unique}"})
+        kube.create_deployment(namespace, f"decoy-{unique}", 1, {"app": f"decoy-{unique}"})
+        web = kube.get_object("deployments", f"web-{unique}", namespace=namespace)
+        decoy = kube.get_object("deployments", f"decoy-{unique}", namespace=namespace)
+        [replica_set] = kube.owned_by(web)
+        pod = old_pod(adversary, namespace, f"web-{unique}-0", owner=replica_set)
+        forged = {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "name": decoy["metadata"]["name"],
+            "uid": decoy["metadata"]["uid"],
+            "controller": True,
+        }
+        # Replaced, not added to: the API server refuses a second controller reference.
+        replace = [{"op": "replace", "path": "/metadata/ownerReferences", "value": [forged]}]
+        with tenant.core() as core:
+            core.patch_namespaced_pod(pod["metadata"]["name"], namespace, replace)
+        record = _respond(adversary, _alert(tenant, pod, "scale"))
+        [action] = record["actions"]
+        assert action["outcome"] == "failed"
+        assert "which a Deployment never is" in action["reason"]
+        assert (record["decision"], record["error_reason"]) == ("dead_letter", "action_failed")
+        replicas = [
+            kube.get_object("deployments", d["metadata"]["name"], namespace=namespace)["spec"][
+                "replicas"
+            ]
+            for d in (web, decoy)
+        ]
+        assert replicas == [2, 1]
 
     # The pod's own opt-out label.
 
