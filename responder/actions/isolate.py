@@ -58,7 +58,8 @@ class IsolatePod(BaseAction):
         "isolation value (the workload's owner could have set it) is isolated by the deny-all "
         "policy. NetworkPolicies add up: another one selecting the pod and allowing traffic "
         "(anyone with `edit` may make one) lets that traffic through, and the outcome names "
-        "it (`isolation_leaks`)"
+        "it (`isolation_leaks`), as it says when the pod is on its node's network "
+        "(`hostNetwork`), which no NetworkPolicy governs"
     )
     idempotent: ClassVar[str] = (
         "the policy's name is deterministic: one already there counts as done once its spec "
@@ -151,6 +152,10 @@ class IsolatePod(BaseAction):
         if label.outcome is ActionStatus.SKIPPED:
             return self.result(target, ActionStatus.SKIPPED, label.reason)
         labels = {**(ctx.pod.metadata.labels or {}), ISOLATION_LABEL: isolation.variant}
+        if ctx.pod.spec is not None and ctx.pod.spec.host_network:
+            # NetworkPolicies govern pod networks only: one on its node's is not cut off.
+            said = "not cut off: the pod uses its node's network (hostNetwork), which no "
+            notes += self._leaked(ctx, said + "NetworkPolicy governs", [])
         notes += self._leaks(ctx, policy, labels)
         if label.outcome is ActionStatus.ALREADY_DONE and not changed:
             return self.result(

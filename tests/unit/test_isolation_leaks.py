@@ -36,8 +36,8 @@ def _policy(name: str, spec: dict) -> dict:
     }
 
 
-def _isolate(emulator: KubeApiEmulator, apis: KubeApis, name: str):
-    emulator.create_pod(NAMESPACE, name, labels={"app": "web"})
+def _isolate(emulator: KubeApiEmulator, apis: KubeApis, name: str, spec: dict | None = None):
+    emulator.create_pod(NAMESPACE, name, labels={"app": "web"}, spec=spec)
     pod = read_pod(apis.core, name, NAMESPACE, 10.0)
     alert = alert_from_document(
         {
@@ -163,3 +163,15 @@ def test_a_bug_in_the_check_is_raised_not_noted(apis, monkeypatch):
     monkeypatch.setattr(isolate, "_namespace_policies", broken)
     with pytest.raises(KeyError):
         _isolate(emulator, kube, "web")
+
+
+def test_a_pod_on_its_nodes_network_is_said_not_to_be_cut_off(apis, caplog):
+    """NetworkPolicies do not govern a hostNetwork pod (which `edit` may create where Pod
+    Security admission allows it): the isolation is put in place, and said not to hold."""
+    emulator, kube = apis
+    with caplog.at_level(logging.WARNING):
+        result, alert_id = _isolate(emulator, kube, "agent", spec={"hostNetwork": True})
+    assert result.outcome.value == "done"
+    assert "not cut off: the pod uses its node's network (hostNetwork)" in result.reason
+    [line] = _leak_lines(caplog)
+    assert line["alert_id"] == alert_id
