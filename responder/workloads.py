@@ -72,7 +72,8 @@ def owning_workload(apis: KubeApis, pod: ReadPod, timeout: float) -> Workload | 
         deployment = apis.apps.read_namespaced_deployment(
             parent.name, namespace, _request_timeout=timeout
         )
-        _check_controls(apis, parent, deployment, labels)
+        # A Deployment keeps the ReplicaSets its selector selects (ClaimReplicaSets).
+        _check_controls(apis, parent, deployment, replica_set.metadata.labels or {})
         return _described("Deployment", deployment, namespace)
     if owner.kind == "StatefulSet":
         statefulset = apis.apps.read_namespaced_stateful_set(
@@ -92,14 +93,15 @@ def _check_controls(
     apis: KubeApis, reference: object, workload: object, labels: dict[str, str]
 ) -> None:
     """Raise OwnerMismatchError unless `workload` is the one `reference` names and its
-    selector selects a pod with `labels`."""
+    selector selects what carries `labels` (the pod, or the ReplicaSet a Deployment
+    keeps)."""
     metadata, spec = workload.metadata, workload.spec  # type: ignore[attr-defined]
     named = f"{reference.kind.lower()}/{metadata.namespace}/{metadata.name}"  # type: ignore[attr-defined]
     if metadata.uid != reference.uid:  # type: ignore[attr-defined]
         raise OwnerMismatchError(f"{named} is not the one the owner reference names (its UID)")
     selector = apis.client.sanitize_for_serialization(spec.selector)
     if not spec.selector or not selects(selector, labels):
-        raise OwnerMismatchError(f"{named} does not select the pod (its selector)")
+        raise OwnerMismatchError(f"{named} does not select what it is named the owner of")
 
 
 _OPERATORS = {"In": "in", "NotIn": "notin"}

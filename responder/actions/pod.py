@@ -26,18 +26,15 @@ DEFAULT_TERMINATION_GRACE_SECONDS = 30
 # live on unseen, outside every NetworkPolicy. 1 s is honoured by every kubelet, and the
 # pod stays in the API, terminating, until its containers have stopped.
 MIN_GRACE_SECONDS = 1
-# A pod changed by someone else this often in a row, between a read and a removal, is
-# retried later.
-MAX_CONFLICTS = 5
 
 
 class _RemovePod(CountedAction):
-    """Delete or evict: on condition that the pod is still as read (its UID and
-    resourceVersion), so a replacement is never touched.
+    """Delete or evict: on condition that the pod's UID is the one read, so a replacement
+    is never touched (a delete asks for its resourceVersion too, the first time).
 
-    404 (gone) means the alert's pod is already gone: already handled. 409 (changed since
-    it was read) sends it to be read again: replaced, or removed meanwhile (another
-    delivery of the alert), it is already handled; otherwise planned again. A pod already
+    404 (gone) means the alert's pod is already gone: already handled. 409 sends it to be
+    read again: replaced, or removed meanwhile (another delivery of the alert), it is
+    already handled; otherwise planned again. A pod already
     terminating with a longer
     grace period than the policy's (its owner deleted it with `--grace-period=999999` and
     ignores SIGTERM) is removed again with the policy's: the API server accepts a shorter
@@ -48,8 +45,7 @@ class _RemovePod(CountedAction):
     idempotent: ClassVar[str] = (
         "404, a pod replaced since it was read and a pod terminating within the grace "
         'period are "already done"; one terminating with a longer grace period is removed '
-        "again with this one (`grace_period_shortened`); one changed since it was read is "
-        "read again, so of two deliveries racing only one removes it"
+        "again with this one (`grace_period_shortened`)"
     )
     verb: ClassVar[str]  # "delete"
     past: ClassVar[str]  # "deleted"
@@ -66,9 +62,11 @@ class _RemovePod(CountedAction):
             )
         return grace
 
-    def _remove(self, ctx: ActionContext, pod: "ReadPod", grace: int | None) -> None:
-        """Delete or evict the pod with `grace`, on condition that it is still `pod` as
-        read: its UID and its resourceVersion."""
+    def _remove(
+        self, ctx: ActionContext, pod: "ReadPod", grace: int | None, version: str | None
+    ) -> None:
+        """Delete or evict the pod with `grace`, on condition that its UID is `pod`'s
+        and, where given and the action can, that its resourceVersion is `version`."""
         raise NotImplementedError
 
     def _grace(self) -> str:
@@ -102,35 +100,52 @@ class _RemovePod(CountedAction):
         return Change(f"pod/{metadata.uid}", target, Shortening(current, allowed))
 
     def apply(self, ctx: ActionContext, change: Change) -> ActionResult:
-        """Remove the pod, on condition that it is still as read. If it changed (409), it
-        is read again and planned again: so of two deliveries of one alert racing, only
-        one removes it and says so (a second removal of a terminating pod would be
-        answered 200 too), and a pod replaced since is left alone."""
-        target, pod = change.target, ctx.pod
-        planned: Change | ActionResult = change
-        for _ in range(MAX_CONFLICTS):
-            if isinstance(planned, ActionResult):
-                return planned
-            shortening = planned.found if isinstance(planned.found, Shortening) else None
-            try:
-                self._remove(ctx, pod, shortening.to if shortening else self.grace_period_seconds)
-            except k8s.ApiException as exc:
-                if exc.status == 404:
-                    return self._gone(target)
-                if exc.status != 409:
-                    raise
-                again = self._read_again(ctx, pod, target)
-                if isinstance(again, ActionResult):
-                    return again
-                pod, planned = again, self._plan_for(again, target)
-                continue
-            if shortening:
-                return self.done(ctx, target, shortening.reason, f"shorten: {shortening.reason}")
-            grace = self._grace()
-            return self.done(ctx, target, f"{self.past}, {grace}", f"{self.verb}, {grace}")
-        raise TransientError(
-            f"{target} changed {MAX_CONFLICTS} times in a row while being {self.past}",
-            "kube_conflicts",
+        """Remove the pod as read. If it changed since (409), it is read again: gone,
+        replaced, or already terminating (another delivery of the alert removed it), it
+        is already handled, so of two deliveries racing only one says it removed it (a
+        second removal of a terminating pod is answered 200 too); otherwise it is
+        removed on its UID alone, so whoever writes the pod cannot hold its removal off
+        by changing it again and again."""
+        target = change.target
+        try:
+            return self._removed(ctx, ctx.pod, change, as_read=True)
+        except k8s.ApiException as exc:
+            if exc.status == 404:
+                return self._gone(target)
+            if exc.status != 409:
+                raise
+        again = self._read_again(ctx, ctx.pod, target)
+        if isinstance(again, ActionResult):
+            return again
+        planned = self._plan_for(again, target)
+        if isinstance(planned, ActionResult):
+            return planned
+        try:
+            return self._removed(ctx, again, planned, as_read=False)
+        except k8s.ApiException as exc:
+            if exc.status == 404:
+                return self._gone(target)
+            if exc.status != 409:
+                raise
+        again = self._read_again(ctx, again, target)
+        if isinstance(again, ActionResult):
+            return again
+        raise TransientError(f"{target} refused on its own UID (409): retried", "kube_conflicts")
+
+    def _removed(
+        self, ctx: ActionContext, pod: "ReadPod", change: Change, as_read: bool
+    ) -> ActionResult:
+        """Remove `pod` as `change` plans it: on its UID, and its resourceVersion too if
+        `as_read`."""
+        shortening = change.found if isinstance(change.found, Shortening) else None
+        grace = shortening.to if shortening else self.grace_period_seconds
+        version = pod.metadata.resource_version if as_read else None
+        self._remove(ctx, pod, grace, version)
+        if shortening:
+            return self.done(ctx, change.target, shortening.reason, f"shorten: {shortening.reason}")
+        grace_text = self._grace()
+        return self.done(
+            ctx, change.target, f"{self.past}, {grace_text}", f"{self.verb}, {grace_text}"
         )
 
     def _read_again(
@@ -175,18 +190,24 @@ class DeletePod(_RemovePod):
     grace_period_seconds: int = Field(default=MIN_GRACE_SECONDS, le=3600)
 
     rbac: ClassVar = (RbacRule("", ("pods",), ("get", "delete")),)
-    description: ClassVar[str] = "deletes the pod with a UID precondition"
+    description: ClassVar[str] = (
+        "deletes the pod on condition that its UID is the one read, and first its "
+        "resourceVersion: one changed since is read again, so of two deliveries racing "
+        "only one says it deleted it"
+    )
     example: ClassVar = {"action": "delete_pod", "grace_period_seconds": 1}
     verb: ClassVar[str] = "delete"
     past: ClassVar[str] = "deleted"
 
-    def _remove(self, ctx: ActionContext, pod: "ReadPod", grace: int | None) -> None:
+    def _remove(
+        self, ctx: ActionContext, pod: "ReadPod", grace: int | None, version: str | None
+    ) -> None:
         # DeleteOptions as a plain body: a client model built by hand first deep-copies
         # the client's default configuration, on every alert.
-        metadata = pod.metadata
+        preconditions = {"uid": pod.metadata.uid, "resourceVersion": version}
         options = {
             "gracePeriodSeconds": grace,
-            "preconditions": {"uid": metadata.uid, "resourceVersion": metadata.resource_version},
+            "preconditions": {k: v for k, v in preconditions.items() if v is not None},
             "dryRun": ctx.dry_run_option,
         }
         # The answer is the deleted pod, which nothing needs: read, never decoded (decoding
@@ -226,11 +247,14 @@ class EvictPod(_RemovePod):
     verb: ClassVar[str] = "evict"
     past: ClassVar[str] = "evicted"
 
-    def _remove(self, ctx: ActionContext, pod: "ReadPod", grace: int | None) -> None:
-        metadata = pod.metadata
-        preconditions = k8s.V1Preconditions(
-            uid=metadata.uid, resource_version=metadata.resource_version
-        )
+    def _remove(
+        self, ctx: ActionContext, pod: "ReadPod", grace: int | None, version: str | None
+    ) -> None:
+        # On its UID only: an eviction spends the PodDisruptionBudget's allowance before
+        # the delete's preconditions are checked (upstream's eviction.go), so a refusal
+        # for a resourceVersion changed meanwhile (by a label this rule set first, say)
+        # would cost the budget twice. Two racing evictions may both say they evicted it.
+        preconditions = k8s.V1Preconditions(uid=pod.metadata.uid)
         eviction = k8s.V1Eviction(
             metadata=k8s.V1ObjectMeta(name=ctx.pod_ref.name, namespace=ctx.pod_ref.namespace),
             delete_options=k8s.V1DeleteOptions(

@@ -86,7 +86,7 @@ def _decoy(emulator: KubeApiEmulator) -> tuple[dict, dict]:
     ("owner", "why"),
     [
         ("deployment", "which a Deployment never is"),
-        ("replicaset-not-selecting", "does not select the pod (its selector)"),
+        ("replicaset-not-selecting", "does not select what it is named the owner of"),
         ("replicaset-other-uid", "is not the one the owner reference names (its UID)"),
     ],
 )
@@ -140,3 +140,43 @@ def test_an_owner_aware_rail_spares_a_pod_its_statefulset_controls(emulator):
 def _typed(emulator: KubeApiEmulator, created: dict) -> dict:
     """The object as the emulator's helpers return it, with its kind and apiVersion."""
     return emulator.get_object("statefulsets", created["metadata"]["name"], namespace="default")
+
+
+def test_a_deployment_that_adopted_a_replicaset_is_its_pods_owner(emulator):
+    """A Deployment keeps the ReplicaSets its selector selects by their own labels
+    (upstream's ClaimReplicaSets), whatever their pods carry: one made before the
+    Deployment, with a selector of its own, adopted by it."""
+    emulator.create_deployment("default", "web", 3, {"app": "web"})
+    deployment = emulator.get_object("deployments", "web", namespace="default")
+    emulator.create_object(
+        "replicasets",
+        {
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "metadata": {
+                "name": "legacy",
+                "namespace": "default",
+                "labels": {"app": "web"},
+                "ownerReferences": [
+                    {
+                        "apiVersion": "apps/v1",
+                        "kind": "Deployment",
+                        "name": "web",
+                        "uid": deployment["metadata"]["uid"],
+                        "controller": True,
+                    }
+                ],
+            },
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": {"legacy": "yes"}},
+                "template": {
+                    "metadata": {"labels": {"legacy": "yes"}},
+                    "spec": {"containers": [{"name": "app", "image": "app:1"}]},
+                },
+            },
+        },
+    )
+    _pod(emulator, emulator.get_object("replicasets", "legacy", namespace="default"))
+    [result] = _respond(emulator, {"action": "scale_to_zero"}).actions
+    assert (result.outcome, result.reason) == ("done", "scaled from 3 to 0")

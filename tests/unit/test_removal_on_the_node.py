@@ -12,13 +12,12 @@ from localdev.local_stack.wait import wait_until
 from responder import handler
 from responder.actions import KubeApis
 from responder.actions.base import ActionContext
-from responder.actions.pod import MAX_CONFLICTS, DeletePod, EvictPod
+from responder.actions.pod import DeletePod, EvictPod, LabelPod
 from responder.handler import DEFAULT_POLICY_FILE, Responder, Settings
 from responder.pods import read_pod
 from responder.policy import load_policy
 from shared.alert import PodRef
 from shared.envelope import ReceivedMessage
-from shared.errors import TransientError
 from tests.conftest import as_bytes, kube_api_client, shell_alert
 
 NOW = datetime.now(UTC)
@@ -113,12 +112,48 @@ def test_a_pod_replaced_since_it_was_read_is_left_alone(emulator):
     assert emulator.pod_running("default", "web-1")
 
 
-def test_a_pod_that_keeps_changing_is_retried_later(emulator):
-    ctx, _ = _stale_read(emulator)
+class _Churning:
+    """The pod's core API as a tenant writing the pod after every read sees it: each read
+    is followed by a change of an annotation, so the resourceVersion read is always old."""
+
+    def __init__(self, core, writer) -> None:
+        self._core, self._writer, self._writes = core, writer, 0
+
+    def read_namespaced_pod(self, name, namespace, **options):
+        answer = self._core.read_namespaced_pod(name, namespace, **options)
+        self._writes += 1
+        change = {"metadata": {"annotations": {"churn": str(self._writes)}}}
+        self._writer.patch_namespaced_pod(name, namespace, change)
+        return answer
+
+    def __getattr__(self, name):
+        return getattr(self._core, name)
+
+
+def test_a_pod_its_owner_keeps_changing_is_still_deleted(emulator):
+    """Changed after every read, it is refused once on its resourceVersion, then deleted on
+    its UID alone: writing the pod cannot hold its removal off."""
+    emulator.create_pod("default", "web-1", creation_timestamp=NOW - timedelta(minutes=5))
+    writer = KubeApis(kube_api_client(emulator, "t"))
+    apis = KubeApis(kube_api_client(emulator, "t"))
+    apis.__dict__["core"] = _Churning(apis.core, writer.core)
+    pod = read_pod(apis.core, "web-1", "default", 5)  # and changed right after
+    ref = PodRef("default", "web-1", None)
+    ctx = ActionContext(apis, None, ref, pod, False, 5.0, None, b"")  # type: ignore[arg-type]
     mark = len(emulator.requests)
-    emulator.inject_fault(method="DELETE", status=409, count=None)
-    with pytest.raises(TransientError) as raised:
-        DeletePod(action="delete_pod").run(ctx)
-    assert raised.value.reason == "kube_conflicts"
-    assert _deletes_since(emulator, mark) == [409] * MAX_CONFLICTS
-    assert emulator.pod_running("default", "web-1")
+    result = DeletePod(action="delete_pod").run(ctx)
+    assert (result.outcome, result.reason) == ("done", "deleted, grace period 1s")
+    assert _deletes_since(emulator, mark) == [409, 200]
+    assert emulator.pod_deleted("default", "web-1")
+
+
+def test_a_rule_that_labels_the_pod_then_evicts_it_evicts_once(emulator):
+    """The label moves the pod's resourceVersion: an eviction asks on the UID alone, as a
+    refused one may already have spent the PodDisruptionBudget's allowance."""
+    ctx, _ = _stale_read(emulator)
+    LabelPod(action="label_pod", add={"suspect": "true"}).run(ctx)
+    mark = len(emulator.requests)
+    result = EvictPod(action="evict_pod", grace_period_seconds=1).run(ctx)
+    assert (result.outcome, result.reason) == ("done", "evicted, grace period 1s")
+    evictions = [r.status for r in emulator.requests_since(mark) if r.path.endswith("/eviction")]
+    assert evictions == [201]
