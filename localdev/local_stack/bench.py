@@ -4,7 +4,7 @@ A floor is the least the same machine and the same emulators can do for the same
 a ratio says what our code costs rather than how fast this machine is:
 - ingest: one alert per POST, sent one after another (p50), beside one publish-and-wait
   from a publisher that flushes at once;
-- responder: a burst of delete alerts published at once, until every pod is gone, beside
+- responder: a burst of delete alerts published at once, until every pod is deleted, beside
   the same number of messages to an empty CloudEvent handler on the same push path (the
   emulator pushes two messages at a time, so this compares the cost per message), and
   the same burst to the bare-calls handler (below): the ratio with no code of ours;
@@ -330,9 +330,9 @@ def _delete_burst(
         "every pod of the burst to be deleted", DeleteCounter(stack, mark), len(messages)
     )
     used = _cpu_used(cpu, before)
-    left = [i for i in range(len(messages)) if stack.kube.get_pod("default", f"{prefix}-{i}")]
+    left = [i for i in range(len(messages)) if stack.kube.pod_running("default", f"{prefix}-{i}")]
     if left:
-        raise RuntimeError(f"{len(left)} pods of the burst are still there")
+        raise RuntimeError(f"{len(left)} pods of the burst were not deleted")
     # Every alert's Kubernetes calls end with its DELETE: all are in the log by now.
     calls: Counter[str] = Counter()
     for record in stack.kube.requests_since(mark):
@@ -357,7 +357,7 @@ def _bare_calls_burst(
     stack: LocalStack, topic: str, round_: int, cpu: CpuSources
 ) -> tuple[float, Counter[str]]:
     """The same alerts to the bare-calls handler, each naming its pod in an attribute:
-    seconds until every pod is gone, and the CPU each process used."""
+    seconds until every pod is deleted, and the CPU each process used."""
     prefix = f"bare{round_}"
     _create_pods(stack, prefix, BURST)
     messages = [
@@ -445,7 +445,7 @@ def burst(stack: LocalStack) -> list[Row]:
     seconds, floor_seconds = statistics.median(ours), statistics.median(floors)
     ours_rate, floor_rate = BURST / seconds, BURST / floor_seconds
     throughput = Row(
-        f"{BURST} delete alerts at once: until every pod is gone (median of {ROUNDS} rounds)",
+        f"{BURST} delete alerts at once: until every pod is deleted (median of {ROUNDS} rounds)",
         f"{seconds:.2f} s ({ours_rate:.0f}/s)",
         f"empty handler: {floor_seconds:.2f} s ({floor_rate:.0f}/s)",
         f"{ratio:.3f}",
@@ -457,7 +457,7 @@ def burst(stack: LocalStack) -> list[Row]:
     bare_seconds = statistics.median(bares)
     throughput_split = Row(
         f"{BURST} delete alerts at once to the bare-calls handler (the same calls, no code "
-        "of ours): until every pod is gone (no goal: where the burst goes)",
+        "of ours): until every pod is deleted (no goal: where the burst goes)",
         f"{bare_seconds:.2f} s ({BURST / bare_seconds:.0f}/s)",
         f"empty handler: {floor_seconds:.2f} s; " + room_above_floor(bare_burst, BURST_GOAL),
         f"{bare_burst:.3f}",
