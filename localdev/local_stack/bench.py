@@ -333,6 +333,15 @@ def _delete_burst(
     left = [i for i in range(len(messages)) if stack.kube.pod_running("default", f"{prefix}-{i}")]
     if left:
         raise RuntimeError(f"{len(left)} pods of the burst were not deleted")
+    # The kubelet stand-in removes each pod when its grace period ends: let it finish,
+    # untimed, so the removals do not land in the next burst's time.
+    wait_until(
+        lambda: (
+            not any(stack.kube.get_pod("default", f"{prefix}-{i}") for i in range(len(messages)))
+        ),
+        30,
+        "the burst's pods to be removed at the end of their grace period",
+    )
     # Every alert's Kubernetes calls end with its DELETE: all are in the log by now.
     calls: Counter[str] = Counter()
     for record in stack.kube.requests_since(mark):
