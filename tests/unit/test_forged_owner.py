@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from localdev.k8s_api_emulator import KubeApiEmulator
-from responder import handler
 from responder.actions import KubeApis
 from responder.handler import Responder, Settings
 from responder.outcome import Decision
@@ -19,23 +18,6 @@ from shared.envelope import ReceivedMessage
 from tests.conftest import as_bytes, kube_api_client, shell_alert
 
 NOW = datetime.now(UTC)
-
-
-@pytest.fixture(autouse=True)
-def published(monkeypatch) -> list[tuple[str, list]]:
-    sent: list[tuple[str, list]] = []
-    monkeypatch.setattr(
-        handler, "publish_confirmed", lambda topic, items: sent.append((topic, items))
-    )
-    return sent
-
-
-@pytest.fixture
-def emulator() -> KubeApiEmulator:
-    with KubeApiEmulator() as kube:
-        kube.add_token("t", verbs="*")
-        kube.create_namespace("falco-responder")  # the breaker's count
-        yield kube
 
 
 def _respond(emulator: KubeApiEmulator, *actions: dict, **safety: Any):

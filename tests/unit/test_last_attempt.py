@@ -58,16 +58,6 @@ def _responder(max_attempts: int | None = MAX_ATTEMPTS) -> Responder:
     return Responder(settings, policy, _cannot_connect, now=lambda: NOW)
 
 
-@pytest.fixture
-def published(monkeypatch) -> list[tuple[str, list]]:
-    """What the responder publishes, confirmed at once."""
-    sent: list[tuple[str, list]] = []
-    monkeypatch.setattr(
-        handler, "publish_confirmed", lambda topic, items: sent.append((topic, items))
-    )
-    return sent
-
-
 def _message(alert: dict) -> ReceivedMessage:
     return ReceivedMessage(as_bytes(alert), {"alert_id": alert["uuid"]}, "m-1")
 

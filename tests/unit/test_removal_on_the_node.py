@@ -5,11 +5,8 @@ read again when it changed meanwhile."""
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from localdev.k8s_api_emulator import KubeApiEmulator
 from localdev.local_stack.wait import wait_until
-from responder import handler
 from responder.actions import KubeApis
 from responder.actions.base import ActionContext
 from responder.actions.pod import DeletePod, EvictPod, LabelPod
@@ -21,24 +18,6 @@ from shared.envelope import ReceivedMessage
 from tests.conftest import as_bytes, kube_api_client, shell_alert
 
 NOW = datetime.now(UTC)
-
-
-@pytest.fixture
-def published(monkeypatch) -> list[tuple[str, list]]:
-    """What the responder publishes, confirmed at once."""
-    sent: list[tuple[str, list]] = []
-    monkeypatch.setattr(
-        handler, "publish_confirmed", lambda topic, items: sent.append((topic, items))
-    )
-    return sent
-
-
-@pytest.fixture
-def emulator() -> KubeApiEmulator:
-    with KubeApiEmulator() as kube:
-        kube.add_token("t", verbs="*")
-        kube.create_namespace("falco-responder")  # the breaker's count
-        yield kube
 
 
 def _default_responder(emulator: KubeApiEmulator) -> Responder:
@@ -67,27 +46,37 @@ def test_the_default_delete_leaves_the_pod_terminating_for_a_second(emulator, pu
 # A pod changed between the read and the removal: read again, planned again.
 
 
+def _context(apis: KubeApis) -> ActionContext:
+    """A context holding the pod `web-1` as read now through `apis`."""
+    pod = read_pod(apis.core, "web-1", "default", 5)
+    ref = PodRef("default", "web-1", None)
+    return ActionContext(apis, None, ref, pod, False, 5.0, None, b"")  # type: ignore[arg-type]
+
+
 def _stale_read(emulator: KubeApiEmulator) -> tuple[ActionContext, KubeApis]:
     """A context holding the pod `web-1` as read now; the test then changes it."""
     emulator.create_pod("default", "web-1", creation_timestamp=NOW - timedelta(minutes=5))
     apis = KubeApis(kube_api_client(emulator, "t"))
-    pod = read_pod(apis.core, "web-1", "default", 5)
-    ref = PodRef("default", "web-1", None)
-    return ActionContext(apis, None, ref, pod, False, 5.0, None, b""), apis  # type: ignore[arg-type]
+    return _context(apis), apis
 
 
 def _deletes_since(emulator: KubeApiEmulator, mark: int) -> list[int]:
     return [r.status for r in emulator.requests_since(mark) if r.method == "DELETE"]
 
 
-def test_a_pod_changed_since_it_was_read_is_read_again_and_deleted(emulator):
-    ctx, apis = _stale_read(emulator)
-    apis.core.patch_namespaced_pod("web-1", "default", {"metadata": {"labels": {"app": "web"}}})
+def _assert_deleted_after_one_refusal(emulator: KubeApiEmulator, ctx: ActionContext) -> None:
+    """Refused on the resourceVersion read (409), then deleted on the UID alone."""
     mark = len(emulator.requests)
     result = DeletePod(action="delete_pod").run(ctx)
     assert (result.outcome, result.reason) == ("done", "deleted, grace period 1s")
     assert _deletes_since(emulator, mark) == [409, 200]
     assert emulator.pod_deleted("default", "web-1")
+
+
+def test_a_pod_changed_since_it_was_read_is_read_again_and_deleted(emulator):
+    ctx, apis = _stale_read(emulator)
+    apis.core.patch_namespaced_pod("web-1", "default", {"metadata": {"labels": {"app": "web"}}})
+    _assert_deleted_after_one_refusal(emulator, ctx)
 
 
 def test_of_two_deliveries_racing_only_one_deletes_the_pod_and_says_so(emulator):
@@ -137,14 +126,8 @@ def test_a_pod_its_owner_keeps_changing_is_still_deleted(emulator):
     writer = KubeApis(kube_api_client(emulator, "t"))
     apis = KubeApis(kube_api_client(emulator, "t"))
     apis.__dict__["core"] = _Churning(apis.core, writer.core)
-    pod = read_pod(apis.core, "web-1", "default", 5)  # and changed right after
-    ref = PodRef("default", "web-1", None)
-    ctx = ActionContext(apis, None, ref, pod, False, 5.0, None, b"")  # type: ignore[arg-type]
-    mark = len(emulator.requests)
-    result = DeletePod(action="delete_pod").run(ctx)
-    assert (result.outcome, result.reason) == ("done", "deleted, grace period 1s")
-    assert _deletes_since(emulator, mark) == [409, 200]
-    assert emulator.pod_deleted("default", "web-1")
+    ctx = _context(apis)  # and the pod changed right after the read
+    _assert_deleted_after_one_refusal(emulator, ctx)
 
 
 def test_a_rule_that_labels_the_pod_then_evicts_it_evicts_once(emulator):

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from localdev.k8s_api_emulator import KubeApiEmulator
-from responder import handler
 from responder.actions import KubeApis
 from responder.handler import Responder, Settings
 from responder.outcome import Decision
@@ -31,24 +30,6 @@ POLICY = parse_policy(
     },
     "p.yaml",
 )
-
-
-@pytest.fixture
-def published(monkeypatch) -> list[tuple[str, list]]:
-    """What the responder publishes, confirmed at once."""
-    sent: list[tuple[str, list]] = []
-    monkeypatch.setattr(
-        handler, "publish_confirmed", lambda topic, items: sent.append((topic, items))
-    )
-    return sent
-
-
-@pytest.fixture
-def emulator() -> KubeApiEmulator:
-    with KubeApiEmulator() as kube:
-        kube.add_token("t", verbs="*")
-        kube.create_namespace("falco-responder")  # the breaker's count
-        yield kube
 
 
 def _responder(emulator: KubeApiEmulator) -> Responder:
