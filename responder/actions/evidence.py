@@ -18,8 +18,9 @@ from responder import evidence_bucket, k8s
 from responder.actions.base import ActionContext, BaseAction, RbacRule
 from responder.failures import status_message
 from responder.outcome import ActionResult, ActionStatus
+from responder.pods import read_pod
 from shared import config
-from shared.errors import PermanentError
+from shared.errors import PermanentError, TransientError
 
 MANIFEST = "manifest.json"
 JSON = "application/json"
@@ -186,7 +187,24 @@ class CaptureEvidence(BaseAction):
             self._logs(ctx, evidence, container, previous=False)
             if self.previous_logs and restarted:
                 self._logs(ctx, evidence, container, previous=True)
+        self._still_the_pod(ctx)
         return evidence
+
+    def _still_the_pod(self, ctx: ActionContext) -> None:
+        """Logs are read by the pod's name: one deleted and made again under it meanwhile
+        would have given the replacement's. Its UID, read after them, says whose they
+        were; if another's, the capture is retried (and then, the pod replaced, refused)."""
+        try:
+            now = read_pod(ctx.apis.core, ctx.pod_ref.name, ctx.pod_ref.namespace, ctx.timeout)
+        except k8s.ApiException as exc:
+            if exc.status == 404:
+                return  # gone since: what was read was its own, or nobody's
+            raise
+        if now.metadata.uid != ctx.pod.metadata.uid:
+            raise TransientError(
+                f"pod {ctx.pod_ref} was replaced while its evidence was read: not stored",
+                "evidence_pod_replaced",
+            )
 
     def _room(self, evidence: Evidence) -> int:
         """Bytes the capture may still keep (max_total_bytes less what it holds)."""
